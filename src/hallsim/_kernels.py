@@ -1,0 +1,402 @@
+"""Every numba kernel of hallsim. Private: call them through the validating wrappers in
+:mod:`hallsim.engines.fast` and :mod:`hallsim.engines.inputs`.
+
+The event loop follows the rules documented in :mod:`hallsim.engines` (the semantics both
+engines share). Kernels never draw random numbers: they transform pre-drawn inputs, so another
+engine can consume the very same draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .compile import ABANDONED, HALL_CLOSE, IN_SYSTEM, SERVED, SPAN_CLOSE, SPAN_OPEN
+
+# Modes of a window group.
+_CLOSED, _OPEN, _OVERTIME = 0, 1, 2
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@njit(cache=True)
+def arrival_times(counts, bucket_start, bucket_len, spacings, out):
+    """Sorted arrival times of a Poisson process, ``counts[b]`` in each bucket.
+
+    Given n points in a bucket, their order statistics are those of n uniforms, which equal
+    the normalised partial sums S_i / S_{n+1} of n + 1 unit exponentials (``spacings``;
+    Devroye 1986, ch. V.3). This avoids sorting. A non-empty bucket uses n + 1 spacings.
+    """
+    pos = 0
+    e = 0
+    for b in range(counts.size):
+        n = counts[b]
+        if n == 0:
+            continue
+        total = 0.0
+        for j in range(n + 1):
+            total += spacings[e + j]
+        lo = bucket_start[b]
+        hi = lo + bucket_len[b]
+        acc = 0.0
+        for j in range(n):
+            acc += spacings[e + j]
+            t = lo + bucket_len[b] * (acc / total)
+            if t >= hi:  # rounding must not push a ticket onto the bucket's end
+                t = np.nextafter(hi, -np.inf)
+            out[pos + j] = t
+        e += n + 1
+        pos += n
+
+
+@njit(cache=True)
+def assign_categories(counts, cum_prob, uniforms, out):
+    """Category of each arrival: the first c with ``uniform < cum_prob[bucket, c]``."""
+    pos = 0
+    n_cat = cum_prob.shape[1]
+    for b in range(counts.size):
+        for _ in range(counts[b]):
+            x = uniforms[pos]
+            c = 0
+            while c < n_cat - 1 and x >= cum_prob[b, c]:
+                c += 1
+            out[pos] = c
+            pos += 1
+
+
+# --------------------------------------------------------------------------- heaps
+
+
+@njit(cache=True, inline="always")
+def _before(t1, i1, t2, i2):
+    return t1 < t2 or (t1 == t2 and i1 < i2)
+
+
+@njit(cache=True, inline="always")
+def _heap_push(keys, ids, n, t, i):
+    j = n
+    while j > 0:
+        parent = (j - 1) >> 1
+        if _before(keys[parent], ids[parent], t, i):
+            break
+        keys[j] = keys[parent]
+        ids[j] = ids[parent]
+        j = parent
+    keys[j] = t
+    ids[j] = i
+    return n + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(keys, ids, n):
+    """Remove the root (read it before calling); returns the new size."""
+    n -= 1
+    if n == 0:
+        return 0
+    t = keys[n]
+    i = ids[n]
+    j = 0
+    while True:
+        child = 2 * j + 1
+        if child >= n:
+            break
+        if child + 1 < n and _before(keys[child + 1], ids[child + 1], keys[child], ids[child]):
+            child += 1
+        if _before(keys[child], ids[child], t, i):
+            keys[j] = keys[child]
+            ids[j] = ids[child]
+            j = child
+        else:
+            break
+    keys[j] = t
+    ids[j] = i
+    return n
+
+
+# --------------------------------------------------------------------------- event loop
+
+
+@njit(cache=True)
+def simulate_days(
+    issued,
+    category,
+    service,
+    patience,
+    day_ptr,
+    day_open,
+    priority,
+    window_group,
+    group_first,
+    group_count,
+    group_ncat,
+    factor,
+    group_cat_ptr,
+    group_cat_idx,
+    cat_group_ptr,
+    cat_group_idx,
+    event_offset,
+    event_kind,
+    event_group,
+    called,
+    start,
+    end,
+    window,
+    outcome,
+    period_window,
+    period_start,
+    period_end,
+    day_end,
+):
+    """Run every day of one replication; fills the output arrays, returns the period count.
+
+    Outputs per ticket: ``called``, ``start``, ``end``, ``window``, ``outcome`` (pre-filled by
+    the caller with NaN, NaN, NaN, -1, IN_SYSTEM). Per window open period: window, start, end.
+    ``day_end[d]``: the instant of the day's last event.
+    """
+    n_win = window_group.size
+    n_grp = group_count.size
+    n_cat = priority.size
+    n_days = day_open.size
+    n_events = event_offset.size
+
+    max_day = 0
+    for d in range(n_days):
+        max_day = max(max_day, day_ptr[d + 1] - day_ptr[d])
+
+    busy = np.zeros(n_win, dtype=np.bool_)
+    period_from = np.empty(n_win)  # start of the window's open period, NaN when closed
+    idle_since = np.zeros(n_win)
+    free = np.empty(n_win, dtype=np.int64)  # per-group FIFO rings of free open windows
+    free_head = np.zeros(n_grp, dtype=np.int64)
+    free_len = np.zeros(n_grp, dtype=np.int64)
+    mode = np.zeros(n_grp, dtype=np.int64)
+    waiting_for = np.zeros(n_grp, dtype=np.int64)  # waiting tickets a group may call
+    done_t = np.empty(n_win)  # service completions: heap keyed (time, window)
+    done_w = np.empty(n_win, dtype=np.int64)
+    quit_t = np.empty(max(max_day, 1))  # patience deadlines: heap keyed (time, ticket)
+    quit_i = np.empty(max(max_day, 1), dtype=np.int64)
+    queue = np.empty(max(max_day, 1), dtype=np.int64)  # per-category FIFO regions
+    q_head = np.zeros(n_cat, dtype=np.int64)
+    q_tail = np.zeros(n_cat, dtype=np.int64)
+    q_len = np.zeros(n_cat, dtype=np.int64)
+
+    n_periods = 0
+    for d in range(n_days):
+        lo = day_ptr[d]
+        hi = day_ptr[d + 1]
+        t_open = day_open[d]
+        # each day starts empty
+        busy[:] = False
+        period_from[:] = np.nan
+        free_len[:] = 0
+        mode[:] = _CLOSED
+        waiting_for[:] = 0
+        q_len[:] = 0
+        q_tail[:] = 0
+        for i in range(lo, hi):
+            q_tail[category[i]] += 1
+        offset = 0
+        for c in range(n_cat):
+            size = q_tail[c]
+            q_head[c] = offset
+            q_tail[c] = offset
+            offset += size
+        n_done = 0
+        n_quit = 0
+        arr = lo
+        ev = 0
+        overtime = False
+        last = t_open
+
+        while True:
+            t = np.inf
+            if arr < hi:
+                t = issued[arr]
+            if ev < n_events and t_open + event_offset[ev] < t:
+                t = t_open + event_offset[ev]
+            if n_done > 0 and done_t[0] < t:
+                t = done_t[0]
+            if n_quit > 0 and quit_t[0] < t:
+                t = quit_t[0]
+            if t == np.inf:
+                break
+            last = t
+            dirty = False
+
+            # 1. services ending now free their windows
+            while n_done > 0 and done_t[0] == t:
+                w = done_w[0]
+                n_done = _heap_pop(done_t, done_w, n_done)
+                busy[w] = False
+                g = window_group[w]
+                if mode[g] == _CLOSED:
+                    period_window[n_periods] = w
+                    period_start[n_periods] = period_from[w]
+                    period_end[n_periods] = t
+                    n_periods += 1
+                    period_from[w] = np.nan
+                else:
+                    ring = group_first[g] + (free_head[g] + free_len[g]) % group_count[g]
+                    free[ring] = w
+                    free_len[g] += 1
+                    idle_since[w] = t
+                    dirty = True
+
+            # 2. schedule: spans close, spans open, the hall closes (overtime)
+            while ev < n_events and t_open + event_offset[ev] == t:
+                g = event_group[ev]
+                kind = event_kind[ev]
+                ev += 1
+                if kind == SPAN_OPEN:
+                    mode[g] = _OPEN
+                    for w in range(group_first[g], group_first[g] + group_count[g]):
+                        if np.isnan(period_from[w]):
+                            period_from[w] = t
+                        if not busy[w]:
+                            ring = group_first[g] + (free_head[g] + free_len[g]) % group_count[g]
+                            free[ring] = w
+                            free_len[g] += 1
+                            idle_since[w] = t
+                    dirty = True
+                elif kind == SPAN_CLOSE:
+                    mode[g] = _CLOSED
+                    for k in range(free_len[g]):
+                        w = free[group_first[g] + (free_head[g] + k) % group_count[g]]
+                        period_window[n_periods] = w
+                        period_start[n_periods] = period_from[w]
+                        period_end[n_periods] = t
+                        n_periods += 1
+                        period_from[w] = np.nan
+                    free_len[g] = 0
+                elif kind == HALL_CLOSE:
+                    mode[g] = _OVERTIME
+                    overtime = True
+
+            # 3. patience runs out
+            while n_quit > 0 and quit_t[0] == t:
+                i = quit_i[0]
+                n_quit = _heap_pop(quit_t, quit_i, n_quit)
+                if outcome[i] == IN_SYSTEM:
+                    outcome[i] = ABANDONED
+                    end[i] = t
+                    c = category[i]
+                    q_len[c] -= 1
+                    for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                        waiting_for[cat_group_idx[k]] -= 1
+
+            # 4. tickets issued now join their category's queue
+            while arr < hi and issued[arr] == t:
+                c = category[arr]
+                queue[q_tail[c]] = arr
+                q_tail[c] += 1
+                q_len[c] += 1
+                for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                    waiting_for[cat_group_idx[k]] += 1
+                if patience[arr] < np.inf:
+                    n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[arr], arr)
+                arr += 1
+                dirty = True
+
+            # 5. free windows call waiting tickets
+            while dirty:
+                best = -1
+                best_w = -1
+                for g in range(n_grp):
+                    if free_len[g] == 0 or waiting_for[g] == 0:
+                        continue
+                    w = free[group_first[g] + free_head[g]]
+                    if (
+                        best < 0
+                        or group_ncat[g] < group_ncat[best]
+                        or (
+                            group_ncat[g] == group_ncat[best]
+                            and _before(idle_since[w], w, idle_since[best_w], best_w)
+                        )
+                    ):
+                        best = g
+                        best_w = w
+                if best < 0:
+                    break
+                g = best
+                w = best_w
+                free_head[g] = (free_head[g] + 1) % group_count[g]
+                free_len[g] -= 1
+                pick = -1
+                pick_c = -1
+                for k in range(group_cat_ptr[g], group_cat_ptr[g + 1]):
+                    c = group_cat_idx[k]
+                    if q_len[c] == 0:
+                        continue
+                    while outcome[queue[q_head[c]]] != IN_SYSTEM:  # drop tickets that left
+                        q_head[c] += 1
+                    i = queue[q_head[c]]
+                    if (
+                        pick < 0
+                        or priority[c] > priority[pick_c]
+                        or (priority[c] == priority[pick_c] and i < pick)
+                    ):
+                        pick = i
+                        pick_c = c
+                c = pick_c
+                q_head[c] += 1
+                q_len[c] -= 1
+                for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                    waiting_for[cat_group_idx[k]] -= 1
+                called[pick] = t
+                start[pick] = t
+                finish = t + service[pick] * factor[g, c]
+                end[pick] = finish
+                window[pick] = w
+                outcome[pick] = SERVED
+                busy[w] = True
+                n_done = _heap_push(done_t, done_w, n_done, finish, w)
+
+            # after closing time, a free window has nothing left to call: it closes
+            if overtime:
+                for g in range(n_grp):
+                    if mode[g] != _OVERTIME:
+                        continue
+                    for k in range(free_len[g]):
+                        w = free[group_first[g] + (free_head[g] + k) % group_count[g]]
+                        period_window[n_periods] = w
+                        period_start[n_periods] = period_from[w]
+                        period_end[n_periods] = t
+                        n_periods += 1
+                        period_from[w] = np.nan
+                    free_len[g] = 0
+        day_end[d] = last
+    return n_periods
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+@njit(cache=True)
+def slot_areas(area, day, key, t0, t1, day_open, bounds):
+    """Add the length of each segment [t0, t1) falling in each slot to ``area[day, slot, key]``.
+
+    ``bounds`` are slot boundaries in minutes after the day's opening; time past the last
+    boundary counts in the last slot, time before opening in the first.
+    """
+    n_slots = bounds.size - 1
+    for j in range(t0.size):
+        a = t0[j] - day_open[day[j]]
+        b = t1[j] - day_open[day[j]]
+        if not b > a:
+            continue
+        k = np.searchsorted(bounds, a, side="right") - 1
+        if k < 0:
+            k = 0
+        while a < b:
+            if k >= n_slots - 1:
+                area[day[j], n_slots - 1, key[j]] += b - a
+                break
+            edge = bounds[k + 1]
+            if b <= edge:
+                area[day[j], k, key[j]] += b - a
+                break
+            if edge > a:
+                area[day[j], k, key[j]] += edge - a
+                a = edge
+            k += 1

@@ -1,0 +1,179 @@
+"""Scenario -> flat numpy arrays that both engines read (one source of truth).
+
+Windows are numbered in file order, ``count`` windows per ``[[windows]]`` entry; an entry is a
+*group* (its windows share what they serve, their factors and their open spans). Times are
+minutes; a day ``d`` opens at ``d * 1440 + open_minute`` ("absolute minutes since the first
+day's midnight", the unit of every time in results).
+
+Reporting slots: ``n_open_slots`` slots of ``interval_min`` cover the opening hours (the last
+may be shorter), then ``n_slots - n_open_slots`` slots of the same length after closing time
+hold the overtime (the last slot also takes anything later than that).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .scenario import WEEKDAYS, Scenario
+
+__all__ = ["OUTCOMES", "CompiledHall", "compile_scenario"]
+
+# Outcome codes of the ticket table, in the order of DESIGN §4.
+OUTCOMES = ("served", "abandoned", "balked", "no_show", "capped", "in_system")
+SERVED, ABANDONED, BALKED, NO_SHOW, CAPPED, IN_SYSTEM = range(len(OUTCOMES))
+
+# Kinds of schedule event, applied in this order at one instant (after service completions).
+SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class CompiledHall:
+    """Everything an engine needs, as arrays. Built by :func:`compile_scenario`."""
+
+    scenario: Scenario
+    n_days: int
+    open_minute: float
+    close_minute: float
+    interval_min: float
+    n_open_slots: int
+    n_slots: int
+    day_weekday: np.ndarray  # (days,) int: 0 = Monday
+    # categories
+    category_ids: list[str]
+    category_priority: np.ndarray  # (C,) int64
+    rate_per_min: np.ndarray  # (n_open_slots, C) arrivals per minute on a factor-1 day
+    weekday_factor: np.ndarray  # (7, C)
+    # windows and groups
+    window_names: list[str]
+    window_group: np.ndarray  # (W,) int64
+    group_first: np.ndarray  # (G,) int64 first window of the group
+    group_count: np.ndarray  # (G,) int64
+    group_ncat: np.ndarray  # (G,) int64 number of categories served
+    serves: np.ndarray  # (G, C) bool
+    factor: np.ndarray  # (G, C) float64 service-time factor
+    group_cat_ptr: np.ndarray  # CSR: categories of group g are group_cat_idx[ptr[g]:ptr[g+1]]
+    group_cat_idx: np.ndarray
+    cat_group_ptr: np.ndarray  # CSR: groups serving category c
+    cat_group_idx: np.ndarray
+    # schedule of one day, minutes of day, sorted by (time, kind, group)
+    event_minute: np.ndarray  # float64
+    event_kind: np.ndarray  # int64: SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE
+    event_group: np.ndarray  # int64
+    max_window_periods: int = field(default=0)  # bound on open periods of all windows in a day
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.category_ids)
+
+    @property
+    def n_windows(self) -> int:
+        return len(self.window_names)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_count)
+
+    def slot_bounds(self) -> np.ndarray:
+        """Slot boundaries in minutes after opening, ``n_slots + 1`` values."""
+        hours = self.close_minute - self.open_minute
+        inner = np.minimum(np.arange(self.n_open_slots) * self.interval_min, hours)
+        after = hours + np.arange(self.n_slots - self.n_open_slots + 1) * self.interval_min
+        return np.concatenate([inner, after])
+
+    def day_rates(self, day: int) -> np.ndarray:
+        """Arrival rates per minute of ``day``, shape (n_open_slots, C)."""
+        return self.rate_per_min * self.weekday_factor[self.day_weekday[day]]
+
+
+def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(r) for r in rows])
+    idx = np.array([x for r in rows for x in r], dtype=np.int64)
+    return ptr, idx
+
+
+def compile_scenario(scenario: Scenario) -> CompiledHall:
+    """Flatten a validated :class:`~hallsim.scenario.Scenario` into arrays."""
+    hall = scenario.hall
+    n_cat = len(scenario.categories)
+    n_open = hall.n_intervals
+    n_slots = n_open + math.ceil(1440 / hall.interval_min)
+
+    rate = np.zeros((n_open, n_cat))
+    weekday = np.ones((7, n_cat))
+    for c, category in enumerate(scenario.categories):
+        arrivals = category.arrivals
+        if arrivals.rates_per_hour is not None:
+            rate[:, c] = np.asarray(arrivals.rates_per_hour) / 60.0
+        else:
+            rate[:, c] = arrivals.rate_per_hour / 60.0
+        if arrivals.weekday_factors is not None:
+            weekday[:, c] = arrivals.weekday_factors
+    first = WEEKDAYS.index(hall.first_weekday)
+    day_weekday = (first + np.arange(hall.days)) % 7
+
+    names: list[str] = []
+    window_group: list[int] = []
+    group_first, group_count = [], []
+    served_rows: list[list[int]] = []
+    n_groups = len(scenario.windows)
+    serves = np.zeros((n_groups, n_cat), dtype=np.bool_)
+    factor = np.ones((n_groups, n_cat))
+    events: list[tuple[float, int, int]] = []
+    periods = 0
+    for g, window in enumerate(scenario.windows):
+        group_first.append(len(names))
+        group_count.append(window.count)
+        if window.count == 1:
+            names.append(window.id)
+        else:
+            names.extend(f"{window.id}.{k + 1}" for k in range(window.count))
+        window_group.extend([g] * window.count)
+        served = scenario.served_categories(window)
+        served_rows.append(served)
+        serves[g, served] = True
+        for c in served:
+            factor[g, c] = scenario.factor(window, c)
+        spans = scenario.spans(window)
+        periods += window.count * len(spans)
+        for start, end in spans:
+            events.append((float(start), SPAN_OPEN, g))
+            kind = HALL_CLOSE if end == hall.close_minute else SPAN_CLOSE
+            events.append((float(end), kind, g))
+    events.sort()
+    group_cat_ptr, group_cat_idx = _csr(served_rows)
+    cat_group_ptr, cat_group_idx = _csr(
+        [[g for g in range(n_groups) if serves[g, c]] for c in range(n_cat)]
+    )
+    return CompiledHall(
+        scenario=scenario,
+        n_days=hall.days,
+        open_minute=float(hall.open_minute),
+        close_minute=float(hall.close_minute),
+        interval_min=float(hall.interval_min),
+        n_open_slots=n_open,
+        n_slots=n_slots,
+        day_weekday=day_weekday.astype(np.int64),
+        category_ids=scenario.category_ids,
+        category_priority=np.array([c.priority for c in scenario.categories], dtype=np.int64),
+        rate_per_min=rate,
+        weekday_factor=weekday,
+        window_names=names,
+        window_group=np.array(window_group, dtype=np.int64),
+        group_first=np.array(group_first, dtype=np.int64),
+        group_count=np.array(group_count, dtype=np.int64),
+        group_ncat=serves.sum(axis=1).astype(np.int64),
+        serves=serves,
+        factor=factor,
+        group_cat_ptr=group_cat_ptr,
+        group_cat_idx=group_cat_idx,
+        cat_group_ptr=cat_group_ptr,
+        cat_group_idx=cat_group_idx,
+        event_minute=np.array([e[0] for e in events]),
+        event_kind=np.array([e[1] for e in events], dtype=np.int64),
+        event_group=np.array([e[2] for e in events], dtype=np.int64),
+        max_window_periods=periods,
+    )

@@ -1,0 +1,145 @@
+"""The random inputs of one replication, drawn before any event happens.
+
+Both engines consume a :class:`TicketInputs`; fed the same inputs they produce the same
+tickets. :func:`draw_inputs` draws them from one ``numpy.random.Generator`` in a fixed order:
+
+1. the number of tickets of each (day, reporting slot): Poisson with the slot's total rate;
+2. unit exponential spacings that place them in the slot (sorted, no sort needed);
+3. one uniform per ticket choosing its category in proportion to the slot's rates;
+4. base service times, category by category (tickets of a category in issue order);
+5. patience, category by category, for categories that have one (others wait forever).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _kernels
+from ..compile import CompiledHall
+
+__all__ = ["TicketInputs", "draw_inputs", "check_inputs"]
+
+
+@dataclass(frozen=True)
+class TicketInputs:
+    """Every random input of a replication, one entry per ticket in issue order.
+
+    ``issued`` is in absolute minutes (day ``d`` spans ``[d * 1440, (d + 1) * 1440)`` plus
+    overtime), ``service`` is the base service time before a window's factor, ``patience`` is
+    ``inf`` for a citizen who never gives up. Tickets of day ``d`` are
+    ``day_ptr[d]:day_ptr[d + 1]``.
+    """
+
+    issued: np.ndarray
+    category: np.ndarray
+    service: np.ndarray
+    patience: np.ndarray
+    day_ptr: np.ndarray
+
+    @property
+    def n_tickets(self) -> int:
+        return int(self.issued.size)
+
+    @property
+    def day(self) -> np.ndarray:
+        """Day of each ticket."""
+        return np.repeat(np.arange(self.day_ptr.size - 1), np.diff(self.day_ptr))
+
+
+def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
+    """Draw the inputs of one replication of ``hall`` from ``rng`` (order in module doc)."""
+    bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
+    slot_start = hall.open_minute + bounds[:-1]
+    slot_len = np.diff(bounds)
+    days = np.arange(hall.n_days)
+    rates = hall.rate_per_min[None, :, :] * hall.weekday_factor[hall.day_weekday][:, None, :]
+    total_rate = rates.sum(axis=2)  # (days, slots)
+
+    counts = rng.poisson(total_rate * slot_len[None, :]).ravel()
+    n = int(counts.sum())
+    bucket_start = (days[:, None] * 1440.0 + slot_start[None, :]).ravel()
+    bucket_len = np.broadcast_to(slot_len, total_rate.shape).ravel().copy()
+    spacings = rng.standard_exponential(n + int(np.count_nonzero(counts)))
+    issued = np.empty(n)
+    _kernels.arrival_times(counts, bucket_start, bucket_len, spacings, issued)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cum_prob = np.cumsum(rates, axis=2) / total_rate[:, :, None]
+    cum_prob = cum_prob.reshape(-1, hall.n_categories)
+    # past the last category with a positive rate nothing else may be chosen
+    positive = rates.reshape(-1, hall.n_categories) > 0
+    last = hall.n_categories - 1 - np.argmax(positive[:, ::-1], axis=1)
+    cum_prob[np.arange(cum_prob.shape[0]), last] = 2.0
+    category = np.empty(n, dtype=np.int64)
+    _kernels.assign_categories(counts, np.ascontiguousarray(cum_prob), rng.random(n), category)
+
+    service = np.empty(n)
+    patience = np.full(n, np.inf)
+    order = np.argsort(category, kind="stable")
+    per_category = np.split(order, np.cumsum(np.bincount(category, minlength=hall.n_categories))[:-1])
+    categories = hall.scenario.categories
+    for c, tickets in enumerate(per_category):
+        service[tickets] = categories[c].service.sample(rng, tickets.size)
+    for c, tickets in enumerate(per_category):
+        if categories[c].patience is not None:
+            patience[tickets] = categories[c].patience.sample(rng, tickets.size)
+
+    day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
+    day_ptr = np.concatenate([[0], np.cumsum(day_counts)]).astype(np.int64)
+    return TicketInputs(issued, category, service, patience, day_ptr)
+
+
+def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
+    """Raise ``ValueError`` naming the first field that an engine cannot consume.
+
+    Guards the kernels against inputs built by hand (extensions, tests): wrong shapes or
+    dtypes, unsorted or out-of-hours issue times, unknown categories, negative durations.
+    """
+    n = inputs.issued.size
+    for name, dtype in (
+        ("issued", np.float64),
+        ("category", np.int64),
+        ("service", np.float64),
+        ("patience", np.float64),
+    ):
+        array = getattr(inputs, name)
+        if not isinstance(array, np.ndarray) or array.dtype != dtype or array.shape != (n,):
+            raise ValueError(
+                f"inputs.{name}: must be a {np.dtype(dtype).name} array of shape ({n},) "
+                f"(got {type(array).__name__} {getattr(array, 'dtype', '')} "
+                f"{getattr(array, 'shape', '')})"
+            )
+    ptr = inputs.day_ptr
+    if (
+        ptr.shape != (hall.n_days + 1,)
+        or ptr[0] != 0
+        or ptr[-1] != n
+        or np.any(np.diff(ptr) < 0)
+    ):
+        raise ValueError(
+            f"inputs.day_ptr: must rise from 0 to {n} in {hall.n_days + 1} steps (got {ptr})"
+        )
+    if n == 0:
+        return
+    day = inputs.day
+    offset = inputs.issued - day * 1440.0
+    bad = np.flatnonzero(
+        ~((offset >= hall.open_minute) & (offset < hall.close_minute))
+    )
+    if bad.size:
+        i = bad[0]
+        raise ValueError(f"inputs.issued[{i}]: not within day {day[i]}'s hours (got {inputs.issued[i]})")
+    if np.any(np.diff(inputs.issued) < 0):
+        i = int(np.flatnonzero(np.diff(inputs.issued) < 0)[0]) + 1
+        raise ValueError(f"inputs.issued[{i}]: issue times must not decrease (got {inputs.issued[i]})")
+    for name, values, low, high in (
+        ("category", inputs.category, 0, hall.n_categories - 1),
+        ("service", inputs.service, 0.0, np.finfo(float).max),
+        ("patience", inputs.patience, 0.0, np.inf),
+    ):
+        bad = np.flatnonzero(~((values >= low) & (values <= high)))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(f"inputs.{name}[{i}]: must be in [{low}, {high}] (got {values[i]})")

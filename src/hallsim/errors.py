@@ -1,0 +1,50 @@
+"""Errors raised for bad input, located in the file they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Issue", "ScenarioError"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a scenario: where it is, what is wrong, the offending value."""
+
+    where: str
+    message: str
+    value: Any = None
+    has_value: bool = False
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.has_value:
+            text += f" (got {_show(self.value)})"
+        return text
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class ScenarioError(ValueError):
+    """A scenario (file or data) is malformed.
+
+    ``issues`` lists every problem found; ``source`` names the file, if any. ``str()`` gives one
+    line per problem, e.g. ``hall.toml: windows[1] (id="W2").count: must be > 0 (got -1)``.
+    """
+
+    def __init__(self, issues: list[Issue], source: str | None = None) -> None:
+        self.issues = list(issues)
+        self.source = source
+        super().__init__(str(self))
+
+    def with_source(self, source: str) -> ScenarioError:
+        """The same error, located in the file ``source``."""
+        return ScenarioError(self.issues, source)
+
+    def __str__(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        return "\n".join(prefix + str(issue) for issue in self.issues)

@@ -1,0 +1,355 @@
+"""Results of a simulation: tidy tables and a summary with confidence intervals.
+
+One replication's engine output is reduced by :func:`replication_tables` into plain arrays
+(tickets, per-interval and per-window aggregates, per-category statistics); :class:`Results`
+gathers the replications into pandas tables. Definitions:
+
+- a ticket's *wait* is ``start - issued`` when served; means and P90 are over served tickets;
+- *service level* is the share of issued tickets served within ``hall.sla_wait_min``
+  (abandoned and unserved tickets count as misses);
+- *abandonment* is the share of issued tickets that gave up waiting;
+- a category's *utilisation* is busy time over open time of the windows that serve it;
+- per interval, arrivals, served, abandoned and mean wait are counted by the interval the
+  ticket was *issued* in; queue length, busy and open windows are time averages over it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import _kernels
+from .compile import ABANDONED, IN_SYSTEM, OUTCOMES, SERVED, CompiledHall
+from .engines.inputs import TicketInputs
+from .engines.output import EngineOutput
+from .scenario import Scenario
+
+__all__ = ["HallWarning", "Results"]
+
+OVERALL = "overall"
+METRICS = ("tickets", "mean_wait", "p90_wait", "service_level", "abandonment", "utilisation")
+
+
+class HallWarning(UserWarning):
+    """The hall is overloaded or leaves tickets unserved: read the numbers with care."""
+
+
+def replication_tables(
+    hall: CompiledHall, inputs: TicketInputs, output: EngineOutput, *, keep_tickets: bool
+) -> dict:
+    """Reduce one replication to arrays (cheap to send between processes)."""
+    n_cat, n_days, n_slots = hall.n_categories, hall.n_days, hall.n_slots
+    day = inputs.day
+    day_open = np.arange(n_days) * 1440.0 + hall.open_minute
+    bounds = hall.slot_bounds()
+    served = output.outcome == SERVED
+    abandoned = output.outcome == ABANDONED
+    wait = output.start - inputs.issued
+
+    slot = np.searchsorted(bounds, inputs.issued - day_open[day], side="right") - 1
+    cell = (day * n_slots + slot) * n_cat + inputs.category
+    size = n_days * n_slots * n_cat
+
+    def per_cell(weights=None):
+        return np.bincount(cell, weights, minlength=size).reshape(n_days, n_slots, n_cat)
+
+    left = np.where(served, output.called, output.end)
+    waiting = output.outcome == IN_SYSTEM
+    left[waiting] = output.day_end[day[waiting]]
+    queue_area = np.zeros((n_days, n_slots, n_cat))
+    _kernels.slot_areas(queue_area, day, inputs.category, inputs.issued, left, day_open, bounds)
+    busy_area = np.zeros((n_days, n_slots, n_cat))
+    s = np.flatnonzero(served)
+    _kernels.slot_areas(
+        busy_area, day[s], inputs.category[s], output.start[s], output.end[s], day_open, bounds
+    )
+    period_day = np.clip(
+        np.searchsorted(day_open, output.period_start, side="right") - 1, 0, n_days - 1
+    )
+    period_group = hall.window_group[output.period_window]
+    open_group = np.zeros((n_days, n_slots, hall.n_groups))
+    _kernels.slot_areas(
+        open_group, period_day, period_group, output.period_start, output.period_end, day_open,
+        bounds,
+    )
+
+    n_win = hall.n_windows
+    window_open = np.bincount(
+        output.period_window, output.period_end - output.period_start, minlength=n_win
+    )
+    window_busy = np.bincount(output.window[s], output.end[s] - output.start[s], minlength=n_win)
+    window_served = np.bincount(output.window[s], minlength=n_win)
+
+    tables = {
+        "arrivals": per_cell(),
+        "served": per_cell(served.astype(float)),
+        "abandoned": per_cell(abandoned.astype(float)),
+        "wait_sum": per_cell(np.where(served, wait, 0.0)),
+        "queue_area": queue_area,
+        "busy_area": busy_area,
+        "open_area": open_group @ hall.serves.astype(float),
+        "window_open": window_open,
+        "window_busy": window_busy,
+        "window_served": window_served,
+        "stats": _category_stats(hall, inputs, output, wait, window_open, window_busy),
+        "n_tickets": inputs.n_tickets,
+        "served_after_close": int(
+            np.count_nonzero(served & (output.start - day * 1440.0 >= hall.close_minute))
+        ),
+        "in_system": int(np.count_nonzero(waiting)),
+    }
+    if keep_tickets:
+        tables["tickets"] = {
+            "category": inputs.category.astype(np.int16),
+            "day": day.astype(np.int32),
+            "issued": inputs.issued,
+            "called": output.called,
+            "start": output.start,
+            "end": output.end,
+            "window": output.window.astype(np.int32),
+            "outcome": output.outcome,
+        }
+    return tables
+
+
+def _category_stats(hall, inputs, output, wait, window_open, window_busy) -> np.ndarray:
+    """Per category and overall (last row): the summary metrics of one replication."""
+    sla = hall.scenario.hall.sla_wait_min
+    group_open = np.bincount(hall.window_group, window_open, minlength=hall.n_groups)
+    group_busy = np.bincount(hall.window_group, window_busy, minlength=hall.n_groups)
+    rows = []
+    for c in [*range(hall.n_categories), None]:
+        mine = slice(None) if c is None else inputs.category == c
+        outcome = output.outcome[mine]
+        served_wait = wait[mine][outcome == SERVED]
+        n = outcome.size
+        groups = slice(None) if c is None else hall.serves[:, c]
+        open_time = group_open[groups].sum()
+        rows.append(
+            [
+                n,
+                served_wait.mean() if served_wait.size else np.nan,
+                np.quantile(served_wait, 0.9) if served_wait.size else np.nan,
+                np.count_nonzero(served_wait <= sla) / n if n else np.nan,
+                np.count_nonzero(outcome == ABANDONED) / n if n else np.nan,
+                group_busy[groups].sum() / open_time if open_time > 0 else np.nan,
+            ]
+        )
+    return np.array(rows, dtype=float)
+
+
+@dataclass
+class Results:
+    """Tables of a simulation run (see the module doc for definitions).
+
+    Attributes
+    ----------
+    tickets : pandas.DataFrame or None
+        One row per issued ticket (DESIGN §4 columns); ``None`` with ``keep_tickets=False``.
+    intervals : pandas.DataFrame
+        Per replication, day, reporting interval and category.
+    windows : pandas.DataFrame
+        Per replication and window: open and busy minutes, utilisation, tickets served.
+    replication_stats : pandas.DataFrame
+        Per replication and category (and ``"overall"``): the metrics of :meth:`summary`.
+    warnings : list of str
+        Overload and unserved-ticket warnings, repeated by :meth:`summary`.
+    """
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    engine: str
+    tickets: pd.DataFrame | None
+    intervals: pd.DataFrame
+    windows: pd.DataFrame
+    replication_stats: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_replications(
+        cls, hall: CompiledHall, parts: list[dict], *, seed: int, engine: str,
+        warnings_: list[str],
+    ) -> Results:
+        """Assemble per-replication arrays (in replication order) into tables."""
+        categories = pd.CategoricalDtype(hall.category_ids)
+        tickets = None
+        if "tickets" in parts[0]:
+            tickets = _ticket_table(hall, parts, categories)
+        return cls(
+            scenario=hall.scenario,
+            seed=seed,
+            replications=len(parts),
+            engine=engine,
+            tickets=tickets,
+            intervals=_interval_table(hall, parts, categories),
+            windows=_window_table(hall, parts),
+            replication_stats=_stats_table(hall, parts),
+            warnings=warnings_ + _observed_warnings(hall, parts),
+        )
+
+    def summary(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Per category and overall: each metric's mean over replications and its CI.
+
+        Columns come in threes: ``metric``, ``metric_lo``, ``metric_hi`` (a Student-t
+        interval over replications at level ``confidence``; NaN with one replication).
+        Warnings in :attr:`warnings` are emitted as :class:`HallWarning`.
+        """
+        for message in self.warnings:
+            warnings.warn(message, HallWarning, stacklevel=2)
+        grouped = self.replication_stats.groupby("category", sort=False, observed=True)
+        columns = {}
+        for metric in METRICS:
+            values = grouped[metric]
+            mean = values.mean()
+            count = values.count()
+            sem = values.std(ddof=1) / np.sqrt(count)
+            half = sem * stats.t.ppf(0.5 + confidence / 2, np.maximum(count - 1, 1))
+            half[count < 2] = np.nan
+            columns[metric] = mean
+            columns[f"{metric}_lo"] = mean - half
+            columns[f"{metric}_hi"] = mean + half
+        table = pd.DataFrame(columns)
+        table.index.name = "category"
+        table.attrs["warnings"] = list(self.warnings)
+        return table
+
+
+def format_summary(table: pd.DataFrame) -> str:
+    """The summary as aligned text, ``mean ± half-width`` per metric."""
+    shown = pd.DataFrame(index=table.index)
+    scale = {"service_level": 100.0, "abandonment": 100.0, "utilisation": 100.0}
+    names = {
+        "tickets": "tickets",
+        "mean_wait": "mean wait (min)",
+        "p90_wait": "P90 wait (min)",
+        "service_level": "within SLA (%)",
+        "abandonment": "abandoned (%)",
+        "utilisation": "utilisation (%)",
+    }
+    for metric in METRICS:
+        k = scale.get(metric, 1.0)
+        mean, lo, hi = (table[metric] * k, table[f"{metric}_lo"] * k, table[f"{metric}_hi"] * k)
+        half = (hi - lo) / 2
+        shown[names[metric]] = [
+            f"{m:.1f}" if np.isnan(h) else f"{m:.1f} ± {h:.1f}" for m, h in zip(mean, half)
+        ]
+    return shown.to_string()
+
+
+def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
+    columns = {
+        key: np.concatenate([p["tickets"][key] for p in parts]) for key in parts[0]["tickets"]
+    }
+    counts = [p["n_tickets"] for p in parts]
+    window_names = pd.CategoricalDtype(hall.window_names)
+    return pd.DataFrame(
+        {
+            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), counts),
+            "ticket": np.concatenate([np.arange(n, dtype=np.int64) for n in counts]),
+            "category": pd.Categorical.from_codes(columns["category"], dtype=categories),
+            "day": columns["day"],
+            "issued": columns["issued"],
+            "called": columns["called"],
+            "start": columns["start"],
+            "end": columns["end"],
+            "window": pd.Categorical.from_codes(columns["window"], dtype=window_names),
+            "staff": pd.Categorical.from_codes(
+                np.full(columns["day"].size, -1, dtype=np.int8), categories=[]
+            ),
+            "outcome": pd.Categorical.from_codes(
+                columns["outcome"], dtype=pd.CategoricalDtype(OUTCOMES)
+            ),
+        }
+    )
+
+
+def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
+    n_days, n_slots, n_cat = parts[0]["arrivals"].shape
+    bounds = hall.slot_bounds()
+    used = np.zeros(n_slots, dtype=bool)
+    used[: hall.n_open_slots] = True
+    for p in parts:
+        used |= (p["open_area"] + p["busy_area"] + p["queue_area"]).sum(axis=(0, 2)) > 0
+    n_used = int(np.flatnonzero(used).max()) + 1
+    length = np.diff(bounds)[:n_used]
+
+    def stack(key):
+        return np.stack([p[key][:, :n_used, :] for p in parts])  # (reps, days, slots, cats)
+
+    served = stack("served")
+    shape = served.shape
+    rep, day, slot, cat = np.indices(shape).reshape(4, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_wait = stack("wait_sum") / served
+    per_minute = length[None, None, :, None]
+    return pd.DataFrame(
+        {
+            "replication": rep.astype(np.int32),
+            "day": day.astype(np.int32),
+            "interval": slot.astype(np.int32),
+            "start_min": (hall.open_minute + bounds[:n_used])[slot],
+            "category": pd.Categorical.from_codes(cat, dtype=categories),
+            "arrivals": stack("arrivals").ravel().astype(np.int64),
+            "served": served.ravel().astype(np.int64),
+            "abandoned": stack("abandoned").ravel().astype(np.int64),
+            "mean_wait": mean_wait.ravel(),
+            "queue_length": (stack("queue_area") / per_minute).ravel(),
+            "busy_windows": (stack("busy_area") / per_minute).ravel(),
+            "open_windows": (stack("open_area") / per_minute).ravel(),
+        }
+    )
+
+
+def _window_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+    n_win = hall.n_windows
+    open_time = np.concatenate([p["window_open"] for p in parts])
+    busy = np.concatenate([p["window_busy"] for p in parts])
+    group_ids = [w.id for w in hall.scenario.windows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        utilisation = busy / open_time
+    return pd.DataFrame(
+        {
+            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), n_win),
+            "window": pd.Categorical(np.tile(hall.window_names, len(parts)),
+                                     categories=hall.window_names),
+            "group": pd.Categorical(np.tile(np.array(group_ids)[hall.window_group], len(parts)),
+                                    categories=group_ids),
+            "open_min": open_time,
+            "busy_min": busy,
+            "utilisation": utilisation,
+            "served": np.concatenate([p["window_served"] for p in parts]).astype(np.int64),
+        }
+    )
+
+
+def _stats_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+    labels = [*hall.category_ids, OVERALL]
+    values = np.concatenate([p["stats"] for p in parts])
+    table = pd.DataFrame(values, columns=list(METRICS))
+    table.insert(0, "category", pd.Categorical(np.tile(labels, len(parts)), categories=labels))
+    table.insert(0, "replication", np.repeat(np.arange(len(parts), dtype=np.int32), len(labels)))
+    table["tickets"] = table["tickets"].astype(np.int64)
+    return table
+
+
+def _observed_warnings(hall: CompiledHall, parts: list[dict]) -> list[str]:
+    messages = []
+    total = sum(p["n_tickets"] for p in parts)
+    unserved = sum(p["in_system"] for p in parts)
+    late = sum(p["served_after_close"] for p in parts)
+    if unserved:
+        messages.append(
+            f"{unserved} of {total} tickets were still waiting when the last window that serves "
+            "them closed (outcome in_system): check the windows' open spans"
+        )
+    if total and late / total > 0.05:
+        messages.append(
+            f"{late / total:.0%} of tickets were called after closing time: the hall cannot "
+            "clear its queue within opening hours"
+        )
+    return messages

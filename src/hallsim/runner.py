@@ -1,0 +1,156 @@
+"""simulate(): replications, seeds, workers and progress.
+
+Replication ``r`` draws every random input from
+``numpy.random.default_rng(SeedSequence(seed).spawn(replications)[r])``, so its tickets do not
+depend on how many workers ran it, nor in which order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Literal
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .compile import CompiledHall, compile_scenario
+from .engines import fast
+from .engines.inputs import draw_inputs
+from .results import Results, replication_tables
+from .scenario import WEEKDAYS, Scenario
+
+__all__ = ["simulate"]
+
+ENGINES = ("fast",)
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    replications: int = 10,
+    seed: int | None = None,
+    workers: int = 1,
+    engine: Literal["fast"] = "fast",
+    keep_tickets: bool = True,
+    progress: bool = True,
+) -> Results:
+    """Simulate ``replications`` independent runs of ``scenario``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated hall (see :func:`hallsim.load_scenario`).
+    replications : int, default 10
+        Independent runs of all the scenario's days; confidence intervals are over these.
+    seed : int or None
+        Root of the replications' seeds. ``None`` draws fresh entropy; the seed used is kept in
+        ``Results.seed`` so the run can be repeated.
+    workers : int, default 1
+        Processes to run replications in (``0``: one per CPU). The tables do not depend on it.
+    engine : {"fast"}
+        The numba engine. (The simpy reference engine arrives with its own issue.)
+    keep_tickets : bool, default True
+        Keep the ticket table. ``False`` keeps only aggregates, for very long runs.
+    progress : bool, default True
+        Show a tqdm progress bar (``TQDM_DISABLE=1`` silences it everywhere).
+
+    Returns
+    -------
+    Results
+    """
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a hallsim.Scenario (got {type(scenario).__name__})")
+    replications = _positive_int("replications", replications)
+    workers = (os.cpu_count() or 1) if workers == 0 else _positive_int("workers", workers)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES} (got {engine!r})")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
+    elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None (got {seed!r})")
+    seeds = np.random.SeedSequence(int(seed)).spawn(replications)
+    hall = compile_scenario(scenario)
+    jobs = [(r, seeds[r], keep_tickets) for r in range(replications)]
+    parts: list[dict] = [{}] * replications
+    if workers == 1 or replications == 1:
+        with _progress(scenario, replications, progress) as bar:
+            for job in jobs:
+                r, parts[r] = _replicate(hall, job)
+                bar.update()
+    else:
+        # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard; the pool
+        # starts its processes in map(), before the progress bar starts its thread
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(
+            max_workers=min(workers, replications), mp_context=context,
+            initializer=_init_worker, initargs=(scenario,),
+        ) as pool:
+            done = pool.map(_run_in_worker, jobs)
+            with _progress(scenario, replications, progress) as bar:
+                for r, part in done:
+                    parts[r] = part
+                    bar.update()
+    return Results.from_replications(
+        hall, parts, seed=int(seed), engine=engine, warnings_=capacity_warnings(hall)
+    )
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer (got {value!r})")
+    return int(value)
+
+
+def _replicate(hall: CompiledHall, job: tuple) -> tuple[int, dict]:
+    r, seed_sequence, keep_tickets = job
+    inputs = draw_inputs(hall, np.random.default_rng(seed_sequence))
+    output = fast.run(hall, inputs, check=False)
+    return r, replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
+
+
+def _progress(scenario: Scenario, replications: int, progress: bool) -> tqdm:
+    # an explicit ``disable`` would override the TQDM_DISABLE environment variable
+    options = {} if progress else {"disable": True}
+    return tqdm(total=replications, desc=scenario.name or "simulate", unit="rep", leave=False,
+                **options)
+
+
+_worker_hall: CompiledHall | None = None
+
+
+def _init_worker(scenario: Scenario) -> None:
+    global _worker_hall
+    _worker_hall = compile_scenario(scenario)
+
+
+def _run_in_worker(job: tuple) -> tuple[int, dict]:
+    assert _worker_hall is not None
+    return _replicate(_worker_hall, job)
+
+
+def capacity_warnings(hall: CompiledHall) -> list[str]:
+    """Warn for each weekday whose offered work exceeds the windows' open time.
+
+    Offered work counts each category's tickets at its mean service time times the smallest
+    factor of the windows that serve it: a lower bound, so a warning is certain overload.
+    """
+    bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
+    tickets = hall.rate_per_min * np.diff(bounds)[:, None]  # (slots, C) on a factor-1 day
+    means = np.array([c.service.mean for c in hall.scenario.categories])
+    best_factor = np.where(hall.serves, hall.factor, np.inf).min(axis=0)
+    open_time = sum(
+        window.count * sum(b - a for a, b in hall.scenario.spans(window))
+        for window in hall.scenario.windows
+    )
+    messages = []
+    for weekday in sorted(set(hall.day_weekday.tolist())):
+        work = float((tickets.sum(axis=0) * hall.weekday_factor[weekday] * means * best_factor).sum())
+        if work > open_time:
+            messages.append(
+                f"overloaded on {WEEKDAYS[weekday].capitalize()}: offered work "
+                f"{work / 60:.1f} window-hours exceeds {open_time / 60:.1f} open window-hours; "
+                "queues grow through the day"
+            )
+    return messages

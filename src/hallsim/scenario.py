@@ -1,0 +1,444 @@
+"""A hall scenario: opening hours, categories of business, windows. Validated on construction.
+
+A scenario is plain data (TOML on disk, see DESIGN §4). Times of day are ``"HH:MM"`` strings,
+durations are minutes, arrival rates are per hour. Every check runs when the model is built,
+and every failure is a :class:`~hallsim.errors.ScenarioError` whose lines name the place in the
+data and the offending value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .distributions import DIST_NAMES, Distribution
+from .errors import Issue, ScenarioError
+
+__all__ = [
+    "Arrivals",
+    "Category",
+    "Hall",
+    "Scenario",
+    "Window",
+    "load_scenario",
+    "minutes_of_day",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
+
+
+def minutes_of_day(text: str) -> int:
+    """Minutes since midnight of a ``"HH:MM"`` time (``"24:00"`` is 1440)."""
+    match = _TIME.match(text)
+    if match is None:
+        raise ValueError(f'must be a time of day "HH:MM" between "00:00" and "24:00" (got {text!r})')
+    hours, mins = (match.group(1), match.group(2)) if match.group(1) else ("24", "00")
+    return int(hours) * 60 + int(mins)
+
+
+def _time_of_day(value: Any) -> Any:
+    """Accept TOML local times (``open = 08:00:00``) as well as ``"08:00"`` strings."""
+    if isinstance(value, dt.time):
+        if value.second or value.microsecond:
+            raise ValueError(f"times of day are whole minutes (got {value.isoformat()})")
+        return f"{value.hour:02d}:{value.minute:02d}"
+    if isinstance(value, str):
+        minutes_of_day(value)
+    return value
+
+
+TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class Hall(_Frozen):
+    """Opening hours and reporting settings of the hall.
+
+    Tickets are issued from ``open`` until ``close`` on each of ``days`` days; every day starts
+    empty. ``interval_min`` is the reporting interval (and the length of one entry of a
+    category's ``rates_per_hour``); ``sla_wait_min`` is the service-level threshold of reports.
+    ``first_weekday`` names the weekday of day 0 (for ``weekday_factors``).
+    """
+
+    open: TimeOfDay
+    close: TimeOfDay
+    days: Annotated[int, Field(ge=1)] = 1
+    interval_min: Annotated[int, Field(gt=0, le=1440)] = 30
+    sla_wait_min: NonNegativeFloat = 15.0
+    first_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+
+    @field_validator("open")
+    @classmethod
+    def _open_before_midnight(cls, value: str) -> str:
+        if value == "24:00":
+            raise ValueError('the hall cannot open at "24:00"')
+        return value
+
+    @model_validator(mode="after")
+    def _close_after_open(self) -> Hall:
+        if self.close_minute <= self.open_minute:
+            raise ValueError(
+                f"close must be later than open (got open={self.open!r}, close={self.close!r})"
+            )
+        return self
+
+    @property
+    def open_minute(self) -> int:
+        return minutes_of_day(self.open)
+
+    @property
+    def close_minute(self) -> int:
+        return minutes_of_day(self.close)
+
+    @property
+    def n_intervals(self) -> int:
+        """Reporting intervals in the opening hours (the last may be shorter)."""
+        return math.ceil((self.close_minute - self.open_minute) / self.interval_min)
+
+
+class Arrivals(_Frozen):
+    """Ticket arrivals of a category: a Poisson process, piecewise constant per interval.
+
+    Give either ``rate_per_hour`` (the whole day) or ``rates_per_hour`` (one value per
+    reporting interval of the opening hours). ``weekday_factors`` (7 values, Monday first)
+    scales the rates by day of week; 0 means no arrivals that day.
+    """
+
+    rate_per_hour: PositiveFloat | None = None
+    rates_per_hour: list[NonNegativeFloat] | None = None
+    weekday_factors: Annotated[list[NonNegativeFloat], Field(min_length=7, max_length=7)] | None = (
+        None
+    )
+
+    @model_validator(mode="after")
+    def _one_rate_form(self) -> Arrivals:
+        if (self.rate_per_hour is None) == (self.rates_per_hour is None):
+            raise ValueError("give exactly one of rate_per_hour or rates_per_hour")
+        if self.rates_per_hour is not None and not sum(self.rates_per_hour) > 0:
+            raise ValueError(
+                f"rates_per_hour must have a positive value (got {self.rates_per_hour})"
+            )
+        return self
+
+
+class Category(_Frozen):
+    """A kind of business: its arrivals, service time, patience and priority.
+
+    A ticket of a higher ``priority`` is called before a lower one; ``patience`` (optional) is
+    how long a citizen waits before leaving (reneging).
+    """
+
+    id: Name
+    name: str | None = None
+    department: str | None = None
+    arrivals: Arrivals
+    service: Distribution
+    patience: Distribution | None = None
+    priority: int = 0
+
+    @field_validator("id")
+    @classmethod
+    def _not_wildcard(cls, value: str) -> str:
+        if value == "*":
+            raise ValueError('"*" is reserved for "every category"')
+        return value
+
+
+class Window(_Frozen):
+    """A group of ``count`` identical windows.
+
+    ``serves`` lists category ids, department names or ``"*"`` (a comprehensive window).
+    ``open`` lists the spans ``["HH:MM", "HH:MM"]`` the windows are open (default: the hall's
+    hours). ``generalist_factor`` multiplies service times at these windows, for every category
+    (a number) or per category id (a table; unlisted categories 1.0).
+    """
+
+    id: Name
+    count: Annotated[int, Field(gt=0)] = 1
+    serves: Annotated[list[Name], Field(min_length=1)]
+    open: list[Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]] | None = None
+    generalist_factor: PositiveFloat | dict[str, PositiveFloat] = 1.0
+
+
+class _CrossFieldErrors(Exception):
+    """Raised inside validation (not a ValueError, so pydantic lets it through)."""
+
+    def __init__(self, issues: list[tuple[tuple, str, Any]]) -> None:
+        super().__init__(issues)
+        self.issues = issues
+
+
+_NO_VALUE = object()
+
+
+class Scenario(_Frozen):
+    """A whole hall: hours, categories and windows. Build it with :func:`load_scenario`,
+    ``Scenario.model_validate(data)`` or ``Scenario(**data)``; malformed data raises
+    :class:`~hallsim.errors.ScenarioError`.
+    """
+
+    schema_version: Literal[1] = 1
+    name: str = ""
+    description: str = ""
+    hall: Hall
+    categories: Annotated[list[Category], Field(min_length=1)]
+    windows: Annotated[list[Window], Field(min_length=1)]
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except (ValidationError, _CrossFieldErrors) as error:
+            raise _scenario_error(error, data) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Scenario:  # type: ignore[override]
+        try:
+            return super().model_validate(obj, **kwargs)
+        except (ValidationError, _CrossFieldErrors) as error:
+            raise _scenario_error(error, obj) from None
+
+    @property
+    def category_ids(self) -> list[str]:
+        return [category.id for category in self.categories]
+
+    def served_categories(self, window: Window) -> list[int]:
+        """Indices of the categories ``window`` serves, resolving departments and ``"*"``."""
+        served: set[int] = set()
+        for entry in window.serves:
+            served.update(self._resolve(entry))
+        return sorted(served)
+
+    def spans(self, window: Window) -> list[tuple[int, int]]:
+        """Open spans of ``window`` in minutes of day, sorted, adjacent spans merged."""
+        if window.open is None:
+            return [(self.hall.open_minute, self.hall.close_minute)]
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted((minutes_of_day(a), minutes_of_day(b)) for a, b in window.open):
+            if merged and start == merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        return merged
+
+    def factor(self, window: Window, category: int) -> float:
+        """Service-time factor of ``window`` for the category with index ``category``."""
+        if isinstance(window.generalist_factor, dict):
+            return window.generalist_factor.get(self.categories[category].id, 1.0)
+        return window.generalist_factor
+
+    def _resolve(self, entry: str) -> list[int]:
+        if entry == "*":
+            return list(range(len(self.categories)))
+        ids = self.category_ids
+        if entry in ids:
+            return [ids.index(entry)]
+        return [i for i, c in enumerate(self.categories) if c.department == entry]
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        issues = list(self._cross_field_issues())
+        if issues:
+            raise _CrossFieldErrors(issues)
+        return self
+
+    def _cross_field_issues(self):
+        hall = self.hall
+        seen: dict[str, int] = {}
+        for i, category in enumerate(self.categories):
+            if category.id in seen:
+                yield ("categories", i, "id"), "duplicate category id", category.id
+            seen[category.id] = i
+            rates = category.arrivals.rates_per_hour
+            if rates is not None and len(rates) != hall.n_intervals:
+                yield (
+                    ("categories", i, "arrivals", "rates_per_hour"),
+                    f"needs one rate per {hall.interval_min}-minute interval from "
+                    f"{hall.open} to {hall.close}: {hall.n_intervals} values",
+                    len(rates),
+                )
+        seen = {}
+        served_anywhere: set[int] = set()
+        for w, window in enumerate(self.windows):
+            if window.id in seen:
+                yield ("windows", w, "id"), "duplicate window id", window.id
+            seen[window.id] = w
+            for s, entry in enumerate(window.serves):
+                if not self._resolve(entry):
+                    yield (
+                        ("windows", w, "serves", s),
+                        "not a category id, a department name or \"*\"",
+                        entry,
+                    )
+            served = self.served_categories(window)
+            served_anywhere.update(served)
+            if isinstance(window.generalist_factor, dict):
+                served_ids = {self.categories[c].id for c in served}
+                for key in window.generalist_factor:
+                    if key not in served_ids:
+                        yield (
+                            ("windows", w, "generalist_factor", key),
+                            "not a category this window serves",
+                            key,
+                        )
+            yield from self._span_issues(w, window)
+        for i, category in enumerate(self.categories):
+            if i not in served_anywhere:
+                yield ("categories", i), "no window serves this category", _NO_VALUE
+
+    def _span_issues(self, w: int, window: Window):
+        if window.open is None:
+            return
+        hall = self.hall
+        spans = []
+        for s, (start, end) in enumerate(window.open):
+            a, b = minutes_of_day(start), minutes_of_day(end)
+            where = ("windows", w, "open", s)
+            if b <= a:
+                yield where, "span must end after it starts", [start, end]
+            elif a < hall.open_minute or b > hall.close_minute:
+                yield where, f"span must lie within the hall's hours {hall.open}-{hall.close}", [
+                    start,
+                    end,
+                ]
+            else:
+                spans.append((a, b, s, [start, end]))
+        spans.sort()
+        for (_, b0, s0, _), (a1, _, s1, text1) in zip(spans, spans[1:], strict=False):
+            if a1 < b0:
+                yield ("windows", w, "open", s1), f"span overlaps open[{s0}]", text1
+
+
+def _scenario_error(error: Exception, data: Any) -> ScenarioError:
+    if isinstance(error, _CrossFieldErrors):
+        issues = [
+            Issue(_where(loc, data), message, None if value is _NO_VALUE else value,
+                  value is not _NO_VALUE)
+            for loc, message, value in error.issues
+        ]
+        return ScenarioError(issues)
+    assert isinstance(error, ValidationError)
+    return ScenarioError([_issue(detail, data) for detail in error.errors()])
+
+
+_MESSAGES = {
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than_equal": "must be <= {le}",
+    "less_than": "must be < {lt}",
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "tuple_type": 'must be a pair ["HH:MM", "HH:MM"]',
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "string_too_short": "must not be empty",
+    "union_tag_invalid": "unknown dist {tag!r}: expected one of " + ", ".join(DIST_NAMES),
+    "union_tag_not_found": "needs a dist key: one of " + ", ".join(DIST_NAMES),
+}
+
+
+def _issue(detail: dict, data: Any) -> Issue:
+    kind = detail["type"]
+    ctx = detail.get("ctx", {})
+    loc = tuple(part for part in detail["loc"] if not _is_union_label(part))
+    if kind in _MESSAGES:
+        try:
+            message = _MESSAGES[kind].format(**{k: _number(v) for k, v in ctx.items()})
+        except (KeyError, IndexError):
+            message = detail["msg"]
+    elif kind == "literal_error":
+        message = f"must be {ctx.get('expected', 'one of the allowed values')}"
+    else:
+        message = detail["msg"].removeprefix("Value error, ")
+    value = detail.get("input", _NO_VALUE)
+    has_value = kind not in ("missing",) and not isinstance(value, dict) and "(got " not in message
+    if kind == "extra_forbidden":
+        loc, value, has_value = loc, _NO_VALUE, False
+    return Issue(_where(loc, data), message, None if value is _NO_VALUE else value, has_value)
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _is_union_label(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part in DIST_NAMES or "[" in part or part in ("float", "int", "str", "list", "dict")
+    )
+
+
+def _where(loc: tuple, data: Any) -> str:
+    """``windows[1] (id="W2").count`` from a location and the raw data."""
+    text = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            node = node[part] if isinstance(node, list | tuple) and -len(node) <= part < len(
+                node) else None
+            ident = node.get("id") if isinstance(node, dict) else getattr(node, "id", None)
+            if isinstance(ident, str):
+                text += f' (id="{ident}")'
+        else:
+            text += f".{part}" if text else str(part)
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, BaseModel):
+                node = getattr(node, str(part), None)
+            else:
+                node = None
+    return text
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario from a TOML file.
+
+    Parsing never executes code from the file. Any problem raises
+    :class:`~hallsim.errors.ScenarioError` with the file name in each line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Issue("", "file not found")], str(path)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError([Issue("", f"cannot read the file: {error}")], str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError([Issue("", f"not valid TOML: {error}")], str(path)) from None
+    try:
+        return Scenario.model_validate(data)
+    except ScenarioError as error:
+        raise error.with_source(str(path)) from None
