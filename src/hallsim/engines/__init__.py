@@ -1,0 +1,42 @@
+"""Engines: the same hall semantics, fed the same pre-drawn inputs.
+
+An engine takes a compiled hall and the :class:`~hallsim.engines.inputs.TicketInputs` of one
+replication and returns an :class:`~hallsim.engines.output.EngineOutput`. The rules:
+
+**Days.** Each day starts empty and is independent of the others. Tickets are issued from the
+hall's ``open`` until ``close``; arrivals of each category form a Poisson process whose rate
+is constant within each reporting interval.
+
+**Windows.** A window is open during its spans (default: the hall's hours). A window whose
+span ends before closing time stops calling then; if it is serving, it finishes that ticket
+and closes. A window open at closing time keeps calling tickets that were issued before
+closing, and closes as soon as it is free with nothing left that it may call. A ticket still
+waiting when no window that serves it will call again stays with outcome ``in_system``.
+
+**Calls.** When a ticket can be matched, a free window calls it:
+
+- among the free open windows that have a waiting ticket they serve, the window with the
+  fewest categories served calls first (a specialised window before a comprehensive one),
+  then the one idle longest, then the lower window number;
+- a window calls, among the categories it serves, the waiting ticket with the highest
+  ``priority``, then the one issued first (the lower ticket number).
+
+So an arriving ticket goes to the most specialised free window that serves it, the longest
+idle among equals; a window that becomes free calls the highest-priority, longest-waiting
+ticket it serves. Service time is the ticket's base draw times the window's factor for its
+category.
+
+**Reneging.** A waiting ticket leaves (outcome ``abandoned``, ``end`` = the instant it left)
+when its patience runs out before it is called.
+
+**Simultaneous events.** Everything that happens at one instant is applied in this order:
+(1) services that end now free their windows (lower window number first); (2) the schedule:
+spans that end close their free windows, spans that start open their windows (in window
+order), the hall's closing time switches windows open at close to overtime; (3) tickets whose
+patience ends now leave; (4) tickets issued now join the queues; (5) free windows call waiting
+tickets by the rules above, until no free window has a ticket it may call; (6) after closing
+time, free windows close. So a window freeing at the instant a ticket's patience ends does
+not call that ticket; a window freeing as a ticket arrives chooses among all waiting tickets,
+the new one included, by the rules above; a span ending as a service ends closes the window. A zero-length
+service ends at the same instant, in a new round of the six steps.
+"""
