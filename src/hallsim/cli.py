@@ -48,10 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=_positive, default=10, metavar="N")
     run.add_argument("--seed", type=_seed, default=None, metavar="S")
     run.add_argument("--workers", type=_positive, default=1, metavar="W")
-    run.add_argument("--out", type=Path, default=None, metavar="DIR",
-                     help="write tickets, intervals, windows and summary CSVs and a PNG here")
-    run.add_argument("--no-tickets", action="store_true",
-                     help="keep only aggregates (for very long runs)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write tickets, intervals, windows and summary CSVs and a PNG here",
+    )
+    run.add_argument(
+        "--no-tickets", action="store_true", help="keep only aggregates (for very long runs)"
+    )
     return parser
 
 
@@ -70,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             from .scenario import load_scenario
 
             scenario = load_scenario(args.file)
-            print(f"{args.file}: ok ({len(scenario.categories)} categories, "
-                  f"{sum(w.count for w in scenario.windows)} windows)")
+            print(
+                f"{args.file}: ok ({len(scenario.categories)} categories, "
+                f"{sum(w.count for w in scenario.windows)} windows)"
+            )
             return 0
         return _run(args)
     except ScenarioError as error:
@@ -89,11 +97,17 @@ def _run(args: argparse.Namespace) -> int:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            print(f"{args.out}: cannot create the output folder ({error.strerror})",
-                  file=sys.stderr)
+            print(
+                f"{args.out}: cannot create the output folder ({error.strerror})", file=sys.stderr
+            )
             return 2
-    results = simulate(scenario, replications=args.replications, seed=args.seed,
-                       workers=args.workers, keep_tickets=not args.no_tickets)
+    results = simulate(
+        scenario,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        keep_tickets=not args.no_tickets,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HallWarning)
         summary = results.summary()

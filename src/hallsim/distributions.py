@@ -116,8 +116,7 @@ class Uniform(_Dist):
     def _ordered(self) -> Uniform:
         if self.high_min <= self.low_min:
             raise ValueError(
-                f"high_min must be > low_min (got low_min={self.low_min}, "
-                f"high_min={self.high_min})"
+                f"high_min must be > low_min (got low_min={self.low_min}, high_min={self.high_min})"
             )
         return self
 

@@ -73,7 +73,12 @@ def replication_tables(
     period_group = hall.window_group[output.period_window]
     open_group = np.zeros((n_days, n_slots, hall.n_groups))
     _kernels.slot_areas(
-        open_group, period_day, period_group, output.period_start, output.period_end, day_open,
+        open_group,
+        period_day,
+        period_group,
+        output.period_start,
+        output.period_end,
+        day_open,
         bounds,
     )
 
@@ -172,7 +177,12 @@ class Results:
 
     @classmethod
     def from_replications(
-        cls, hall: CompiledHall, parts: list[dict], *, seed: int, engine: str,
+        cls,
+        hall: CompiledHall,
+        parts: list[dict],
+        *,
+        seed: int,
+        engine: str,
         warnings_: list[str],
     ) -> Results:
         """Assemble per-replication arrays (in replication order) into tables."""
@@ -236,7 +246,8 @@ def format_summary(table: pd.DataFrame) -> str:
         mean, lo, hi = (table[metric] * k, table[f"{metric}_lo"] * k, table[f"{metric}_hi"] * k)
         half = (hi - lo) / 2
         shown[names[metric]] = [
-            f"{m:.1f}" if np.isnan(h) else f"{m:.1f} ± {h:.1f}" for m, h in zip(mean, half)
+            f"{m:.1f}" if np.isnan(h) else f"{m:.1f} ± {h:.1f}"
+            for m, h in zip(mean, half, strict=True)
         ]
     return shown.to_string()
 
@@ -315,10 +326,12 @@ def _window_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "replication": np.repeat(np.arange(len(parts), dtype=np.int32), n_win),
-            "window": pd.Categorical(np.tile(hall.window_names, len(parts)),
-                                     categories=hall.window_names),
-            "group": pd.Categorical(np.tile(np.array(group_ids)[hall.window_group], len(parts)),
-                                    categories=group_ids),
+            "window": pd.Categorical(
+                np.tile(hall.window_names, len(parts)), categories=hall.window_names
+            ),
+            "group": pd.Categorical(
+                np.tile(np.array(group_ids)[hall.window_group], len(parts)), categories=group_ids
+            ),
             "open_min": open_time,
             "busy_min": busy,
             "utilisation": utilisation,

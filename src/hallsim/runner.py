@@ -84,8 +84,10 @@ def simulate(
         # starts its processes in map(), before the progress bar starts its thread
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(
-            max_workers=min(workers, replications), mp_context=context,
-            initializer=_init_worker, initargs=(scenario,),
+            max_workers=min(workers, replications),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(scenario,),
         ) as pool:
             done = pool.map(_run_in_worker, jobs)
             with _progress(scenario, replications, progress) as bar:
@@ -113,8 +115,9 @@ def _replicate(hall: CompiledHall, job: tuple) -> tuple[int, dict]:
 def _progress(scenario: Scenario, replications: int, progress: bool) -> tqdm:
     # an explicit ``disable`` would override the TQDM_DISABLE environment variable
     options = {} if progress else {"disable": True}
-    return tqdm(total=replications, desc=scenario.name or "simulate", unit="rep", leave=False,
-                **options)
+    return tqdm(
+        total=replications, desc=scenario.name or "simulate", unit="rep", leave=False, **options
+    )
 
 
 _worker_hall: CompiledHall | None = None
@@ -146,7 +149,9 @@ def capacity_warnings(hall: CompiledHall) -> list[str]:
     )
     messages = []
     for weekday in sorted(set(hall.day_weekday.tolist())):
-        work = float((tickets.sum(axis=0) * hall.weekday_factor[weekday] * means * best_factor).sum())
+        work = float(
+            (tickets.sum(axis=0) * hall.weekday_factor[weekday] * means * best_factor).sum()
+        )
         if work > open_time:
             messages.append(
                 f"overloaded on {WEEKDAYS[weekday].capitalize()}: offered work "

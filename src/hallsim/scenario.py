@@ -46,7 +46,9 @@ def minutes_of_day(text: str) -> int:
     """Minutes since midnight of a ``"HH:MM"`` time (``"24:00"`` is 1440)."""
     match = _TIME.match(text)
     if match is None:
-        raise ValueError(f'must be a time of day "HH:MM" between "00:00" and "24:00" (got {text!r})')
+        raise ValueError(
+            f'must be a time of day "HH:MM" between "00:00" and "24:00" (got {text!r})'
+        )
     hours, mins = (match.group(1), match.group(2)) if match.group(1) else ("24", "00")
     return int(hours) * 60 + int(mins)
 
@@ -287,7 +289,7 @@ class Scenario(_Frozen):
                 if not self._resolve(entry):
                     yield (
                         ("windows", w, "serves", s),
-                        "not a category id, a department name or \"*\"",
+                        'not a category id, a department name or "*"',
                         entry,
                     )
             served = self.served_categories(window)
@@ -302,7 +304,7 @@ class Scenario(_Frozen):
                             key,
                         )
             yield from self._span_issues(w, window)
-        for i, category in enumerate(self.categories):
+        for i in range(len(self.categories)):
             if i not in served_anywhere:
                 yield ("categories", i), "no window serves this category", _NO_VALUE
 
@@ -317,10 +319,14 @@ class Scenario(_Frozen):
             if b <= a:
                 yield where, "span must end after it starts", [start, end]
             elif a < hall.open_minute or b > hall.close_minute:
-                yield where, f"span must lie within the hall's hours {hall.open}-{hall.close}", [
-                    start,
-                    end,
-                ]
+                yield (
+                    where,
+                    f"span must lie within the hall's hours {hall.open}-{hall.close}",
+                    [
+                        start,
+                        end,
+                    ],
+                )
             else:
                 spans.append((a, b, s, [start, end]))
         spans.sort()
@@ -332,8 +338,12 @@ class Scenario(_Frozen):
 def _scenario_error(error: Exception, data: Any) -> ScenarioError:
     if isinstance(error, _CrossFieldErrors):
         issues = [
-            Issue(_where(loc, data), message, None if value is _NO_VALUE else value,
-                  value is not _NO_VALUE)
+            Issue(
+                _where(loc, data),
+                message,
+                None if value is _NO_VALUE else value,
+                value is not _NO_VALUE,
+            )
             for loc, message, value in error.issues
         ]
         return ScenarioError(issues)
@@ -405,8 +415,11 @@ def _where(loc: tuple, data: Any) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-            node = node[part] if isinstance(node, list | tuple) and -len(node) <= part < len(
-                node) else None
+            node = (
+                node[part]
+                if isinstance(node, list | tuple) and -len(node) <= part < len(node)
+                else None
+            )
             ident = node.get("id") if isinstance(node, dict) else getattr(node, "id", None)
             if isinstance(ident, str):
                 text += f' (id="{ident}")'

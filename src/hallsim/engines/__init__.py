@@ -37,6 +37,6 @@ patience ends now leave; (4) tickets issued now join the queues; (5) free window
 tickets by the rules above, until no free window has a ticket it may call; (6) after closing
 time, free windows close. So a window freeing at the instant a ticket's patience ends does
 not call that ticket; a window freeing as a ticket arrives chooses among all waiting tickets,
-the new one included, by the rules above; a span ending as a service ends closes the window. A zero-length
-service ends at the same instant, in a new round of the six steps.
+the new one included, by the rules above; a span ending as a service ends closes the window.
+A zero-length service ends at the same instant, in a new round of the six steps.
 """

@@ -78,7 +78,9 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     service = np.empty(n)
     patience = np.full(n, np.inf)
     order = np.argsort(category, kind="stable")
-    per_category = np.split(order, np.cumsum(np.bincount(category, minlength=hall.n_categories))[:-1])
+    per_category = np.split(
+        order, np.cumsum(np.bincount(category, minlength=hall.n_categories))[:-1]
+    )
     categories = hall.scenario.categories
     for c, tickets in enumerate(per_category):
         service[tickets] = categories[c].service.sample(rng, tickets.size)
@@ -112,12 +114,7 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
                 f"{getattr(array, 'shape', '')})"
             )
     ptr = inputs.day_ptr
-    if (
-        ptr.shape != (hall.n_days + 1,)
-        or ptr[0] != 0
-        or ptr[-1] != n
-        or np.any(np.diff(ptr) < 0)
-    ):
+    if ptr.shape != (hall.n_days + 1,) or ptr[0] != 0 or ptr[-1] != n or np.any(np.diff(ptr) < 0):
         raise ValueError(
             f"inputs.day_ptr: must rise from 0 to {n} in {hall.n_days + 1} steps (got {ptr})"
         )
@@ -125,15 +122,17 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
         return
     day = inputs.day
     offset = inputs.issued - day * 1440.0
-    bad = np.flatnonzero(
-        ~((offset >= hall.open_minute) & (offset < hall.close_minute))
-    )
+    bad = np.flatnonzero(~((offset >= hall.open_minute) & (offset < hall.close_minute)))
     if bad.size:
         i = bad[0]
-        raise ValueError(f"inputs.issued[{i}]: not within day {day[i]}'s hours (got {inputs.issued[i]})")
+        raise ValueError(
+            f"inputs.issued[{i}]: not within day {day[i]}'s hours (got {inputs.issued[i]})"
+        )
     if np.any(np.diff(inputs.issued) < 0):
         i = int(np.flatnonzero(np.diff(inputs.issued) < 0)[0]) + 1
-        raise ValueError(f"inputs.issued[{i}]: issue times must not decrease (got {inputs.issued[i]})")
+        raise ValueError(
+            f"inputs.issued[{i}]: issue times must not decrease (got {inputs.issued[i]})"
+        )
     for name, values, low, high in (
         ("category", inputs.category, 0, hall.n_categories - 1),
         ("service", inputs.service, 0.0, np.finfo(float).max),

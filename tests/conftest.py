@@ -1,0 +1,60 @@
+"""Shared helpers: small scenarios built in code, and confidence intervals over days."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # before tqdm is imported: it reads it then
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy import stats  # noqa: E402
+
+import hallsim as hs  # noqa: E402
+
+
+def make_scenario(categories: list[dict], windows: list[dict], **hall) -> hs.Scenario:
+    """A scenario from category and window tables; the hall defaults to 24 h, one day."""
+    return hs.Scenario.model_validate(
+        {
+            "hall": {"open": "00:00", "close": "24:00", **hall},
+            "categories": categories,
+            "windows": windows,
+        }
+    )
+
+
+def category(cid: str, rate_per_hour: float, service: dict, **extra) -> dict:
+    return {"id": cid, "arrivals": {"rate_per_hour": rate_per_hour}, "service": service, **extra}
+
+
+def exponential(mean: float) -> dict:
+    return {"dist": "exponential", "mean_min": mean}
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t confidence interval of the mean of independent values."""
+    values = np.asarray(values, dtype=float)
+    half = stats.sem(values) * stats.t.ppf(0.5 + confidence / 2, values.size - 1)
+    return values.mean() - half, values.mean() + half
+
+
+def per_day(tickets, statistic, warmup_min: float = 0.0) -> np.ndarray:
+    """``statistic(day_tickets)`` for each replication and day, skipping tickets issued in the
+    first ``warmup_min`` minutes of the day (days are independent, so these values are i.i.d.).
+    """
+    late = tickets[(tickets["issued"] - tickets["day"] * 1440.0) >= warmup_min]
+    return np.array([statistic(day) for _, day in late.groupby(["replication", "day"])])
+
+
+def assert_within_ci(values, expected: float, what: str) -> None:
+    low, high = mean_ci(values)
+    print(f"{what}: oracle {expected:.4f}, 95% CI [{low:.4f}, {high:.4f}]")
+    assert low <= expected <= high, (
+        f"{what}: oracle {expected:.4f} outside 95% CI [{low:.4f}, {high:.4f}]"
+    )
+
+
+@pytest.fixture
+def seed() -> int:
+    return 20261121

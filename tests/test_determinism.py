@@ -1,0 +1,104 @@
+"""Same seed, same tables: whatever the number of workers, and with or without the JIT."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hallsim as hs
+
+SCENARIO = "scenarios/panjin.toml"
+
+
+@pytest.fixture(scope="module")
+def panjin() -> hs.Scenario:
+    return hs.load_scenario(SCENARIO)
+
+
+def assert_same_results(a: hs.Results, b: hs.Results) -> None:
+    pd.testing.assert_frame_equal(a.tickets, b.tickets)
+    pd.testing.assert_frame_equal(a.intervals, b.intervals)
+    pd.testing.assert_frame_equal(a.windows, b.windows)
+    pd.testing.assert_frame_equal(a.summary(), b.summary())
+
+
+def test_same_seed_gives_identical_tables(panjin):
+    assert_same_results(
+        hs.simulate(panjin, replications=3, seed=11), hs.simulate(panjin, replications=3, seed=11)
+    )
+
+
+def test_other_seed_gives_other_tickets(panjin):
+    a = hs.simulate(panjin, replications=1, seed=1).tickets
+    b = hs.simulate(panjin, replications=1, seed=2).tickets
+    assert len(a) != len(b) or not np.array_equal(a["issued"], b["issued"])
+
+
+def test_workers_do_not_change_the_tables(panjin):
+    one = hs.simulate(panjin, replications=5, seed=5, workers=1)
+    two = hs.simulate(panjin, replications=5, seed=5, workers=2)
+    assert_same_results(one, two)
+
+
+def test_replication_r_does_not_depend_on_how_many_run(panjin):
+    few = hs.simulate(panjin, replications=2, seed=9).tickets
+    many = hs.simulate(panjin, replications=4, seed=9).tickets
+    pd.testing.assert_frame_equal(few, many[many["replication"] < 2])
+
+
+def test_seed_none_is_recorded_and_repeatable(panjin):
+    first = hs.simulate(panjin, replications=1)
+    again = hs.simulate(panjin, replications=1, seed=first.seed)
+    pd.testing.assert_frame_equal(first.tickets, again.tickets)
+
+
+def test_keep_tickets_false_keeps_the_same_aggregates(panjin):
+    full = hs.simulate(panjin, replications=3, seed=4)
+    lean = hs.simulate(panjin, replications=3, seed=4, keep_tickets=False)
+    assert lean.tickets is None
+    pd.testing.assert_frame_equal(full.intervals, lean.intervals)
+    pd.testing.assert_frame_equal(full.summary(), lean.summary())
+
+
+def test_kernels_run_without_jit_and_agree(panjin, tmp_path):
+    """The pure-Python execution of the kernels (NUMBA_DISABLE_JIT=1) gives the same tables."""
+    small = hs.Scenario.model_validate(
+        {**panjin.model_dump(), "hall": {**panjin.hall.model_dump(), "days": 1}}
+    )
+    path = tmp_path / "nojit.pkl"
+    code = (
+        "import pickle, sys, hallsim as hs\n"
+        "sc = pickle.load(open(sys.argv[1], 'rb'))\n"
+        "res = hs.simulate(sc, replications=2, seed=3, progress=False)\n"
+        "pickle.dump((res.tickets, res.intervals, res.windows), open(sys.argv[1], 'wb'))\n"
+    )
+    path.write_bytes(pickle.dumps(small))
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, env=env, timeout=600)
+    tickets, intervals, windows = pickle.loads(path.read_bytes())
+    jitted = hs.simulate(small, replications=2, seed=3)
+    pd.testing.assert_frame_equal(tickets, jitted.tickets)
+    pd.testing.assert_frame_equal(intervals, jitted.intervals)
+    pd.testing.assert_frame_equal(windows, jitted.windows)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("replications", 0),
+        ("replications", 1.5),
+        ("workers", -1),
+        ("seed", -3),
+        ("seed", "x"),
+        ("engine", "simpy-ish"),
+    ],
+)
+def test_bad_simulate_arguments_are_refused_with_the_value(panjin, option, value):
+    with pytest.raises(ValueError, match=str(value)):
+        hs.simulate(panjin, **{option: value})

@@ -1,0 +1,214 @@
+"""The documented rules of hallsim.engines on hand-built inputs, ties included.
+
+Each case feeds the engine exact arrival, service and patience values so that events
+coincide on purpose (a window freeing as a patience ends, a span ending as a service ends...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import hallsim as hs
+from hallsim.compile import OUTCOMES, compile_scenario
+from hallsim.engines import fast
+from hallsim.engines.inputs import TicketInputs
+
+INF = math.inf
+
+
+def hall(windows: list[dict], priorities=(0, 0)) -> hs.Scenario:
+    return hs.Scenario.model_validate(
+        {
+            "hall": {"open": "08:00", "close": "17:00"},
+            "categories": [
+                {
+                    "id": cid,
+                    "arrivals": {"rate_per_hour": 1},
+                    "priority": p,
+                    "service": {"dist": "exponential", "mean_min": 1},
+                }
+                for cid, p in zip("AB", priorities, strict=True)
+            ],
+            "windows": windows,
+        }
+    )
+
+
+def clock(text: str) -> float:
+    hours, minutes = text.split(":")
+    return int(hours) * 60.0 + float(minutes)
+
+
+def run(scenario: hs.Scenario, tickets: list[tuple]):
+    """tickets: (issued "HH:MM[.f]", category id, service minutes, patience minutes)."""
+    compiled = compile_scenario(scenario)
+    inputs = TicketInputs(
+        issued=np.array([clock(t[0]) for t in tickets]),
+        category=np.array([scenario.category_ids.index(t[1]) for t in tickets], dtype=np.int64),
+        service=np.array([float(t[2]) for t in tickets]),
+        patience=np.array([float(t[3]) for t in tickets]),
+        day_ptr=np.array([0, len(tickets)], dtype=np.int64),
+    )
+    out = fast.run(compiled, inputs)
+    names = [compiled.window_names[w] if w >= 0 else None for w in out.window]
+    outcomes = [OUTCOMES[o] for o in out.outcome]
+    return out, names, outcomes
+
+
+def test_an_arrival_goes_to_the_most_specialised_free_window():
+    scenario = hall([{"id": "Z", "serves": ["*"]}, {"id": "S", "serves": ["A"]}])
+    _, names, _ = run(scenario, [("08:10", "A", 5, INF), ("08:11", "B", 5, INF)])
+    assert names == ["S", "Z"]
+
+
+def test_an_arrival_goes_to_the_longest_idle_window_then_the_lower_number():
+    scenario = hall([{"id": "Z", "count": 3, "serves": ["*"]}])
+    out, names, _ = run(
+        scenario,
+        [
+            ("08:00", "A", 5, INF),  # Z.1 (all idle since 08:00: lowest number)
+            ("08:01", "A", 30, INF),  # Z.2
+            ("08:10", "A", 5, INF),  # Z.3 idle since 08:00, Z.1 only since 08:05
+            ("08:20", "A", 5, INF),
+        ],  # Z.1 idle since 08:05, Z.3 since 08:15
+    )
+    assert names == ["Z.1", "Z.2", "Z.3", "Z.1"]
+
+
+def test_a_free_window_calls_the_highest_priority_then_the_longest_waiting():
+    scenario = hall([{"id": "W", "serves": ["*"]}], priorities=(0, 1))
+    out, _, _ = run(
+        scenario,
+        [
+            ("08:00", "A", 20, INF),
+            ("08:05", "A", 5, INF),
+            ("08:06", "A", 5, INF),
+            ("08:10", "B", 5, INF),
+        ],
+    )
+    np.testing.assert_array_equal(
+        out.start, [clock(t) for t in ("08:00", "08:25", "08:30", "08:20")]
+    )
+
+
+def test_patience_ending_as_a_window_frees_means_the_ticket_has_left():
+    scenario = hall([{"id": "W", "serves": ["*"]}])
+    out, _, outcomes = run(
+        scenario, [("08:00", "A", 20, INF), ("08:05", "A", 5, 15), ("08:06", "A", 5, 15)]
+    )
+    assert outcomes == ["served", "abandoned", "served"]
+    assert out.end[1] == clock("08:20")
+    assert out.start[2] == clock("08:20")
+
+
+def test_a_window_freeing_as_a_ticket_arrives_chooses_among_all_waiting_tickets():
+    equal = hall([{"id": "W", "serves": ["*"]}])
+    out, _, _ = run(
+        equal, [("08:00", "A", 20, INF), ("08:05", "A", 5, INF), ("08:20", "B", 5, INF)]
+    )
+    assert list(out.start) == [clock("08:00"), clock("08:20"), clock("08:25")]
+    urgent = hall([{"id": "W", "serves": ["*"]}], priorities=(0, 1))
+    out, _, _ = run(
+        urgent, [("08:00", "A", 20, INF), ("08:05", "A", 5, INF), ("08:20", "B", 5, INF)]
+    )
+    assert list(out.start) == [clock("08:00"), clock("08:25"), clock("08:20")]
+
+
+def test_a_span_ending_as_a_service_ends_closes_the_window():
+    scenario = hall(
+        [
+            {"id": "Early", "serves": ["A"], "open": [["08:00", "09:00"]]},
+            {"id": "Late", "serves": ["A"], "open": [["09:30", "17:00"]]},
+            {"id": "Other", "serves": ["B"]},
+        ]
+    )
+    out, names, _ = run(scenario, [("08:40", "A", 20, INF), ("08:50", "A", 5, INF)])
+    assert names == ["Early", "Late"]
+    assert out.start[1] == clock("09:30")
+    periods = sorted(zip(out.period_window, out.period_start, out.period_end, strict=True))
+    assert periods[:2] == [(0, clock("08:00"), clock("09:00")), (1, clock("09:30"), clock("17:00"))]
+
+
+def test_a_closing_window_finishes_its_ticket_and_stays_open_only_until_then():
+    scenario = hall(
+        [
+            {"id": "Early", "serves": ["A"], "open": [["08:00", "09:00"]]},
+            {"id": "Z", "serves": ["*"], "open": [["10:00", "17:00"]]},
+        ]
+    )
+    out, names, outcomes = run(
+        scenario, [("08:50", "A", 30, INF), ("08:55", "A", 5, INF), ("09:10", "B", 5, 30)]
+    )
+    assert names == ["Early", "Z", None]
+    assert outcomes == ["served", "served", "abandoned"]
+    assert out.end[0] == clock("09:20") and out.start[1] == clock("10:00")
+    periods = sorted(zip(out.period_window, out.period_start, out.period_end, strict=True))
+    assert periods[0] == (0, clock("08:00"), clock("09:20"))
+
+
+def test_a_window_opening_as_a_ticket_arrives_serves_it_at_once():
+    one = hall([{"id": "W", "serves": ["*"], "open": [["09:30", "17:00"]]}])
+    out, _, _ = run(one, [("09:30", "B", 5, INF)])
+    assert list(out.start) == [clock("09:30")]
+    # with a ticket already waiting for the opening, that one is called first
+    out, _, _ = run(one, [("08:00", "A", 5, INF), ("09:30", "B", 5, INF)])
+    assert list(out.start) == [clock("09:30"), clock("09:35")]
+    two = hall([{"id": "W", "count": 2, "serves": ["*"], "open": [["09:30", "17:00"]]}])
+    out, names, _ = run(two, [("08:00", "A", 5, INF), ("09:30", "B", 5, INF)])
+    assert names == ["W.1", "W.2"]
+    assert list(out.start) == [clock("09:30"), clock("09:30")]
+
+
+def test_after_closing_time_windows_open_at_close_clear_the_queue_then_close():
+    scenario = hall(
+        [
+            {"id": "Z", "serves": ["*"]},
+            {"id": "Short", "serves": ["A"], "open": [["08:00", "16:00"]]},
+        ]
+    )
+    out, names, outcomes = run(
+        scenario,
+        [("16:50", "A", 20, INF), ("16:55", "A", 20, INF), ("16:59", "B", 1, INF)],
+    )
+    assert names == ["Z", "Z", "Z"]
+    assert list(out.start) == [clock("16:50"), clock("17:10"), clock("17:30")]
+    assert outcomes == ["served"] * 3
+    z_periods = [
+        (s, e)
+        for w, s, e in zip(out.period_window, out.period_start, out.period_end, strict=True)
+        if w == 0
+    ]
+    assert z_periods == [(clock("08:00"), clock("17:31"))]
+
+
+def test_zero_length_service_frees_the_window_at_the_same_instant():
+    scenario = hall([{"id": "W", "serves": ["*"]}])
+    out, _, outcomes = run(scenario, [("08:00", "A", 0, INF), ("08:00", "A", 3, INF)])
+    assert outcomes == ["served", "served"]
+    assert list(out.start) == [clock("08:00"), clock("08:00")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("issued", [clock("07:59")], "issued\\[0\\]"),
+        ("category", [5], "category\\[0\\]"),
+        ("service", [-1.0], "service\\[0\\]"),
+        ("patience", [np.nan], "patience\\[0\\]"),
+    ],
+)
+def test_hand_built_inputs_are_checked_before_the_kernel(field, value, message):
+    scenario = hall([{"id": "W", "serves": ["*"]}])
+    good = {
+        "issued": np.array([clock("09:00")]),
+        "category": np.array([0]),
+        "service": np.array([1.0]),
+        "patience": np.array([INF]),
+        "day_ptr": np.array([0, 1]),
+    }
+    good[field] = np.array(value, dtype=good[field].dtype)
+    with pytest.raises(ValueError, match=message):
+        fast.run(compile_scenario(scenario), TicketInputs(**good))
