@@ -1,0 +1,147 @@
+"""Startup time of a cached ``hallsim run`` and peak memory of a 2-million-ticket run (issue 2).
+
+1. ``hallsim run scenarios/mmc.toml --replications 3 --seed 1`` runs twice (``TQDM_DISABLE=1``):
+   the first may compile the numba kernels into their on-disk cache, the second must start and
+   finish in under 3 s.
+2. ``simulate`` on hall-8 (b), 30 comprehensive windows, for about 2 million tickets with one
+   replication, in a fresh process, with ``keep_tickets=True`` and ``False``: its peak resident
+   memory (``ru_maxrss``) must stay under 500 MB.
+
+Usage: ``python benchmarks/bench_startup_memory.py [--days N]``. Always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+import hallsim
+from hallsim.compile import compile_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ROOT / "scenarios" / "mmc.toml"
+HALL8 = ROOT / "scenarios" / "hall8-comprehensive.toml"
+STARTUP_TARGET = 3.0  # seconds, second run
+MEMORY_TARGET = 500.0  # MB (10^6 bytes)
+TICKETS = 2_000_000
+TIMEOUT = 300  # seconds per child process
+
+# Run in a fresh interpreter: simulate hall-8 (b) for argv[1] days; argv[2] == "1" keeps tickets.
+SIMULATE = """
+import sys
+import hallsim
+scenario = hallsim.load_scenario(sys.argv[3])
+data = scenario.model_dump()
+data["hall"]["days"] = int(sys.argv[1])
+scenario = hallsim.Scenario.model_validate(data)
+results = hallsim.simulate(scenario, replications=1, seed=1, progress=False,
+                           keep_tickets=sys.argv[2] == "1")
+print(int(results.replication_stats["tickets"].iloc[-1]))
+"""
+
+
+def hallsim_command() -> list[str]:
+    """The ``hallsim`` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("hallsim")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("hallsim")
+    return [found] if found else [sys.executable, "-m", "hallsim.cli"]
+
+
+def run_child(command: list[str]) -> tuple[float, float, str]:
+    """Run ``command``; return its wall time (s), peak resident memory (MB) and stdout.
+
+    ``os.wait4`` reaps the child and gives its own ``ru_maxrss``: the figure that
+    ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` reports after it exits when it is the
+    only child (RUSAGE_CHILDREN keeps the maximum over every child reaped so far).
+    """
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        t0 = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=stderr, text=True)
+        timer = threading.Timer(TIMEOUT, process.kill)
+        timer.start()
+        stdout = process.stdout.read()
+        process.stdout.close()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - t0
+        timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            stderr.seek(0)
+            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}:\n"
+                               f"{stderr.read()}")
+    return wall, usage.ru_maxrss * 1024 / 1e6, stdout  # ru_maxrss is in KiB on Linux
+
+
+def days_for(tickets: int) -> int:
+    """Days of hall-8 (b) whose expected ticket count is closest to ``tickets``."""
+    hall = compile_scenario(hallsim.load_scenario(HALL8))
+    slot_len = np.diff(hall.slot_bounds()[: hall.n_open_slots + 1])
+    per_category = (hall.rate_per_min * slot_len[:, None]).sum(axis=0)  # factor-1 day
+    per_day = float((hall.weekday_factor @ per_category).mean())
+    return max(1, round(tickets / per_day))
+
+
+def verdict(ok: bool) -> str:
+    """PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print; return the exit status (always 0)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=None, metavar="N",
+                        help="days of hall-8 (b) for the memory run (default: ~2 M tickets)")
+    args = parser.parse_args(argv)
+    days = args.days or days_for(TICKETS)
+
+    print(f"startup and memory: hallsim {hallsim.__version__}, Python "
+          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.2f}\n")
+    command = [*hallsim_command(), "run", str(SMALL.relative_to(ROOT)), "--replications", "3",
+               "--seed", "1"]
+    print(f"$ TQDM_DISABLE=1 {' '.join(command)}")
+    first, first_rss, _ = run_child(command)
+    second, second_rss, _ = run_child(command)
+    interpreter, _, _ = run_child([sys.executable, "-c", "pass"])
+    imports, import_rss, _ = run_child([sys.executable, "-c", "import hallsim"])
+    print(f"  first run (may compile the kernels) {first:6.2f} s   peak {first_rss:6.0f} MB")
+    print(f"  second run (cached kernels)         {second:6.2f} s   peak {second_rss:6.0f} MB")
+    print(f"  for reference: python -c pass      {interpreter:6.2f} s")
+    print(f"  python -c 'import hallsim'          {imports:6.2f} s   peak {import_rss:6.0f} MB")
+    ok_startup = second < STARTUP_TARGET
+    print(f"{verdict(ok_startup)} second `hallsim run` {second:.2f} s "
+          f"{'<' if ok_startup else '>='} {STARTUP_TARGET:.0f} s\n")
+
+    print(f"simulate(hall-8 (b), {days} days, replications=1, seed=1) in a fresh process; "
+          "peak RSS (ru_maxrss) in MB = 10^6 bytes")
+    lines = []
+    for keep in (True, False):
+        wall, rss, stdout = run_child([sys.executable, "-c", SIMULATE, str(days),
+                                       "1" if keep else "0", str(HALL8)])
+        tickets = int(stdout.split()[-1])
+        print(f"  keep_tickets={keep!s:<5} {tickets:>9,} tickets  peak {rss:6.0f} MB  "
+              f"(wall {wall:.1f} s with imports)")
+        ok = rss < MEMORY_TARGET
+        lines.append(f"{verdict(ok)} peak memory, keep_tickets={keep!s:<5} {rss:4.0f} MB "
+                     f"{'<' if ok else '>='} {MEMORY_TARGET:.0f} MB")
+    print("  (fixed cost: 'import hallsim' alone peaks at "
+          f"{import_rss:.0f} MB)")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
