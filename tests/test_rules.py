@@ -212,3 +212,35 @@ def test_hand_built_inputs_are_checked_before_the_kernel(field, value, message):
     good[field] = np.array(value, dtype=good[field].dtype)
     with pytest.raises(ValueError, match=message):
         fast.run(compile_scenario(scenario), TicketInputs(**good))
+
+
+def _coarse(inputs: TicketInputs) -> TicketInputs:
+    """The same tickets on a one-minute grid: arrivals, services and patience coincide often."""
+    return TicketInputs(
+        issued=np.floor(inputs.issued),
+        category=inputs.category,
+        service=np.round(inputs.service),
+        patience=np.round(inputs.patience),
+        day_ptr=inputs.day_ptr,
+    )
+
+
+@pytest.mark.parametrize("scenario_file", ["panjin.toml", "hall8-comprehensive.toml",
+                                           "hall8-dedicated.toml"])
+@pytest.mark.parametrize("grid", [False, True], ids=["continuous", "one-minute grid"])
+def test_short_paths_give_the_same_result_as_the_full_rules(scenario_file, grid):
+    from pathlib import Path
+
+    from hallsim.engines.inputs import draw_inputs
+
+    scenario = hs.load_scenario(Path(__file__).parents[1] / "scenarios" / scenario_file)
+    compiled = compile_scenario(scenario)
+    inputs = draw_inputs(compiled, np.random.default_rng(5))
+    if grid:
+        inputs = _coarse(inputs)
+    short = fast.run(compiled, inputs)
+    full = fast.run(compiled, inputs, batch_only=True)
+    for name in ("called", "start", "end", "window", "outcome"):
+        np.testing.assert_array_equal(getattr(short, name), getattr(full, name), err_msg=name)
+    assert sorted(zip(short.period_window, short.period_start, short.period_end, strict=True)) \
+        == sorted(zip(full.period_window, full.period_start, full.period_end, strict=True))

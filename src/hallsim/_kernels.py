@@ -117,6 +117,64 @@ def _heap_pop(keys, ids, n):
 # --------------------------------------------------------------------------- event loop
 
 
+@njit(cache=True, inline="always")
+def _heap_replace_top(keys, ids, n, t, i):
+    """Replace the root by (t, i) and restore the heap (a pop and a push in one sift)."""
+    j = 0
+    while True:
+        child = 2 * j + 1
+        if child >= n:
+            break
+        if child + 1 < n and _before(keys[child + 1], ids[child + 1], keys[child], ids[child]):
+            child += 1
+        if _before(keys[child], ids[child], t, i):
+            keys[j] = keys[child]
+            ids[j] = ids[child]
+            j = child
+        else:
+            break
+    keys[j] = t
+    ids[j] = i
+
+
+@njit(cache=True, inline="always")
+def _take_ticket(
+    g,
+    priority,
+    group_cat_ptr,
+    group_cat_idx,
+    cat_group_ptr,
+    cat_group_idx,
+    queue,
+    q_head,
+    q_len,
+    waiting_for,
+    outcome,
+):
+    """Remove and return the ticket group ``g`` calls: highest priority, then lowest number."""
+    pick = -1
+    pick_c = -1
+    for k in range(group_cat_ptr[g], group_cat_ptr[g + 1]):
+        c = group_cat_idx[k]
+        if q_len[c] == 0:
+            continue
+        while outcome[queue[q_head[c]]] != IN_SYSTEM:  # drop tickets that left
+            q_head[c] += 1
+        i = queue[q_head[c]]
+        if (
+            pick < 0
+            or priority[c] > priority[pick_c]
+            or (priority[c] == priority[pick_c] and i < pick)
+        ):
+            pick = i
+            pick_c = c
+    q_head[pick_c] += 1
+    q_len[pick_c] -= 1
+    for k in range(cat_group_ptr[pick_c], cat_group_ptr[pick_c + 1]):
+        waiting_for[cat_group_idx[k]] -= 1
+    return pick
+
+
 @njit(cache=True)
 def simulate_days(
     issued,
@@ -146,13 +204,16 @@ def simulate_days(
     period_window,
     period_start,
     period_end,
-    day_end,
+    batch_only,
 ):
     """Run every day of one replication; fills the output arrays, returns the period count.
 
     Outputs per ticket: ``called``, ``start``, ``end``, ``window``, ``outcome`` (pre-filled by
     the caller with NaN, NaN, NaN, -1, IN_SYSTEM). Per window open period: window, start, end.
-    ``day_end[d]``: the instant of the day's last event.
+
+    An instant with a single event (a service ending, a ticket arriving: nearly all of them)
+    takes a short path; instants where events coincide apply the six steps of the rules in
+    full. Both give the same result; ``batch_only=True`` forces the full steps (for tests).
     """
     n_win = window_group.size
     n_grp = group_count.size
@@ -207,7 +268,6 @@ def simulate_days(
         arr = lo
         ev = 0
         overtime = False
-        last = t_open
 
         while True:
             t = np.inf
@@ -221,7 +281,103 @@ def simulate_days(
                 t = quit_t[0]
             if t == np.inf:
                 break
-            last = t
+
+            # ---- short paths: one service ending, or one ticket arriving, alone at t
+            others = (
+                (ev < n_events and t_open + event_offset[ev] == t)
+                or (n_quit > 0 and quit_t[0] == t)
+                or batch_only
+            )
+            ending = n_done > 0 and done_t[0] == t
+            arriving = arr < hi and issued[arr] == t
+            if not others and ending and not arriving:
+                if not ((n_done > 1 and done_t[1] == t) or (n_done > 2 and done_t[2] == t)):
+                    w = done_w[0]
+                    g = window_group[w]
+                    if mode[g] != _CLOSED and waiting_for[g] > 0:
+                        i = _take_ticket(
+                            g,
+                            priority,
+                            group_cat_ptr,
+                            group_cat_idx,
+                            cat_group_ptr,
+                            cat_group_idx,
+                            queue,
+                            q_head,
+                            q_len,
+                            waiting_for,
+                            outcome,
+                        )
+                        called[i] = t
+                        start[i] = t
+                        finish = t + service[i] * factor[g, category[i]]
+                        end[i] = finish
+                        window[i] = w
+                        outcome[i] = SERVED
+                        _heap_replace_top(done_t, done_w, n_done, finish, w)
+                        continue
+                    n_done = _heap_pop(done_t, done_w, n_done)
+                    busy[w] = False
+                    if mode[g] == _OPEN:
+                        ring = group_first[g] + (free_head[g] + free_len[g]) % group_count[g]
+                        free[ring] = w
+                        free_len[g] += 1
+                        idle_since[w] = t
+                    else:  # closed, or free after closing time: the window closes
+                        period_window[n_periods] = w
+                        period_start[n_periods] = period_from[w]
+                        period_end[n_periods] = t
+                        n_periods += 1
+                        period_from[w] = np.nan
+                    continue
+            if (
+                not others
+                and arriving
+                and not ending
+                and not (arr + 1 < hi and issued[arr + 1] == t)
+            ):
+                i = arr
+                arr += 1
+                c = category[i]
+                best = -1
+                best_w = -1
+                for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                    g = cat_group_idx[k]
+                    if free_len[g] == 0:
+                        continue
+                    w = free[group_first[g] + free_head[g]]
+                    if (
+                        best < 0
+                        or group_ncat[g] < group_ncat[best]
+                        or (
+                            group_ncat[g] == group_ncat[best]
+                            and _before(idle_since[w], w, idle_since[best_w], best_w)
+                        )
+                    ):
+                        best = g
+                        best_w = w
+                if best >= 0:
+                    free_head[best] = (free_head[best] + 1) % group_count[best]
+                    free_len[best] -= 1
+                    called[i] = t
+                    start[i] = t
+                    finish = t + service[i] * factor[best, c]
+                    end[i] = finish
+                    window[i] = best_w
+                    outcome[i] = SERVED
+                    busy[best_w] = True
+                    n_done = _heap_push(done_t, done_w, n_done, finish, best_w)
+                else:
+                    queue[q_tail[c]] = i
+                    q_tail[c] += 1
+                    q_len[c] += 1
+                    for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                        waiting_for[cat_group_idx[k]] += 1
+                    if patience[i] < np.inf:
+                        n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[i], i)
+                continue
+
+            # ---- the full steps, for coinciding events
             dirty = False
 
             # 1. services ending now free their windows
@@ -322,37 +478,29 @@ def simulate_days(
                 w = best_w
                 free_head[g] = (free_head[g] + 1) % group_count[g]
                 free_len[g] -= 1
-                pick = -1
-                pick_c = -1
-                for k in range(group_cat_ptr[g], group_cat_ptr[g + 1]):
-                    c = group_cat_idx[k]
-                    if q_len[c] == 0:
-                        continue
-                    while outcome[queue[q_head[c]]] != IN_SYSTEM:  # drop tickets that left
-                        q_head[c] += 1
-                    i = queue[q_head[c]]
-                    if (
-                        pick < 0
-                        or priority[c] > priority[pick_c]
-                        or (priority[c] == priority[pick_c] and i < pick)
-                    ):
-                        pick = i
-                        pick_c = c
-                c = pick_c
-                q_head[c] += 1
-                q_len[c] -= 1
-                for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
-                    waiting_for[cat_group_idx[k]] -= 1
-                called[pick] = t
-                start[pick] = t
-                finish = t + service[pick] * factor[g, c]
-                end[pick] = finish
-                window[pick] = w
-                outcome[pick] = SERVED
+                i = _take_ticket(
+                    g,
+                    priority,
+                    group_cat_ptr,
+                    group_cat_idx,
+                    cat_group_ptr,
+                    cat_group_idx,
+                    queue,
+                    q_head,
+                    q_len,
+                    waiting_for,
+                    outcome,
+                )
+                called[i] = t
+                start[i] = t
+                finish = t + service[i] * factor[g, category[i]]
+                end[i] = finish
+                window[i] = w
+                outcome[i] = SERVED
                 busy[w] = True
                 n_done = _heap_push(done_t, done_w, n_done, finish, w)
 
-            # after closing time, a free window has nothing left to call: it closes
+            # 6. after closing time, a free window has nothing left to call: it closes
             if overtime:
                 for g in range(n_grp):
                     if mode[g] != _OVERTIME:
@@ -365,7 +513,6 @@ def simulate_days(
                         n_periods += 1
                         period_from[w] = np.nan
                     free_len[g] = 0
-        day_end[d] = last
     return n_periods
 
 

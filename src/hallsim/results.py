@@ -57,18 +57,21 @@ def replication_tables(
     def per_cell(weights=None):
         return np.bincount(cell, weights, minlength=size).reshape(n_days, n_slots, n_cat)
 
+    period_day = np.clip(
+        np.searchsorted(day_open, output.period_start, side="right") - 1, 0, n_days - 1
+    )
+    # a ticket nobody called waits until the day's last window closes
+    day_end = day_open - hall.open_minute + hall.close_minute
+    np.maximum.at(day_end, period_day, output.period_end)
     left = np.where(served, output.called, output.end)
     waiting = output.outcome == IN_SYSTEM
-    left[waiting] = output.day_end[day[waiting]]
+    left[waiting] = day_end[day[waiting]]
     queue_area = np.zeros((n_days, n_slots, n_cat))
     _kernels.slot_areas(queue_area, day, inputs.category, inputs.issued, left, day_open, bounds)
     busy_area = np.zeros((n_days, n_slots, n_cat))
     s = np.flatnonzero(served)
     _kernels.slot_areas(
         busy_area, day[s], inputs.category[s], output.start[s], output.end[s], day_open, bounds
-    )
-    period_day = np.clip(
-        np.searchsorted(day_open, output.period_start, side="right") - 1, 0, n_days - 1
     )
     period_group = hall.window_group[output.period_window]
     open_group = np.zeros((n_days, n_slots, hall.n_groups))

@@ -9,6 +9,7 @@ data and the offending value.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import tomllib
@@ -19,7 +20,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -39,12 +42,12 @@ __all__ = [
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_TIME = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
+_TIME = re.compile(r"(?:([01][0-9]|2[0-3]):([0-5][0-9])|(24):(00))")
 
 
 def minutes_of_day(text: str) -> int:
     """Minutes since midnight of a ``"HH:MM"`` time (``"24:00"`` is 1440)."""
-    match = _TIME.match(text)
+    match = _TIME.fullmatch(text)
     if match is None:
         raise ValueError(
             f'must be a time of day "HH:MM" between "00:00" and "24:00" (got {text!r})'
@@ -85,7 +88,7 @@ class Hall(_Frozen):
 
     open: TimeOfDay
     close: TimeOfDay
-    days: Annotated[int, Field(ge=1)] = 1
+    days: Annotated[int, Field(ge=1, le=100_000)] = 1
     interval_min: Annotated[int, Field(gt=0, le=1440)] = 30
     sla_wait_min: NonNegativeFloat = 15.0
     first_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
@@ -177,10 +180,13 @@ class Window(_Frozen):
     """
 
     id: Name
-    count: Annotated[int, Field(gt=0)] = 1
+    count: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
     serves: Annotated[list[Name], Field(min_length=1)]
     open: list[Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]] | None = None
-    generalist_factor: PositiveFloat | dict[str, PositiveFloat] = 1.0
+    generalist_factor: Annotated[
+        Annotated[PositiveFloat, Tag("number")] | Annotated[dict[str, PositiveFloat], Tag("table")],
+        Discriminator(lambda v: "table" if isinstance(v, dict) else "number"),
+    ] = 1.0
 
 
 class _CrossFieldErrors(Exception):
@@ -215,6 +221,14 @@ class Scenario(_Frozen):
 
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Scenario:  # type: ignore[override]
+        if isinstance(obj, dict) and any(not isinstance(key, str) for key in obj):
+            raise ScenarioError(
+                [
+                    Issue(_key(key) if isinstance(key, str) else repr(key), "keys must be strings")
+                    for key in obj
+                    if not isinstance(key, str)
+                ]
+            )
         try:
             return super().model_validate(obj, **kwargs)
         except (ValidationError, _CrossFieldErrors) as error:
@@ -348,6 +362,9 @@ def _scenario_error(error: Exception, data: Any) -> ScenarioError:
         ]
         return ScenarioError(issues)
     assert isinstance(error, ValidationError)
+    details = error.errors()
+    if len(details) == 1 and isinstance(details[0].get("ctx", {}).get("error"), ScenarioError):
+        return details[0]["ctx"]["error"]
     return ScenarioError([_issue(detail, data) for detail in error.errors()])
 
 
@@ -381,7 +398,7 @@ _MESSAGES = {
 def _issue(detail: dict, data: Any) -> Issue:
     kind = detail["type"]
     ctx = detail.get("ctx", {})
-    loc = tuple(part for part in detail["loc"] if not _is_union_label(part))
+    loc = _data_loc(detail["loc"], data, kind)
     if kind in _MESSAGES:
         try:
             message = _MESSAGES[kind].format(**{k: _number(v) for k, v in ctx.items()})
@@ -402,10 +419,27 @@ def _number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _is_union_label(part: Any) -> bool:
-    return isinstance(part, str) and (
-        part in DIST_NAMES or "[" in part or part in ("float", "int", "str", "list", "dict")
-    )
+def _data_loc(loc: tuple, data: Any, kind: str) -> tuple:
+    """``loc`` without pydantic's union labels (``constrained-float``, ``dict[str,...]``, dist
+    tags), found by walking the raw data rather than by name: a string part is a key when the
+    node there is a table holding it (or it is the last part of a "missing" error)."""
+    kept = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, BaseModel):
+            node = dict(node)
+        if isinstance(part, int):
+            kept.append(part)
+            node = (
+                node[part]
+                if isinstance(node, list | tuple) and -len(node) <= part < len(node)
+                else None
+            )
+        elif isinstance(node, dict) and (part in node or (kind == "missing" and i == len(loc) - 1)):
+            kept.append(part)
+            node = node.get(part)
+        # else: a union label, not in the data
+    return tuple(kept)
 
 
 def _where(loc: tuple, data: Any) -> str:
@@ -422,9 +456,9 @@ def _where(loc: tuple, data: Any) -> str:
             )
             ident = node.get("id") if isinstance(node, dict) else getattr(node, "id", None)
             if isinstance(ident, str):
-                text += f' (id="{ident}")'
+                text += f" (id={json.dumps(ident, ensure_ascii=False)})"
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{_key(part)}" if text else _key(part)
             if isinstance(node, dict):
                 node = node.get(part)
             elif isinstance(node, BaseModel):
@@ -432,6 +466,15 @@ def _where(loc: tuple, data: Any) -> str:
             else:
                 node = None
     return text
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key(part: Any) -> str:
+    """A key as TOML writes it: bare if it can be, else quoted."""
+    text = str(part)
+    return text if _BARE_KEY.fullmatch(text) else json.dumps(text, ensure_ascii=False)
 
 
 def load_scenario(path: str | Path) -> Scenario:

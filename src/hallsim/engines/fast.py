@@ -12,8 +12,15 @@ from .output import EngineOutput
 __all__ = ["run"]
 
 
-def run(hall: CompiledHall, inputs: TicketInputs, *, check: bool = True) -> EngineOutput:
-    """Simulate one replication of ``hall`` on pre-drawn ``inputs``."""
+def run(
+    hall: CompiledHall, inputs: TicketInputs, *, check: bool = True, batch_only: bool = False
+) -> EngineOutput:
+    """Simulate one replication of ``hall`` on pre-drawn ``inputs``.
+
+    ``check=False`` skips validating ``inputs`` (for inputs from :func:`draw_inputs`).
+    ``batch_only=True`` applies the full rules at every instant instead of the short path for
+    an instant with one event; the result is the same (tests use it to prove that).
+    """
     if check:
         check_inputs(hall, inputs)
     n = inputs.n_tickets
@@ -26,7 +33,6 @@ def run(hall: CompiledHall, inputs: TicketInputs, *, check: bool = True) -> Engi
     period_window = np.empty(n_periods_max, dtype=np.int64)
     period_start = np.empty(n_periods_max)
     period_end = np.empty(n_periods_max)
-    day_end = np.empty(hall.n_days)
     day_open = np.arange(hall.n_days) * 1440.0 + hall.open_minute
     n_periods = _kernels.simulate_days(
         inputs.issued,
@@ -56,7 +62,7 @@ def run(hall: CompiledHall, inputs: TicketInputs, *, check: bool = True) -> Engi
         period_window,
         period_start,
         period_end,
-        day_end,
+        batch_only,
     )
     return EngineOutput(
         called=called,
@@ -67,5 +73,4 @@ def run(hall: CompiledHall, inputs: TicketInputs, *, check: bool = True) -> Engi
         period_window=period_window[:n_periods].copy(),
         period_start=period_start[:n_periods].copy(),
         period_end=period_end[:n_periods].copy(),
-        day_end=day_end,
     )

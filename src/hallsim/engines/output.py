@@ -15,8 +15,7 @@ class EngineOutput:
     applicable), ``window`` (-1 when never served) and ``outcome`` (a code of
     :data:`hallsim.compile.OUTCOMES`). Per open period of a window: ``period_window``,
     ``period_start``, ``period_end``; a window is open from the start of its span until it
-    closes, or until it finishes the service it had in hand. ``day_end[d]``: day ``d``'s last
-    event.
+    closes, or until it finishes the service it had in hand.
     """
 
     called: np.ndarray
@@ -27,4 +26,3 @@ class EngineOutput:
     period_window: np.ndarray
     period_start: np.ndarray
     period_end: np.ndarray
-    day_end: np.ndarray
