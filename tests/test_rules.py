@@ -225,10 +225,14 @@ def _coarse(inputs: TicketInputs) -> TicketInputs:
     )
 
 
-@pytest.mark.parametrize("scenario_file", ["panjin.toml", "hall8-comprehensive.toml",
-                                           "hall8-dedicated.toml"])
+@pytest.mark.parametrize(
+    "scenario_file",
+    ["panjin.toml", "hall8-comprehensive.toml", "hall8-dedicated.toml", "mmc.toml"],
+)
 @pytest.mark.parametrize("grid", [False, True], ids=["continuous", "one-minute grid"])
-def test_short_paths_give_the_same_result_as_the_full_rules(scenario_file, grid):
+def test_every_kernel_gives_the_result_of_the_full_rules(scenario_file, grid):
+    """The specialised FCFS kernel and the short paths of the event loop are optimisations:
+    on the same inputs they must give exactly what the six steps give at every instant."""
     from pathlib import Path
 
     from hallsim.engines.inputs import draw_inputs
@@ -238,9 +242,38 @@ def test_short_paths_give_the_same_result_as_the_full_rules(scenario_file, grid)
     inputs = draw_inputs(compiled, np.random.default_rng(5))
     if grid:
         inputs = _coarse(inputs)
-    short = fast.run(compiled, inputs)
-    full = fast.run(compiled, inputs, batch_only=True)
-    for name in ("called", "start", "end", "window", "outcome"):
-        np.testing.assert_array_equal(getattr(short, name), getattr(full, name), err_msg=name)
-    assert sorted(zip(short.period_window, short.period_start, short.period_end, strict=True)) \
-        == sorted(zip(full.period_window, full.period_start, full.period_end, strict=True))
+    full = fast.run(compiled, inputs, kernel="full-steps")
+    for kernel in ("general", "auto"):
+        other = fast.run(compiled, inputs, kernel=kernel)
+        for name in (
+            "called",
+            "start",
+            "end",
+            "window",
+            "outcome",
+            "period_window",
+            "period_start",
+            "period_end",
+        ):
+            np.testing.assert_array_equal(
+                getattr(other, name), getattr(full, name), err_msg=f"{kernel}: {name}"
+            )
+
+
+def test_the_fcfs_kernel_is_taken_exactly_when_its_conditions_hold():
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "scenarios"
+    eligible = {
+        name: compile_scenario(hs.load_scenario(folder / name)).fcfs_groups
+        for name in ("panjin.toml", "hall8-comprehensive.toml", "hall8-dedicated.toml")
+    }
+    assert eligible == {
+        "panjin.toml": False,  # patience, and spans with a lunch break
+        "hall8-comprehensive.toml": True,
+        "hall8-dedicated.toml": True,
+    }
+    two_groups = hall([{"id": "Z", "serves": ["*"]}, {"id": "S", "serves": ["A"]}])
+    assert not compile_scenario(two_groups).fcfs_groups  # A is served by two groups
+    ranked = hall([{"id": "Z", "serves": ["*"]}], priorities=(0, 1))
+    assert not compile_scenario(ranked).fcfs_groups  # one group, two priorities

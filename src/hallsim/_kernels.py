@@ -52,17 +52,39 @@ def arrival_times(counts, bucket_start, bucket_len, spacings, out):
 
 @njit(cache=True)
 def assign_categories(counts, cum_prob, uniforms, out):
-    """Category of each arrival: the first c with ``uniform < cum_prob[bucket, c]``."""
+    """Category of each arrival: the number of ``cum_prob[bucket, :]`` entries <= its uniform.
+
+    ``cum_prob`` must hold 2.0 from the last category with a positive rate on, so a uniform
+    never lands past it (counting instead of searching avoids unpredictable branches).
+    """
     pos = 0
     n_cat = cum_prob.shape[1]
     for b in range(counts.size):
         for _ in range(counts[b]):
             x = uniforms[pos]
             c = 0
-            while c < n_cat - 1 and x >= cum_prob[b, c]:
-                c += 1
+            for k in range(n_cat - 1):
+                c += x >= cum_prob[b, k]
             out[pos] = c
             pos += 1
+
+
+@njit(cache=True)
+def order_by_category(category, n_cat):
+    """Ticket numbers grouped by category, each group in issue order (a counting sort), and
+    the group boundaries: category c's tickets are ``order[ptr[c]:ptr[c + 1]]``."""
+    ptr = np.zeros(n_cat + 1, dtype=np.int64)
+    for i in range(category.size):
+        ptr[category[i] + 1] += 1
+    for c in range(n_cat):
+        ptr[c + 1] += ptr[c]
+    fill = ptr[:-1].copy()
+    order = np.empty(category.size, dtype=np.int64)
+    for i in range(category.size):
+        c = category[i]
+        order[fill[c]] = i
+        fill[c] += 1
+    return order, ptr
 
 
 # --------------------------------------------------------------------------- heaps
@@ -115,6 +137,12 @@ def _heap_pop(keys, ids, n):
 
 
 # --------------------------------------------------------------------------- event loop
+
+
+@njit(cache=True, inline="always")
+def _wrap(position, size):
+    """``position % size`` for 0 <= position < 2 * size, without a division."""
+    return position - size if position >= size else position
 
 
 @njit(cache=True, inline="always")
@@ -270,27 +298,17 @@ def simulate_days(
         overtime = False
 
         while True:
-            t = np.inf
-            if arr < hi:
-                t = issued[arr]
-            if ev < n_events and t_open + event_offset[ev] < t:
-                t = t_open + event_offset[ev]
-            if n_done > 0 and done_t[0] < t:
-                t = done_t[0]
-            if n_quit > 0 and quit_t[0] < t:
-                t = quit_t[0]
-            if t == np.inf:
-                break
+            t_arr = issued[arr] if arr < hi else np.inf
+            t_done = done_t[0] if n_done > 0 else np.inf
+            t_other = t_open + event_offset[ev] if ev < n_events else np.inf
+            if n_quit > 0 and quit_t[0] < t_other:
+                t_other = quit_t[0]
 
-            # ---- short paths: one service ending, or one ticket arriving, alone at t
-            others = (
-                (ev < n_events and t_open + event_offset[ev] == t)
-                or (n_quit > 0 and quit_t[0] == t)
-                or batch_only
-            )
-            ending = n_done > 0 and done_t[0] == t
-            arriving = arr < hi and issued[arr] == t
-            if not others and ending and not arriving:
+            # ---- short paths: one service ending, or one ticket arriving, alone at its instant
+            if batch_only:
+                pass
+            elif t_done < t_arr and t_done < t_other:
+                t = t_done
                 if not ((n_done > 1 and done_t[1] == t) or (n_done > 2 and done_t[2] == t)):
                     w = done_w[0]
                     g = window_group[w]
@@ -319,7 +337,7 @@ def simulate_days(
                     n_done = _heap_pop(done_t, done_w, n_done)
                     busy[w] = False
                     if mode[g] == _OPEN:
-                        ring = group_first[g] + (free_head[g] + free_len[g]) % group_count[g]
+                        ring = group_first[g] + _wrap(free_head[g] + free_len[g], group_count[g])
                         free[ring] = w
                         free_len[g] += 1
                         idle_since[w] = t
@@ -330,12 +348,12 @@ def simulate_days(
                         n_periods += 1
                         period_from[w] = np.nan
                     continue
-            if (
-                not others
-                and arriving
-                and not ending
-                and not (arr + 1 < hi and issued[arr + 1] == t)
+            elif (
+                t_arr < t_done
+                and t_arr < t_other
+                and not (arr + 1 < hi and issued[arr + 1] == t_arr)
             ):
+                t = t_arr
                 i = arr
                 arr += 1
                 c = category[i]
@@ -357,7 +375,7 @@ def simulate_days(
                         best = g
                         best_w = w
                 if best >= 0:
-                    free_head[best] = (free_head[best] + 1) % group_count[best]
+                    free_head[best] = _wrap(free_head[best] + 1, group_count[best])
                     free_len[best] -= 1
                     called[i] = t
                     start[i] = t
@@ -378,6 +396,9 @@ def simulate_days(
                 continue
 
             # ---- the full steps, for coinciding events
+            t = min(t_arr, t_done, t_other)
+            if t == np.inf:
+                break
             dirty = False
 
             # 1. services ending now free their windows
@@ -393,7 +414,7 @@ def simulate_days(
                     n_periods += 1
                     period_from[w] = np.nan
                 else:
-                    ring = group_first[g] + (free_head[g] + free_len[g]) % group_count[g]
+                    ring = group_first[g] + _wrap(free_head[g] + free_len[g], group_count[g])
                     free[ring] = w
                     free_len[g] += 1
                     idle_since[w] = t
@@ -410,7 +431,9 @@ def simulate_days(
                         if np.isnan(period_from[w]):
                             period_from[w] = t
                         if not busy[w]:
-                            ring = group_first[g] + (free_head[g] + free_len[g]) % group_count[g]
+                            ring = group_first[g] + _wrap(
+                                free_head[g] + free_len[g], group_count[g]
+                            )
                             free[ring] = w
                             free_len[g] += 1
                             idle_since[w] = t
@@ -418,7 +441,7 @@ def simulate_days(
                 elif kind == SPAN_CLOSE:
                     mode[g] = _CLOSED
                     for k in range(free_len[g]):
-                        w = free[group_first[g] + (free_head[g] + k) % group_count[g]]
+                        w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
                         period_window[n_periods] = w
                         period_start[n_periods] = period_from[w]
                         period_end[n_periods] = t
@@ -476,7 +499,7 @@ def simulate_days(
                     break
                 g = best
                 w = best_w
-                free_head[g] = (free_head[g] + 1) % group_count[g]
+                free_head[g] = _wrap(free_head[g] + 1, group_count[g])
                 free_len[g] -= 1
                 i = _take_ticket(
                     g,
@@ -506,13 +529,105 @@ def simulate_days(
                     if mode[g] != _OVERTIME:
                         continue
                     for k in range(free_len[g]):
-                        w = free[group_first[g] + (free_head[g] + k) % group_count[g]]
+                        w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
                         period_window[n_periods] = w
                         period_start[n_periods] = period_from[w]
                         period_end[n_periods] = t
                         n_periods += 1
                         period_from[w] = np.nan
                     free_len[g] = 0
+    return n_periods
+
+
+@njit(cache=True)
+def simulate_fcfs_days(
+    issued,
+    category,
+    service,
+    day_ptr,
+    day_open,
+    close_offset,
+    category_group,
+    group_first,
+    group_count,
+    factor,
+    called,
+    start,
+    end,
+    window,
+    outcome,
+    period_window,
+    period_start,
+    period_end,
+):
+    """The same rules, specialised to halls where each group is an independent FCFS queue.
+
+    Valid when every category is served by one group only, nobody reneges, the categories of
+    a group share one priority, and every group is open from opening to closing time. Then a
+    ticket's window and start are known on arrival: the group's window free earliest (ties:
+    the lower number), at the later of its issue time and that window's free time. Each group
+    keeps a heap of (free time, round, window); one replace-top per ticket. The round orders
+    windows freed at one instant as the rules do: a zero-length service frees its window in
+    the next round of that instant. Returns the period count.
+    """
+    n_win = 0
+    for g in range(group_count.size):
+        n_win += group_count[g]
+    free_t = np.empty(n_win)
+    free_key = np.empty(n_win, dtype=np.int64)  # round * n_win + window
+    last_end = np.empty(n_win)
+    n_periods = 0
+    for d in range(day_open.size):
+        t_open = day_open[d]
+        for w in range(n_win):  # all open in round 1, in window order: already a heap
+            free_t[w] = t_open
+            free_key[w] = n_win + w
+            last_end[w] = -np.inf
+        for i in range(day_ptr[d], day_ptr[d + 1]):
+            c = category[i]
+            g = category_group[c]
+            base = group_first[g]
+            size = group_count[g]
+            w = free_key[base] % n_win
+            if issued[i] > free_t[base]:
+                t = issued[i]
+                round_ = 1  # called on arrival, in the instant's first round
+            else:
+                t = free_t[base]
+                round_ = free_key[base] // n_win  # called when the window frees
+            finish = t + service[i] * factor[g, c]
+            key = (round_ + 1 if finish == t else 1) * n_win + w
+            called[i] = t
+            start[i] = t
+            end[i] = finish
+            window[i] = w
+            outcome[i] = SERVED
+            last_end[w] = finish
+            j = 0  # replace the heap top by (finish, w), sifting down
+            while True:
+                child = 2 * j + 1
+                if child >= size:
+                    break
+                a = base + child
+                if child + 1 < size and _before(
+                    free_t[a + 1], free_key[a + 1], free_t[a], free_key[a]
+                ):
+                    child += 1
+                    a += 1
+                if _before(free_t[a], free_key[a], finish, key):
+                    free_t[base + j] = free_t[a]
+                    free_key[base + j] = free_key[a]
+                    j = child
+                else:
+                    break
+            free_t[base + j] = finish
+            free_key[base + j] = key
+        t_close = t_open + close_offset
+        for w in range(n_win):  # a window busy at closing time stays until it is done
+            period_window[n_periods] = w
+            period_start[n_periods] = t_open
+            period_end[n_periods] = last_end[w] if last_end[w] > t_close else t_close
+            n_periods += 1
     return n_periods
 
 

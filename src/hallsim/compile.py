@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -63,6 +64,28 @@ class CompiledHall:
     event_kind: np.ndarray  # int64: SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE
     event_group: np.ndarray  # int64
     max_window_periods: int = field(default=0)  # bound on open periods of all windows in a day
+
+    @cached_property
+    def fcfs_groups(self) -> bool:
+        """Whether every window group is an independent first-come-first-served queue.
+
+        True when each category is served by exactly one group, no category has patience,
+        the categories of a group share one priority and every group is open from opening
+        to closing time; the fast engine then takes a specialised kernel.
+        """
+        hall = self.scenario.hall
+        return (
+            bool(np.all(np.diff(self.cat_group_ptr) == 1))
+            and all(c.patience is None for c in self.scenario.categories)
+            and all(
+                len(set(self.category_priority[self.serves[g]].tolist())) == 1
+                for g in range(self.n_groups)
+            )
+            and all(
+                self.scenario.spans(w) == [(hall.open_minute, hall.close_minute)]
+                for w in self.scenario.windows
+            )
+        )
 
     @property
     def n_categories(self) -> int:

@@ -1,8 +1,8 @@
 """Service-time and patience distributions of a scenario, in minutes.
 
 Each distribution is a small frozen pydantic model tagged by ``dist``. It knows its mean and
-second moment (for the analytic oracles) and draws samples with a ``numpy.random.Generator``
-through the matching ``scipy.stats`` distribution.
+second moment (for the analytic oracles), draws samples with a ``numpy.random.Generator``
+with numpy's own samplers (fast, and no scipy import on the simulation path).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
 
 __all__ = [
     "Deterministic",
@@ -35,19 +34,16 @@ class _Dist(BaseModel):
     @property
     def mean(self) -> float:
         """Mean in minutes."""
-        return float(self.frozen().mean())
+        return self.mean_min
 
     @property
     def second_moment(self) -> float:
         """E[X^2] in minutes squared."""
-        return float(self.frozen().moment(2))
-
-    def frozen(self):  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` independent values (minutes) from ``rng``."""
-        return np.asarray(self.frozen().rvs(size=size, random_state=rng), dtype=np.float64)
+        raise NotImplementedError
 
 
 class Exponential(_Dist):
@@ -56,8 +52,12 @@ class Exponential(_Dist):
     dist: Literal["exponential"] = "exponential"
     mean_min: PositiveMinutes
 
-    def frozen(self):
-        return stats.expon(scale=self.mean_min)
+    @property
+    def second_moment(self) -> float:
+        return 2.0 * self.mean_min**2
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.exponential(self.mean_min, size)
 
 
 class Deterministic(_Dist):
@@ -65,10 +65,6 @@ class Deterministic(_Dist):
 
     dist: Literal["deterministic"] = "deterministic"
     mean_min: PositiveMinutes
-
-    @property
-    def mean(self) -> float:
-        return self.mean_min
 
     @property
     def second_moment(self) -> float:
@@ -88,9 +84,17 @@ class Lognormal(_Dist):
     mean_min: PositiveMinutes
     cv: PositiveCV
 
-    def frozen(self):
+    @property
+    def second_moment(self) -> float:
+        return self.mean_min**2 * (1.0 + self.cv**2)
+
+    def _log_params(self) -> tuple[float, float]:
         sigma2 = math.log1p(self.cv**2)
-        return stats.lognorm(s=math.sqrt(sigma2), scale=self.mean_min * math.exp(-sigma2 / 2))
+        return math.log(self.mean_min) - sigma2 / 2, math.sqrt(sigma2)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        mu, sigma = self._log_params()
+        return rng.lognormal(mu, sigma, size)
 
 
 class Gamma(_Dist):
@@ -100,9 +104,13 @@ class Gamma(_Dist):
     mean_min: PositiveMinutes
     cv: PositiveCV
 
-    def frozen(self):
+    @property
+    def second_moment(self) -> float:
+        return self.mean_min**2 * (1.0 + self.cv**2)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         shape = 1.0 / self.cv**2
-        return stats.gamma(a=shape, scale=self.mean_min / shape)
+        return rng.gamma(shape, self.mean_min / shape, size)
 
 
 class Uniform(_Dist):
@@ -120,8 +128,17 @@ class Uniform(_Dist):
             )
         return self
 
-    def frozen(self):
-        return stats.uniform(loc=self.low_min, scale=self.high_min - self.low_min)
+    @property
+    def mean(self) -> float:
+        return (self.low_min + self.high_min) / 2
+
+    @property
+    def second_moment(self) -> float:
+        a, b = self.low_min, self.high_min
+        return (a * a + a * b + b * b) / 3
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.uniform(self.low_min, self.high_min, size)
 
 
 class Empirical(_Dist):

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import _kernels
 from .compile import ABANDONED, IN_SYSTEM, OUTCOMES, SERVED, CompiledHall
@@ -212,6 +211,8 @@ class Results:
         interval over replications at level ``confidence``; NaN with one replication).
         Warnings in :attr:`warnings` are emitted as :class:`HallWarning`.
         """
+        from scipy import stats  # imported here: it costs a second at import time
+
         for message in self.warnings:
             warnings.warn(message, HallWarning, stacklevel=2)
         grouped = self.replication_stats.groupby("category", sort=False, observed=True)

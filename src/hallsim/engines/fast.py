@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from .. import _kernels
@@ -12,15 +14,27 @@ from .output import EngineOutput
 __all__ = ["run"]
 
 
+KERNELS = ("auto", "general", "full-steps")
+
+
 def run(
-    hall: CompiledHall, inputs: TicketInputs, *, check: bool = True, batch_only: bool = False
+    hall: CompiledHall,
+    inputs: TicketInputs,
+    *,
+    check: bool = True,
+    kernel: Literal["auto", "general", "full-steps"] = "auto",
 ) -> EngineOutput:
     """Simulate one replication of ``hall`` on pre-drawn ``inputs``.
 
-    ``check=False`` skips validating ``inputs`` (for inputs from :func:`draw_inputs`).
-    ``batch_only=True`` applies the full rules at every instant instead of the short path for
-    an instant with one event; the result is the same (tests use it to prove that).
+    ``check=False`` skips validating ``inputs`` (for inputs from ``draw_inputs``). ``kernel``
+    chooses the code path, never the result: ``"auto"`` takes the specialised kernel when
+    every window group is an independent FCFS queue (:attr:`CompiledHall.fcfs_groups`);
+    ``"general"`` is the event loop, with a short path for an instant holding one event;
+    ``"full-steps"`` applies all six steps of the rules at every instant. Tests run all three
+    and require identical outputs.
     """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS} (got {kernel!r})")
     if check:
         check_inputs(hall, inputs)
     n = inputs.n_tickets
@@ -34,43 +48,67 @@ def run(
     period_start = np.empty(n_periods_max)
     period_end = np.empty(n_periods_max)
     day_open = np.arange(hall.n_days) * 1440.0 + hall.open_minute
-    n_periods = _kernels.simulate_days(
-        inputs.issued,
-        inputs.category,
-        inputs.service,
-        inputs.patience,
-        inputs.day_ptr,
-        day_open,
-        hall.category_priority,
-        hall.window_group,
-        hall.group_first,
-        hall.group_count,
-        hall.group_ncat,
-        hall.factor,
-        hall.group_cat_ptr,
-        hall.group_cat_idx,
-        hall.cat_group_ptr,
-        hall.cat_group_idx,
-        hall.event_minute - hall.open_minute,
-        hall.event_kind,
-        hall.event_group,
-        called,
-        start,
-        end,
-        window,
-        outcome,
-        period_window,
-        period_start,
-        period_end,
-        batch_only,
-    )
+    if kernel == "auto" and hall.fcfs_groups and np.all(np.isinf(inputs.patience)):
+        n_periods = _kernels.simulate_fcfs_days(
+            inputs.issued,
+            inputs.category,
+            inputs.service,
+            inputs.day_ptr,
+            day_open,
+            hall.close_minute - hall.open_minute,
+            hall.cat_group_idx,
+            hall.group_first,
+            hall.group_count,
+            hall.factor,
+            called,
+            start,
+            end,
+            window,
+            outcome,
+            period_window,
+            period_start,
+            period_end,
+        )
+    else:
+        n_periods = _kernels.simulate_days(
+            inputs.issued,
+            inputs.category,
+            inputs.service,
+            inputs.patience,
+            inputs.day_ptr,
+            day_open,
+            hall.category_priority,
+            hall.window_group,
+            hall.group_first,
+            hall.group_count,
+            hall.group_ncat,
+            hall.factor,
+            hall.group_cat_ptr,
+            hall.group_cat_idx,
+            hall.cat_group_ptr,
+            hall.cat_group_idx,
+            hall.event_minute - hall.open_minute,
+            hall.event_kind,
+            hall.event_group,
+            called,
+            start,
+            end,
+            window,
+            outcome,
+            period_window,
+            period_start,
+            period_end,
+            kernel == "full-steps",
+        )
+    # periods in one canonical order (window, then start) whichever kernel made them
+    order = np.lexsort((period_start[:n_periods], period_window[:n_periods]))
     return EngineOutput(
         called=called,
         start=start,
         end=end,
         window=window,
         outcome=outcome,
-        period_window=period_window[:n_periods].copy(),
-        period_start=period_start[:n_periods].copy(),
-        period_end=period_end[:n_periods].copy(),
+        period_window=period_window[order],
+        period_start=period_start[order],
+        period_end=period_end[order],
     )

@@ -68,25 +68,27 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     with np.errstate(invalid="ignore", divide="ignore"):
         cum_prob = np.cumsum(rates, axis=2) / total_rate[:, :, None]
     cum_prob = cum_prob.reshape(-1, hall.n_categories)
-    # past the last category with a positive rate nothing else may be chosen
+    # from the last category with a positive rate on, nothing else may be chosen
     positive = rates.reshape(-1, hall.n_categories) > 0
     last = hall.n_categories - 1 - np.argmax(positive[:, ::-1], axis=1)
-    cum_prob[np.arange(cum_prob.shape[0]), last] = 2.0
+    cum_prob[np.arange(hall.n_categories)[None, :] >= last[:, None]] = 2.0
     category = np.empty(n, dtype=np.int64)
     _kernels.assign_categories(counts, np.ascontiguousarray(cum_prob), rng.random(n), category)
 
-    service = np.empty(n)
-    patience = np.full(n, np.inf)
-    order = np.argsort(category, kind="stable")
-    per_category = np.split(
-        order, np.cumsum(np.bincount(category, minlength=hall.n_categories))[:-1]
-    )
+    order, ptr = _kernels.order_by_category(category, hall.n_categories)
     categories = hall.scenario.categories
-    for c, tickets in enumerate(per_category):
-        service[tickets] = categories[c].service.sample(rng, tickets.size)
-    for c, tickets in enumerate(per_category):
-        if categories[c].patience is not None:
-            patience[tickets] = categories[c].patience.sample(rng, tickets.size)
+    drawn = np.empty(n)
+    for c, spec in enumerate(categories):
+        drawn[ptr[c] : ptr[c + 1]] = spec.service.sample(rng, ptr[c + 1] - ptr[c])
+    service = np.empty(n)
+    service[order] = drawn
+    patience = np.full(n, np.inf)
+    if any(spec.patience is not None for spec in categories):
+        drawn[:] = np.inf
+        for c, spec in enumerate(categories):
+            if spec.patience is not None:
+                drawn[ptr[c] : ptr[c + 1]] = spec.patience.sample(rng, ptr[c + 1] - ptr[c])
+        patience[order] = drawn
 
     day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
     day_ptr = np.concatenate([[0], np.cumsum(day_counts)]).astype(np.int64)
