@@ -634,31 +634,103 @@ def simulate_fcfs_days(
 # --------------------------------------------------------------------------- aggregates
 
 
+@njit(cache=True, inline="always")
+def _add_segment(area, day, key, a, b, bounds):
+    """Add the length of [a, b) (minutes after the day's opening) falling in each slot to
+    ``area[day, slot, key]``; time past the last boundary counts in the last slot."""
+    if not b > a:
+        return
+    n_slots = bounds.size - 1
+    k = np.searchsorted(bounds, a, side="right") - 1
+    if k < 0:
+        k = 0
+    while a < b:
+        if k >= n_slots - 1:
+            area[day, n_slots - 1, key] += b - a
+            return
+        edge = bounds[k + 1]
+        if b <= edge:
+            area[day, k, key] += b - a
+            return
+        if edge > a:
+            area[day, k, key] += edge - a
+            a = edge
+        k += 1
+
+
 @njit(cache=True)
 def slot_areas(area, day, key, t0, t1, day_open, bounds):
-    """Add the length of each segment [t0, t1) falling in each slot to ``area[day, slot, key]``.
-
-    ``bounds`` are slot boundaries in minutes after the day's opening; time past the last
-    boundary counts in the last slot, time before opening in the first.
-    """
-    n_slots = bounds.size - 1
+    """Add each segment [t0, t1) to ``area[day, slot, key]`` slot by slot."""
     for j in range(t0.size):
-        a = t0[j] - day_open[day[j]]
-        b = t1[j] - day_open[day[j]]
-        if not b > a:
-            continue
-        k = np.searchsorted(bounds, a, side="right") - 1
-        if k < 0:
-            k = 0
-        while a < b:
-            if k >= n_slots - 1:
-                area[day[j], n_slots - 1, key[j]] += b - a
-                break
-            edge = bounds[k + 1]
-            if b <= edge:
-                area[day[j], k, key[j]] += b - a
-                break
-            if edge > a:
-                area[day[j], k, key[j]] += edge - a
-                a = edge
-            k += 1
+        _add_segment(
+            area, day[j], key[j], t0[j] - day_open[day[j]], t1[j] - day_open[day[j]], bounds
+        )
+
+
+@njit(cache=True)
+def ticket_aggregates(
+    issued,
+    category,
+    called,
+    start,
+    end,
+    outcome,
+    window,
+    day_ptr,
+    day_open,
+    day_end,
+    close_offset,
+    bounds,
+    sla,
+    counts,
+    wait_sum,
+    queue_area,
+    busy_area,
+    window_busy,
+    window_served,
+    totals,
+    served_waits,
+    served_ptr,
+):
+    """One pass over a replication's tickets for every aggregate of the result tables.
+
+    By the (day, slot, category) a ticket was issued in: ``counts[0..2]`` arrivals, served,
+    abandoned and ``wait_sum`` (served waits). Time-weighted: ``queue_area`` (from issue to
+    call or leaving; to ``day_end`` if never called) and ``busy_area`` (service). Per window:
+    busy minutes and tickets served. Per category ``totals``: tickets, served, served within
+    ``sla``, abandoned, served after closing, still waiting. ``served_waits`` gets the waits of
+    served tickets grouped by category (``served_ptr`` must hold the group starts).
+    """
+    fill = served_ptr[:-1].copy()
+    for d in range(day_open.size):
+        t0 = day_open[d]
+        for i in range(day_ptr[d], day_ptr[d + 1]):
+            c = category[i]
+            a = issued[i] - t0
+            k = np.searchsorted(bounds, a, side="right") - 1
+            counts[0, d, k, c] += 1
+            totals[c, 0] += 1
+            o = outcome[i]
+            if o == SERVED:
+                wait = start[i] - issued[i]
+                counts[1, d, k, c] += 1
+                wait_sum[d, k, c] += wait
+                totals[c, 1] += 1
+                if wait <= sla:
+                    totals[c, 2] += 1
+                if start[i] - t0 >= close_offset:
+                    totals[c, 4] += 1
+                served_waits[fill[c]] = wait
+                fill[c] += 1
+                _add_segment(queue_area, d, c, a, called[i] - t0, bounds)
+                _add_segment(busy_area, d, c, start[i] - t0, end[i] - t0, bounds)
+                window_busy[window[i]] += end[i] - start[i]
+                window_served[window[i]] += 1
+            elif o == IN_SYSTEM:
+                totals[c, 5] += 1
+                _add_segment(queue_area, d, c, a, day_end[d] - t0, bounds)
+            else:
+                if o == ABANDONED:
+                    counts[2, d, k, c] += 1
+                    totals[c, 3] += 1
+                _add_segment(queue_area, d, c, a, end[i] - t0, bounds)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import _kernels
-from .compile import ABANDONED, IN_SYSTEM, OUTCOMES, SERVED, CompiledHall
+from .compile import OUTCOMES, SERVED, CompiledHall
 from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
 from .scenario import Scenario
@@ -41,78 +41,84 @@ def replication_tables(
     hall: CompiledHall, inputs: TicketInputs, output: EngineOutput, *, keep_tickets: bool
 ) -> dict:
     """Reduce one replication to arrays (cheap to send between processes)."""
-    n_cat, n_days, n_slots = hall.n_categories, hall.n_days, hall.n_slots
-    day = inputs.day
+    n_cat, n_days, n_slots, n_win = hall.n_categories, hall.n_days, hall.n_slots, hall.n_windows
     day_open = np.arange(n_days) * 1440.0 + hall.open_minute
     bounds = hall.slot_bounds()
-    served = output.outcome == SERVED
-    abandoned = output.outcome == ABANDONED
-    wait = output.start - inputs.issued
-
-    slot = np.searchsorted(bounds, inputs.issued - day_open[day], side="right") - 1
-    cell = (day * n_slots + slot) * n_cat + inputs.category
-    size = n_days * n_slots * n_cat
-
-    def per_cell(weights=None):
-        return np.bincount(cell, weights, minlength=size).reshape(n_days, n_slots, n_cat)
 
     period_day = np.clip(
         np.searchsorted(day_open, output.period_start, side="right") - 1, 0, n_days - 1
     )
-    # a ticket nobody called waits until the day's last window closes
-    day_end = day_open - hall.open_minute + hall.close_minute
-    np.maximum.at(day_end, period_day, output.period_end)
-    left = np.where(served, output.called, output.end)
-    waiting = output.outcome == IN_SYSTEM
-    left[waiting] = day_end[day[waiting]]
-    queue_area = np.zeros((n_days, n_slots, n_cat))
-    _kernels.slot_areas(queue_area, day, inputs.category, inputs.issued, left, day_open, bounds)
-    busy_area = np.zeros((n_days, n_slots, n_cat))
-    s = np.flatnonzero(served)
-    _kernels.slot_areas(
-        busy_area, day[s], inputs.category[s], output.start[s], output.end[s], day_open, bounds
-    )
-    period_group = hall.window_group[output.period_window]
     open_group = np.zeros((n_days, n_slots, hall.n_groups))
     _kernels.slot_areas(
         open_group,
         period_day,
-        period_group,
+        hall.window_group[output.period_window],
         output.period_start,
         output.period_end,
         day_open,
         bounds,
     )
-
-    n_win = hall.n_windows
     window_open = np.bincount(
         output.period_window, output.period_end - output.period_start, minlength=n_win
     )
-    window_busy = np.bincount(output.window[s], output.end[s] - output.start[s], minlength=n_win)
-    window_served = np.bincount(output.window[s], minlength=n_win)
+    # a ticket nobody called waits until the day's last window closes
+    day_end = day_open - hall.open_minute + hall.close_minute
+    np.maximum.at(day_end, period_day, output.period_end)
 
+    counts = np.zeros((3, n_days, n_slots, n_cat), dtype=np.int64)
+    wait_sum = np.zeros((n_days, n_slots, n_cat))
+    queue_area = np.zeros((n_days, n_slots, n_cat))
+    busy_area = np.zeros((n_days, n_slots, n_cat))
+    window_busy = np.zeros(n_win)
+    window_served = np.zeros(n_win, dtype=np.int64)
+    totals = np.zeros((n_cat, 6), dtype=np.int64)
+    served = np.bincount(inputs.category[output.outcome == SERVED], minlength=n_cat)
+    served_ptr = np.concatenate([[0], np.cumsum(served)])
+    served_waits = np.empty(served_ptr[-1])
+    _kernels.ticket_aggregates(
+        inputs.issued,
+        inputs.category,
+        output.called,
+        output.start,
+        output.end,
+        output.outcome,
+        output.window,
+        inputs.day_ptr,
+        day_open,
+        day_end,
+        hall.close_minute - hall.open_minute,
+        bounds,
+        hall.scenario.hall.sla_wait_min,
+        counts,
+        wait_sum,
+        queue_area,
+        busy_area,
+        window_busy,
+        window_served,
+        totals,
+        served_waits,
+        served_ptr,
+    )
     tables = {
-        "arrivals": per_cell(),
-        "served": per_cell(served.astype(float)),
-        "abandoned": per_cell(abandoned.astype(float)),
-        "wait_sum": per_cell(np.where(served, wait, 0.0)),
+        "arrivals": counts[0],
+        "served": counts[1],
+        "abandoned": counts[2],
+        "wait_sum": wait_sum,
         "queue_area": queue_area,
         "busy_area": busy_area,
         "open_area": open_group @ hall.serves.astype(float),
         "window_open": window_open,
         "window_busy": window_busy,
         "window_served": window_served,
-        "stats": _category_stats(hall, inputs, output, wait, window_open, window_busy),
+        "stats": _category_stats(hall, totals, served_waits, served_ptr, window_open, window_busy),
         "n_tickets": inputs.n_tickets,
-        "served_after_close": int(
-            np.count_nonzero(served & (output.start - day * 1440.0 >= hall.close_minute))
-        ),
-        "in_system": int(np.count_nonzero(waiting)),
+        "served_after_close": int(totals[:, 4].sum()),
+        "in_system": int(totals[:, 5].sum()),
     }
     if keep_tickets:
         tables["tickets"] = {
             "category": inputs.category.astype(np.int16),
-            "day": day.astype(np.int32),
+            "day": inputs.day.astype(np.int32),
             "issued": inputs.issued,
             "called": output.called,
             "start": output.start,
@@ -123,26 +129,26 @@ def replication_tables(
     return tables
 
 
-def _category_stats(hall, inputs, output, wait, window_open, window_busy) -> np.ndarray:
+def _category_stats(hall, totals, served_waits, served_ptr, window_open, window_busy):
     """Per category and overall (last row): the summary metrics of one replication."""
-    sla = hall.scenario.hall.sla_wait_min
     group_open = np.bincount(hall.window_group, window_open, minlength=hall.n_groups)
     group_busy = np.bincount(hall.window_group, window_busy, minlength=hall.n_groups)
     rows = []
     for c in [*range(hall.n_categories), None]:
-        mine = slice(None) if c is None else inputs.category == c
-        outcome = output.outcome[mine]
-        served_wait = wait[mine][outcome == SERVED]
-        n = outcome.size
-        groups = slice(None) if c is None else hall.serves[:, c]
+        if c is None:
+            waits, count, groups = served_waits, totals.sum(axis=0), slice(None)
+        else:
+            waits = served_waits[served_ptr[c] : served_ptr[c + 1]]
+            count, groups = totals[c], hall.serves[:, c]
+        n = count[0]
         open_time = group_open[groups].sum()
         rows.append(
             [
                 n,
-                served_wait.mean() if served_wait.size else np.nan,
-                np.quantile(served_wait, 0.9) if served_wait.size else np.nan,
-                np.count_nonzero(served_wait <= sla) / n if n else np.nan,
-                np.count_nonzero(outcome == ABANDONED) / n if n else np.nan,
+                waits.mean() if waits.size else np.nan,
+                np.quantile(waits, 0.9) if waits.size else np.nan,
+                count[2] / n if n else np.nan,
+                count[3] / n if n else np.nan,
                 group_busy[groups].sum() / open_time if open_time > 0 else np.nan,
             ]
         )
@@ -211,7 +217,7 @@ class Results:
         interval over replications at level ``confidence``; NaN with one replication).
         Warnings in :attr:`warnings` are emitted as :class:`HallWarning`.
         """
-        from scipy import stats  # imported here: it costs a second at import time
+        from scipy.special import stdtrit  # Student t quantile; scipy.stats costs a second
 
         for message in self.warnings:
             warnings.warn(message, HallWarning, stacklevel=2)
@@ -222,7 +228,7 @@ class Results:
             mean = values.mean()
             count = values.count()
             sem = values.std(ddof=1) / np.sqrt(count)
-            half = sem * stats.t.ppf(0.5 + confidence / 2, np.maximum(count - 1, 1))
+            half = sem * stdtrit(np.maximum(count - 1, 1), 0.5 + confidence / 2)
             half[count < 2] = np.nan
             columns[metric] = mean
             columns[f"{metric}_lo"] = mean - half
@@ -257,29 +263,31 @@ def format_summary(table: pd.DataFrame) -> str:
 
 
 def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
-    columns = {
-        key: np.concatenate([p["tickets"][key] for p in parts]) for key in parts[0]["tickets"]
-    }
+    def column(key):  # no copy for a single replication: tables of millions of tickets
+        arrays = [p["tickets"][key] for p in parts]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
     counts = [p["n_tickets"] for p in parts]
-    window_names = pd.CategoricalDtype(hall.window_names)
+    n = sum(counts)
     return pd.DataFrame(
         {
             "replication": np.repeat(np.arange(len(parts), dtype=np.int32), counts),
-            "ticket": np.concatenate([np.arange(n, dtype=np.int64) for n in counts]),
-            "category": pd.Categorical.from_codes(columns["category"], dtype=categories),
-            "day": columns["day"],
-            "issued": columns["issued"],
-            "called": columns["called"],
-            "start": columns["start"],
-            "end": columns["end"],
-            "window": pd.Categorical.from_codes(columns["window"], dtype=window_names),
-            "staff": pd.Categorical.from_codes(
-                np.full(columns["day"].size, -1, dtype=np.int8), categories=[]
+            "ticket": np.concatenate([np.arange(k, dtype=np.int64) for k in counts]),
+            "category": pd.Categorical.from_codes(column("category"), dtype=categories),
+            "day": column("day"),
+            "issued": column("issued"),
+            "called": column("called"),
+            "start": column("start"),
+            "end": column("end"),
+            "window": pd.Categorical.from_codes(
+                column("window"), dtype=pd.CategoricalDtype(hall.window_names)
             ),
+            "staff": pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=[]),
             "outcome": pd.Categorical.from_codes(
-                columns["outcome"], dtype=pd.CategoricalDtype(OUTCOMES)
+                column("outcome"), dtype=pd.CategoricalDtype(OUTCOMES)
             ),
-        }
+        },
+        copy=False,
     )
 
 
