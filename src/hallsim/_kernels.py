@@ -635,36 +635,36 @@ def simulate_fcfs_days(
 
 
 @njit(cache=True, inline="always")
-def _add_segment(area, day, key, a, b, bounds):
+def _slot_of(a, bounds, n_open):
+    """Slot holding ``a`` minutes after opening: slots are regular before closing time (the
+    last open slot may be shorter) and after it; no search needed."""
+    hours = bounds[n_open]
+    if a < hours:
+        k = int(a / bounds[1]) if a > 0 else 0
+        return min(k, n_open - 1)
+    return min(n_open + int((a - hours) / (bounds[n_open + 1] - hours)), bounds.size - 2)
+
+
+@njit(cache=True, inline="always")
+def _add_segment(area, day, key, a, b, bounds, n_open):
     """Add the length of [a, b) (minutes after the day's opening) falling in each slot to
     ``area[day, slot, key]``; time past the last boundary counts in the last slot."""
-    if not b > a:
-        return
-    n_slots = bounds.size - 1
-    k = np.searchsorted(bounds, a, side="right") - 1
-    if k < 0:
-        k = 0
-    while a < b:
-        if k >= n_slots - 1:
-            area[day, n_slots - 1, key] += b - a
-            return
-        edge = bounds[k + 1]
-        if b <= edge:
-            area[day, k, key] += b - a
-            return
-        if edge > a:
-            area[day, k, key] += edge - a
-            a = edge
-        k += 1
+    if b > a:
+        last = bounds.size - 2
+        k = _slot_of(a, bounds, n_open)
+        while k < last and bounds[k + 1] < b:
+            area[day, k, key] += bounds[k + 1] - a
+            a = bounds[k + 1]
+            k += 1
+        area[day, k, key] += b - a
 
 
 @njit(cache=True)
-def slot_areas(area, day, key, t0, t1, day_open, bounds):
+def slot_areas(area, day, key, t0, t1, day_open, bounds, n_open):
     """Add each segment [t0, t1) to ``area[day, slot, key]`` slot by slot."""
     for j in range(t0.size):
-        _add_segment(
-            area, day[j], key[j], t0[j] - day_open[day[j]], t1[j] - day_open[day[j]], bounds
-        )
+        t = day_open[day[j]]
+        _add_segment(area, day[j], key[j], t0[j] - t, t1[j] - t, bounds, n_open)
 
 
 @njit(cache=True)
@@ -681,11 +681,11 @@ def ticket_aggregates(
     day_end,
     close_offset,
     bounds,
+    n_open,
     sla,
     counts,
     wait_sum,
-    queue_area,
-    busy_area,
+    areas,
     window_busy,
     window_served,
     totals,
@@ -695,19 +695,21 @@ def ticket_aggregates(
     """One pass over a replication's tickets for every aggregate of the result tables.
 
     By the (day, slot, category) a ticket was issued in: ``counts[0..2]`` arrivals, served,
-    abandoned and ``wait_sum`` (served waits). Time-weighted: ``queue_area`` (from issue to
-    call or leaving; to ``day_end`` if never called) and ``busy_area`` (service). Per window:
-    busy minutes and tickets served. Per category ``totals``: tickets, served, served within
-    ``sla``, abandoned, served after closing, still waiting. ``served_waits`` gets the waits of
-    served tickets grouped by category (``served_ptr`` must hold the group starts).
+    abandoned and ``wait_sum`` (served waits). Time-weighted, by slot: ``areas[0]`` the
+    queue (from issue to call or leaving; to ``day_end`` if never called) and ``areas[1]``
+    the service. Per window: busy minutes and tickets served. Per category ``totals``:
+    tickets, served, served within ``sla``, abandoned, served after closing, still waiting.
+    ``served_waits`` gets the waits of served tickets grouped by category (``served_ptr``
+    holds the group starts).
     """
     fill = served_ptr[:-1].copy()
+    last = bounds.size - 2
     for d in range(day_open.size):
         t0 = day_open[d]
         for i in range(day_ptr[d], day_ptr[d + 1]):
             c = category[i]
             a = issued[i] - t0
-            k = np.searchsorted(bounds, a, side="right") - 1
+            k = _slot_of(a, bounds, n_open)
             counts[0, d, k, c] += 1
             totals[c, 0] += 1
             o = outcome[i]
@@ -722,15 +724,32 @@ def ticket_aggregates(
                     totals[c, 4] += 1
                 served_waits[fill[c]] = wait
                 fill[c] += 1
-                _add_segment(queue_area, d, c, a, called[i] - t0, bounds)
-                _add_segment(busy_area, d, c, start[i] - t0, end[i] - t0, bounds)
                 window_busy[window[i]] += end[i] - start[i]
                 window_served[window[i]] += 1
+                left = called[i]
             elif o == IN_SYSTEM:
                 totals[c, 5] += 1
-                _add_segment(queue_area, d, c, a, day_end[d] - t0, bounds)
+                left = day_end[d]
             else:
                 if o == ABANDONED:
                     counts[2, d, k, c] += 1
                     totals[c, 3] += 1
-                _add_segment(queue_area, d, c, a, end[i] - t0, bounds)
+                left = end[i]
+            # the waiting and the service segments, split by slot (written out here: a call
+            # to a helper taking the 4-d array costs several times the work itself)
+            for kind in range(2):
+                if kind == 0:
+                    x = a
+                    y = left - t0
+                elif o == SERVED:
+                    x = start[i] - t0
+                    y = end[i] - t0
+                    k = _slot_of(x, bounds, n_open)
+                else:
+                    break
+                if y > x:
+                    while k < last and bounds[k + 1] < y:
+                        areas[kind, d, k, c] += bounds[k + 1] - x
+                        x = bounds[k + 1]
+                        k += 1
+                    areas[kind, d, k, c] += y - x

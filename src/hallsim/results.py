@@ -57,6 +57,7 @@ def replication_tables(
         output.period_end,
         day_open,
         bounds,
+        hall.n_open_slots,
     )
     window_open = np.bincount(
         output.period_window, output.period_end - output.period_start, minlength=n_win
@@ -67,8 +68,7 @@ def replication_tables(
 
     counts = np.zeros((3, n_days, n_slots, n_cat), dtype=np.int64)
     wait_sum = np.zeros((n_days, n_slots, n_cat))
-    queue_area = np.zeros((n_days, n_slots, n_cat))
-    busy_area = np.zeros((n_days, n_slots, n_cat))
+    areas = np.zeros((2, n_days, n_slots, n_cat))  # queue, busy
     window_busy = np.zeros(n_win)
     window_served = np.zeros(n_win, dtype=np.int64)
     totals = np.zeros((n_cat, 6), dtype=np.int64)
@@ -88,11 +88,11 @@ def replication_tables(
         day_end,
         hall.close_minute - hall.open_minute,
         bounds,
+        hall.n_open_slots,
         hall.scenario.hall.sla_wait_min,
         counts,
         wait_sum,
-        queue_area,
-        busy_area,
+        areas,
         window_busy,
         window_served,
         totals,
@@ -104,8 +104,8 @@ def replication_tables(
         "served": counts[1],
         "abandoned": counts[2],
         "wait_sum": wait_sum,
-        "queue_area": queue_area,
-        "busy_area": busy_area,
+        "queue_area": areas[0],
+        "busy_area": areas[1],
         "open_area": open_group @ hall.serves.astype(float),
         "window_open": window_open,
         "window_busy": window_busy,
