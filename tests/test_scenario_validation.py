@@ -474,15 +474,16 @@ def test_non_string_top_level_key(base):
     assert "1" in str(caught.value)
 
 
+@pytest.mark.parametrize("line_break", ["\n", "\r", "\x85", "\u2028", "\u2029"])
 @pytest.mark.parametrize(
     "mutation",
-    [put(("hall", "a\nb"), 1),
-     both(put(("windows", 1, "id"), "W\n2"), put(("windows", 1, "count"), -1))],
+    [lambda br: put(("hall", f"a{br}b"), 1),
+     lambda br: both(put(("windows", 1, "id"), f"W{br}2"), put(("windows", 1, "count"), -1))],
     ids=["key", "id"],
 )
-def test_line_break_in_key_or_id_stays_on_one_line(base, mutation):
+def test_line_break_in_key_or_id_stays_on_one_line(base, mutation, line_break):
     with pytest.raises(ScenarioError) as caught:
-        Scenario.model_validate(_mutated(base, mutation))
+        Scenario.model_validate(_mutated(base, mutation(line_break)))
     assert len(str(caught.value).splitlines()) == len(caught.value.issues) == 1
 
 

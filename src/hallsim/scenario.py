@@ -456,7 +456,7 @@ def _where(loc: tuple, data: Any) -> str:
             )
             ident = node.get("id") if isinstance(node, dict) else getattr(node, "id", None)
             if isinstance(ident, str):
-                text += f" (id={json.dumps(ident, ensure_ascii=False)})"
+                text += f" (id={_quoted(ident)})"
         else:
             text += f".{_key(part)}" if text else _key(part)
             if isinstance(node, dict):
@@ -474,7 +474,16 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 def _key(part: Any) -> str:
     """A key as TOML writes it: bare if it can be, else quoted."""
     text = str(part)
-    return text if _BARE_KEY.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+    return text if _BARE_KEY.fullmatch(text) else _quoted(text)
+
+
+# json.dumps leaves these as they are, but str.splitlines() breaks lines on them
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a one-line JSON string (readable non-ASCII kept)."""
+    return json.dumps(text, ensure_ascii=False).translate(_LINE_BREAKS)
 
 
 def load_scenario(path: str | Path) -> Scenario:
