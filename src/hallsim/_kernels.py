@@ -574,29 +574,28 @@ def simulate_fcfs_days(
     for g in range(group_count.size):
         n_win += group_count[g]
     free_t = np.empty(n_win)
-    free_key = np.empty(n_win, dtype=np.int64)  # round * n_win + window
+    free_key = np.empty(n_win, dtype=np.int64)  # round << 32 | window
     last_end = np.empty(n_win)
     n_periods = 0
     for d in range(day_open.size):
         t_open = day_open[d]
         for w in range(n_win):  # all open in round 1, in window order: already a heap
             free_t[w] = t_open
-            free_key[w] = n_win + w
+            free_key[w] = (1 << 32) | w
             last_end[w] = -np.inf
         for i in range(day_ptr[d], day_ptr[d + 1]):
             c = category[i]
             g = category_group[c]
             base = group_first[g]
             size = group_count[g]
-            w = free_key[base] % n_win
-            if issued[i] > free_t[base]:
-                t = issued[i]
-                round_ = 1  # called on arrival, in the instant's first round
-            else:
-                t = free_t[base]
-                round_ = free_key[base] // n_win  # called when the window frees
+            top = free_key[base]
+            w = top & 0xFFFFFFFF
+            # called on arrival (in the instant's first round), or when the window frees
+            on_arrival = issued[i] > free_t[base]
+            t = issued[i] if on_arrival else free_t[base]
+            round_ = 1 if on_arrival else top >> 32
             finish = t + service[i] * factor[g, c]
-            key = (round_ + 1 if finish == t else 1) * n_win + w
+            key = ((round_ + 1 if finish == t else 1) << 32) | w
             called[i] = t
             start[i] = t
             end[i] = finish
