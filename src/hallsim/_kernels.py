@@ -584,7 +584,6 @@ def simulate_fcfs_days(
     group_first,
     group_count,
     factor,
-    called,
     start,
     end,
     window,
@@ -601,7 +600,8 @@ def simulate_fcfs_days(
     the lower number), at the later of its issue time and that window's free time. Each group
     keeps a heap of (free time, round, window); one replace-top per ticket. The round orders
     windows freed at one instant as the rules do: a zero-length service frees its window in
-    the next round of that instant. Returns the period count.
+    the next round of that instant. Every ticket is called as its service starts (``called``
+    is ``start``). Returns the period count.
     """
     n_win = 0
     for g in range(group_count.size):
@@ -629,7 +629,6 @@ def simulate_fcfs_days(
             round_ = 1 if on_arrival else top >> 32
             finish = t + service[i] * factor[g, c]
             key = ((round_ + 1 if finish == t else 1) << 32) | w
-            called[i] = t
             start[i] = t
             end[i] = finish
             window[i] = w

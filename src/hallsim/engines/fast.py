@@ -38,17 +38,25 @@ def run(
     if check:
         check_inputs(hall, inputs)
     n = inputs.n_tickets
-    called = np.full(n, np.nan)
-    start = np.full(n, np.nan)
-    end = np.full(n, np.nan)
-    window = np.full(n, -1, dtype=np.int64)
-    outcome = np.full(n, IN_SYSTEM, dtype=np.int8)
+    fcfs = kernel == "auto" and hall.fcfs_groups and bool(np.all(np.isinf(inputs.patience)))
+    if fcfs:  # every ticket is served and called as its service starts: no defaults to fill
+        start = np.empty(n)
+        called = start
+        end = np.empty(n)
+        window = np.empty(n, dtype=np.int64)
+        outcome = np.empty(n, dtype=np.int8)
+    else:
+        called = np.full(n, np.nan)
+        start = np.full(n, np.nan)
+        end = np.full(n, np.nan)
+        window = np.full(n, -1, dtype=np.int64)
+        outcome = np.full(n, IN_SYSTEM, dtype=np.int8)
     n_periods_max = max(hall.n_days * hall.max_window_periods, 1)
     period_window = np.empty(n_periods_max, dtype=np.int64)
     period_start = np.empty(n_periods_max)
     period_end = np.empty(n_periods_max)
     day_open = np.arange(hall.n_days) * 1440.0 + hall.open_minute
-    if kernel == "auto" and hall.fcfs_groups and np.all(np.isinf(inputs.patience)):
+    if fcfs:
         n_periods = _kernels.simulate_fcfs_days(
             inputs.issued,
             inputs.category,
@@ -60,7 +68,6 @@ def run(
             hall.group_first,
             hall.group_count,
             hall.factor,
-            called,
             start,
             end,
             window,

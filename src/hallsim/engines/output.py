@@ -12,7 +12,8 @@ __all__ = ["EngineOutput"]
 @dataclass(frozen=True)
 class EngineOutput:
     """Per ticket (issue order): ``called``, ``start``, ``end`` (minutes, NaN when not
-    applicable), ``window`` (-1 when never served) and ``outcome`` (a code of
+    applicable; ``called`` may be the very array ``start`` when every call starts a service at
+    once), ``window`` (-1 when never served) and ``outcome`` (a code of
     :data:`hallsim.compile.OUTCOMES`). Per open period of a window: ``period_window``,
     ``period_start``, ``period_end``; a window is open from the start of its span until it
     closes, or until it finishes the service it had in hand.
