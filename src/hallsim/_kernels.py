@@ -112,7 +112,11 @@ def _heap_push(keys, ids, n, t, i):
 
 @njit(cache=True, inline="always")
 def _heap_pop(keys, ids, n):
-    """Remove the root (read it before calling); returns the new size."""
+    """Remove the root (read it before calling); returns the new size.
+
+    The sift-down loop is written out here, in :func:`_heap_replace_top` and in the FCFS
+    kernel: sharing one helper made the event loop 12-15 % slower (numba's nested inlining).
+    """
     n -= 1
     if n == 0:
         return 0
