@@ -170,6 +170,16 @@ def _heap_replace_top(keys, ids, n, t, i):
 
 
 @njit(cache=True, inline="always")
+def _idle_longer(idle_since, idle_round, w, v):
+    """Whether free window ``w`` has been idle longer than ``v``: freed at an earlier instant,
+    or in an earlier round of the same instant, or the lower number."""
+    return idle_since[w] < idle_since[v] or (
+        idle_since[w] == idle_since[v]
+        and (idle_round[w] < idle_round[v] or (idle_round[w] == idle_round[v] and w < v))
+    )
+
+
+@njit(cache=True, inline="always")
 def _serve(i, w, g, t, service, category, factor, called, start, end, window, outcome):
     """Window ``w`` of group ``g`` calls ticket ``i`` at ``t``; returns when service ends."""
     called[i] = t
@@ -192,11 +202,14 @@ def _close(w, t, n_periods, period_from, period_window, period_start, period_end
 
 
 @njit(cache=True, inline="always")
-def _free(w, g, t, free, free_head, free_len, group_first, group_count, idle_since):
+def _free(
+    w, g, t, round_, free, free_head, free_len, group_first, group_count, idle_since, idle_round
+):
     """Append window ``w`` to the ring of free windows of its group ``g``, idle since ``t``."""
     free[group_first[g] + _wrap(free_head[g] + free_len[g], group_count[g])] = w
     free_len[g] += 1
     idle_since[w] = t
+    idle_round[w] = round_
 
 
 @njit(cache=True, inline="always")
@@ -290,6 +303,7 @@ def simulate_days(
     busy = np.zeros(n_win, dtype=np.bool_)
     period_from = np.empty(n_win)  # start of the window's open period, NaN when closed
     idle_since = np.zeros(n_win)
+    idle_round = np.zeros(n_win, dtype=np.int64)  # round of the instant it was freed in
     free = np.empty(n_win, dtype=np.int64)  # per-group FIFO rings of free open windows
     free_head = np.zeros(n_grp, dtype=np.int64)
     free_len = np.zeros(n_grp, dtype=np.int64)
@@ -330,6 +344,8 @@ def simulate_days(
         arr = lo
         ev = 0
         overtime = False
+        last_t = -np.inf
+        round_ = 0  # rounds of one instant: events caused at the instant come a round later
 
         while True:
             t_arr = issued[arr] if arr < hi else np.inf
@@ -337,12 +353,16 @@ def simulate_days(
             t_other = t_open + event_offset[ev] if ev < n_events else np.inf
             if n_quit > 0 and quit_t[0] < t_other:
                 t_other = quit_t[0]
+            t = min(t_arr, t_done, t_other)
+            if t == np.inf:
+                break
+            round_ = round_ + 1 if t == last_t else 0
+            last_t = t
 
             # ---- short paths: one service ending, or one ticket arriving, alone at its instant
             if batch_only:
                 pass
             elif t_done < t_arr and t_done < t_other:
-                t = t_done
                 if not ((n_done > 1 and done_t[1] == t) or (n_done > 2 and done_t[2] == t)):
                     w = done_w[0]
                     g = window_group[w]
@@ -380,7 +400,17 @@ def simulate_days(
                     busy[w] = False
                     if mode[g] == _OPEN:
                         _free(
-                            w, g, t, free, free_head, free_len, group_first, group_count, idle_since
+                            w,
+                            g,
+                            t,
+                            round_,
+                            free,
+                            free_head,
+                            free_len,
+                            group_first,
+                            group_count,
+                            idle_since,
+                            idle_round,
                         )
                     else:  # closed, or free after closing time: the window closes
                         n_periods = _close(
@@ -392,7 +422,6 @@ def simulate_days(
                 and t_arr < t_other
                 and not (arr + 1 < hi and issued[arr + 1] == t_arr)
             ):
-                t = t_arr
                 i = arr
                 arr += 1
                 c = category[i]
@@ -410,7 +439,7 @@ def simulate_days(
                         or group_ncat[g] < group_ncat[best]
                         or (
                             group_ncat[g] == group_ncat[best]
-                            and _before(idle_since[w], w, idle_since[best_w], best_w)
+                            and _idle_longer(idle_since, idle_round, w, best_w)
                         )
                     ):
                         best = g
@@ -445,9 +474,6 @@ def simulate_days(
                 continue
 
             # ---- the full steps, for coinciding events
-            t = min(t_arr, t_done, t_other)
-            if t == np.inf:
-                break
             dirty = False
 
             # 1. services ending now free their windows
@@ -461,7 +487,19 @@ def simulate_days(
                         w, t, n_periods, period_from, period_window, period_start, period_end
                     )
                 else:
-                    _free(w, g, t, free, free_head, free_len, group_first, group_count, idle_since)
+                    _free(
+                        w,
+                        g,
+                        t,
+                        round_,
+                        free,
+                        free_head,
+                        free_len,
+                        group_first,
+                        group_count,
+                        idle_since,
+                        idle_round,
+                    )
                     dirty = True
 
             # 2. schedule: spans close, spans open, the hall closes (overtime)
@@ -475,12 +513,19 @@ def simulate_days(
                         if np.isnan(period_from[w]):
                             period_from[w] = t
                         if not busy[w]:
-                            ring = group_first[g] + _wrap(
-                                free_head[g] + free_len[g], group_count[g]
+                            _free(
+                                w,
+                                g,
+                                t,
+                                round_,
+                                free,
+                                free_head,
+                                free_len,
+                                group_first,
+                                group_count,
+                                idle_since,
+                                idle_round,
                             )
-                            free[ring] = w
-                            free_len[g] += 1
-                            idle_since[w] = t
                     dirty = True
                 elif kind == SPAN_CLOSE:
                     mode[g] = _CLOSED
@@ -532,7 +577,7 @@ def simulate_days(
                         or group_ncat[g] < group_ncat[best]
                         or (
                             group_ncat[g] == group_ncat[best]
-                            and _before(idle_since[w], w, idle_since[best_w], best_w)
+                            and _idle_longer(idle_since, idle_round, w, best_w)
                         )
                     ):
                         best = g

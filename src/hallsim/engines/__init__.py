@@ -17,7 +17,8 @@ waiting when no window that serves it will call again stays with outcome ``in_sy
 
 - among the free open windows that have a waiting ticket they serve, the window with the
   fewest categories served calls first (a specialised window before a comprehensive one),
-  then the one idle longest, then the lower window number;
+  then the one idle longest (freed at an earlier instant, or in an earlier round of the same
+  instant: see below), then the lower window number;
 - a window calls, among the categories it serves, the waiting ticket with the highest
   ``priority``, then the one issued first (the lower ticket number).
 
@@ -38,5 +39,7 @@ tickets by the rules above, until no free window has a ticket it may call; (6) a
 time, free windows close. So a window freeing at the instant a ticket's patience ends does
 not call that ticket; a window freeing as a ticket arrives chooses among all waiting tickets,
 the new one included, by the rules above; a span ending as a service ends closes the window.
-A zero-length service ends at the same instant, in a new round of the six steps.
+Events caused at the instant they happen (a zero-length service ending, a zero patience
+running out) are applied in a new round of the six steps at the same instant; arrivals and
+the schedule always belong to an instant's first round.
 """

@@ -1,0 +1,285 @@
+"""The reference engine: the hall's rules as simpy processes, readable and extensible.
+
+It consumes the same :class:`~hallsim.engines.inputs.TicketInputs` as the fast engine and
+returns the same :class:`~hallsim.engines.output.EngineOutput`; for every scenario the fast
+engine supports the two agree to the float. The rules are those of :mod:`hallsim.engines`.
+
+How the six steps of an instant are kept in order: every simpy event carries, as its simpy
+*priority*, the number ``(round, step, tie)`` spelt in digits. simpy processes the events of
+one instant in priority order, so services ending (step 1) come before schedule changes (2),
+patience (3), arrivals (4) and the calls (5, one event per round that needs it). Arrivals
+and the schedule are known in advance and belong to round 0; an event caused at the instant
+it happens (a zero-length service, a zero patience) belongs to the next round.
+
+Extending: :class:`Rules` holds the rule that decides which waiting ticket a free window calls.
+Pass your own callable as ``simulate(..., engine="simpy", rules=Rules(call_next=...))``; see
+the README section "Changing a rule".
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from heapq import heappush
+
+import numpy as np
+import simpy
+
+from ..compile import (
+    ABANDONED,
+    HALL_CLOSE,
+    IN_SYSTEM,
+    SERVED,
+    SPAN_CLOSE,
+    SPAN_OPEN,
+    CompiledHall,
+)
+from .inputs import TicketInputs, check_inputs
+from .output import EngineOutput
+
+__all__ = ["Day", "Rules", "highest_priority_then_oldest", "run"]
+
+# the steps of an instant, in the order they apply
+ENDS, SCHEDULE, PATIENCE, ARRIVES, CALLS = range(1, 6)
+
+
+def _priority(round_: int, step: int, tie: int) -> int:
+    """``(round, step, tie)`` as one simpy priority; above simpy's own (0 and 1)."""
+    return (round_ * 10 + step) * 10**11 + tie
+
+
+def highest_priority_then_oldest(day: Day, window: int) -> int:
+    """The default rule: the waiting ticket with the highest priority, then the lowest
+    number (the one issued first), among those ``window`` may call. Only the head of each
+    category's queue can win, so only those are compared."""
+    heads = [queue[0] for queue in day.queues_of(window) if queue]
+    return min(heads, key=lambda i: (-day.priority_of(i), i))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Rules of the reference engine that a user may replace.
+
+    ``call_next(day, window) -> ticket`` chooses which waiting ticket a free ``window`` calls;
+    it is given the :class:`Day` (read :meth:`Day.callable_tickets`, :meth:`Day.queues_of`,
+    :meth:`Day.priority_of`, ``day.inputs``, ``day.now``) and must return one of
+    ``day.callable_tickets(window)``.
+    """
+
+    call_next: Callable[[Day, int], int] = highest_priority_then_oldest
+
+
+class _HallEnvironment(simpy.Environment):
+    """A simpy environment that schedules at an absolute time: ``now + (t - now)`` is not
+    always ``t`` in floating point, and both engines must see the very same instants."""
+
+    def at(self, time: float, priority: int) -> simpy.Event:
+        event = simpy.Event(self)
+        event._ok = True  # a triggered event, as simpy's own Timeout makes it
+        event._value = None
+        heappush(self._queue, (time, priority, next(self._eid), event))
+        return event
+
+
+class Day:
+    """One day of the hall in simpy: windows, queues, and the processes that drive them."""
+
+    def __init__(
+        self, hall: CompiledHall, inputs: TicketInputs, output: dict, day: int, rules: Rules
+    ) -> None:
+        self.hall = hall
+        self.inputs = inputs
+        self.output = output
+        self.rules = rules
+        self.open_time = day * 1440.0 + hall.open_minute
+        self.env = _HallEnvironment(initial_time=self.open_time)
+        self.round = (self.open_time, 0)  # (instant, round) of the event being processed
+        self.mode = ["closed"] * hall.n_groups  # closed, open, overtime
+        self.busy = [False] * hall.n_windows
+        self.free: list[set[int]] = [set() for _ in range(hall.n_groups)]
+        self.idle_since: list[tuple[float, int]] = [(0.0, 0)] * hall.n_windows
+        self.period_from: list[float | None] = [None] * hall.n_windows
+        self.queues = [deque() for _ in range(hall.n_categories)]
+        self.calls_pending = False
+        lo, hi = inputs.day_ptr[day], inputs.day_ptr[day + 1]
+        self.env.process(self._arrivals(range(lo, hi)))
+        self.env.process(self._schedule())
+
+    # ------------------------------------------------------------------ what rules may read
+
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    def priority_of(self, ticket: int) -> int:
+        return int(self.hall.category_priority[self.inputs.category[ticket]])
+
+    def queues_of(self, window: int) -> list[deque]:
+        """The queues (waiting tickets in issue order) of the categories ``window`` serves."""
+        group = self.hall.window_group[window]
+        return [self.queues[c] for c in np.flatnonzero(self.hall.serves[group])]
+
+    def callable_tickets(self, window: int) -> list[int]:
+        """Waiting tickets ``window`` may call, in issue order."""
+        return sorted(i for queue in self.queues_of(window) for i in queue)
+
+    # ------------------------------------------------------------------ events and rounds
+
+    def _event(self, time: float, step: int, tie: int, *, caused: bool) -> simpy.Event:
+        """An event at ``time`` for ``step`` of the rules. One ``caused`` at the instant it
+        happens belongs to the next round of that instant."""
+        instant, current = self.round
+        round_ = current + 1 if caused and time == instant else 0
+        event = self.env.at(time, _priority(round_, step, tie))
+        event.callbacks.append(lambda _: setattr(self, "round", (time, round_)))
+        return event
+
+    def _request_calls(self) -> None:
+        """Step 5 of this round: let free windows call, once everything else has happened."""
+        if not self.calls_pending:
+            self.calls_pending = True
+            instant, current = self.round
+            self.env.at(instant, _priority(current, CALLS, 0)).callbacks.append(self._calls)
+
+    # ------------------------------------------------------------------ processes
+
+    def _arrivals(self, tickets):
+        """Step 4: each ticket is issued at its time and joins its category's queue."""
+        for i in tickets:
+            yield self._event(self.inputs.issued[i], ARRIVES, i, caused=False)
+            self.queues[self.inputs.category[i]].append(i)
+            if self.inputs.patience[i] < np.inf:
+                self.env.process(self._patience(i))
+            self._request_calls()
+
+    def _patience(self, i: int):
+        """Step 3: a ticket still waiting when its patience runs out leaves."""
+        deadline = self.inputs.issued[i] + self.inputs.patience[i]
+        yield self._event(deadline, PATIENCE, i, caused=True)
+        if self.output["outcome"][i] == IN_SYSTEM:
+            self.queues[self.inputs.category[i]].remove(i)
+            self.output["outcome"][i] = ABANDONED
+            self.output["end"][i] = self.now
+
+    def _schedule(self):
+        """Step 2: spans close and open; at closing time windows go into overtime."""
+        hall = self.hall
+        for e, (minute, kind, group) in enumerate(
+            zip(hall.event_minute, hall.event_kind, hall.event_group, strict=True)
+        ):
+            offset = minute - hall.open_minute
+            yield self._event(self.open_time + offset, SCHEDULE, e, caused=False)
+            windows = range(
+                hall.group_first[group], hall.group_first[group] + hall.group_count[group]
+            )
+            if kind == SPAN_OPEN:
+                self.mode[group] = "open"
+                for w in windows:
+                    if self.period_from[w] is None:
+                        self.period_from[w] = self.now
+                    if not self.busy[w]:
+                        self._set_free(w)
+                self._request_calls()
+            elif kind == SPAN_CLOSE:
+                self.mode[group] = "closed"
+                for w in sorted(self.free[group]):
+                    self._close(w)
+            elif kind == HALL_CLOSE:
+                self.mode[group] = "overtime"
+                self._request_calls()  # its step 6 closes the free windows
+
+    def _service(self, w: int, finish: float):
+        """Window ``w`` is busy until ``finish`` (step 1), then free, or closed if its span
+        has ended."""
+        yield self._event(finish, ENDS, w, caused=True)
+        self.busy[w] = False
+        if self.mode[self.hall.window_group[w]] == "closed":
+            self._close(w)
+        else:
+            self._set_free(w)
+            self._request_calls()
+
+    # ------------------------------------------------------------------ state changes
+
+    def _call(self, w: int, i: int) -> None:
+        """Window ``w`` calls ticket ``i``, whose service starts at once."""
+        hall = self.hall
+        group = hall.window_group[w]
+        self.queues[self.inputs.category[i]].remove(i)
+        self.free[group].discard(w)
+        self.busy[w] = True
+        finish = self.now + self.inputs.service[i] * hall.factor[group, self.inputs.category[i]]
+        out = self.output
+        out["called"][i] = out["start"][i] = self.now
+        out["end"][i] = finish
+        out["window"][i] = w
+        out["outcome"][i] = SERVED
+        self.env.process(self._service(w, finish))
+
+    def _set_free(self, w: int) -> None:
+        """``w`` is free from this instant and round on (what "idle longest" compares)."""
+        self.free[self.hall.window_group[w]].add(w)
+        self.idle_since[w] = self.round
+
+    def _close(self, w: int) -> None:
+        self.free[self.hall.window_group[w]].discard(w)
+        self.output["periods"].append((w, self.period_from[w], self.now))
+        self.period_from[w] = None
+
+    def _calls(self, _event) -> None:
+        """Step 5: free windows call waiting tickets, the most specialised window first, then
+        the one idle longest (freed at an earlier instant, or in an earlier round of this
+        one), then the lower number; step 6 after closing time."""
+        self.calls_pending = False
+        hall = self.hall
+        while True:
+            candidates = [
+                (hall.group_ncat[g], self.idle_since[w], w)
+                for g in range(hall.n_groups)
+                for w in self.free[g]
+                if any(self.queues[c] for c in np.flatnonzero(hall.serves[g]))
+            ]
+            if not candidates:
+                break
+            w = min(candidates)[2]
+            i = self.rules.call_next(self, w)
+            if not any(i in queue for queue in self.queues_of(w)):
+                raise ValueError(
+                    f"Rules.call_next chose ticket {i!r}, which window {w} may not call"
+                )
+            self._call(w, i)
+        for g in range(hall.n_groups):  # step 6: after closing, a free window closes
+            if self.mode[g] == "overtime":
+                for w in sorted(self.free[g]):
+                    self._close(w)
+
+
+def run(
+    hall: CompiledHall, inputs: TicketInputs, *, rules: Rules | None = None, check: bool = True
+) -> EngineOutput:
+    """Simulate one replication of ``hall`` on pre-drawn ``inputs`` with simpy."""
+    if check:
+        check_inputs(hall, inputs)
+    n = inputs.n_tickets
+    output = {
+        "called": np.full(n, np.nan),
+        "start": np.full(n, np.nan),
+        "end": np.full(n, np.nan),
+        "window": np.full(n, -1, dtype=np.int64),
+        "outcome": np.full(n, IN_SYSTEM, dtype=np.int8),
+        "periods": [],
+    }
+    for day in range(hall.n_days):
+        Day(hall, inputs, output, day, rules or Rules()).env.run()
+    periods = sorted(output["periods"])  # the canonical order: window, then start
+    return EngineOutput(
+        called=output["called"],
+        start=output["start"],
+        end=output["end"],
+        window=output["window"],
+        outcome=output["outcome"],
+        period_window=np.array([p[0] for p in periods], dtype=np.int64),
+        period_start=np.array([p[1] for p in periods], dtype=float),
+        period_end=np.array([p[2] for p in periods], dtype=float),
+    )
