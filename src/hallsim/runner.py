@@ -16,14 +16,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .compile import CompiledHall, compile_scenario
-from .engines import fast
+from .engines import fast, reference
 from .engines.inputs import draw_inputs
 from .results import Results, replication_tables
 from .scenario import WEEKDAYS, Scenario
 
 __all__ = ["simulate"]
 
-ENGINES = ("fast",)
+ENGINES = ("fast", "simpy")
 
 
 def simulate(
@@ -32,7 +32,8 @@ def simulate(
     replications: int = 10,
     seed: int | None = None,
     workers: int = 1,
-    engine: Literal["fast"] = "fast",
+    engine: Literal["fast", "simpy"] = "fast",
+    rules: reference.Rules | None = None,
     keep_tickets: bool = True,
     progress: bool = True,
 ) -> Results:
@@ -49,8 +50,12 @@ def simulate(
         ``Results.seed`` so the run can be repeated.
     workers : int, default 1
         Processes to run replications in (``0``: one per CPU). The tables do not depend on it.
-    engine : {"fast"}
-        The numba engine. (The simpy reference engine arrives with its own issue.)
+    engine : {"fast", "simpy"}
+        ``"fast"``: the numba engine. ``"simpy"``: the reference engine, which gives the same
+        tickets from the same seed (slower; readable, and extensible through ``rules``).
+    rules : hallsim.engines.reference.Rules, optional
+        Replacement rules for the simpy engine (for example which ticket a free window calls
+        next). Only with ``engine="simpy"``.
     keep_tickets : bool, default True
         Keep the ticket table. ``False`` keeps only aggregates, for very long runs.
     progress : bool, default True
@@ -66,13 +71,15 @@ def simulate(
     workers = (os.cpu_count() or 1) if workers == 0 else _positive_int("workers", workers)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES} (got {engine!r})")
+    if rules is not None and engine != "simpy":
+        raise ValueError(f"rules apply to engine='simpy' only (got engine={engine!r})")
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
     elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None (got {seed!r})")
     seeds = np.random.SeedSequence(int(seed)).spawn(replications)
     hall = compile_scenario(scenario)
-    jobs = [(r, seeds[r], keep_tickets) for r in range(replications)]
+    jobs = [(r, seeds[r], keep_tickets, engine, rules) for r in range(replications)]
     parts: list[dict] = [{}] * replications
     if workers == 1 or replications == 1:
         with _progress(scenario, replications, progress) as bar:
@@ -106,9 +113,12 @@ def _positive_int(name: str, value: object) -> int:
 
 
 def _replicate(hall: CompiledHall, job: tuple) -> tuple[int, dict]:
-    r, seed_sequence, keep_tickets = job
+    r, seed_sequence, keep_tickets, engine, rules = job
     inputs = draw_inputs(hall, np.random.default_rng(seed_sequence))
-    output = fast.run(hall, inputs, check=False)
+    if engine == "simpy":
+        output = reference.run(hall, inputs, rules=rules, check=False)
+    else:
+        output = fast.run(hall, inputs, check=False)
     return r, replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
 
 
