@@ -19,18 +19,22 @@ def waits(day):
     return (served["start"] - served["issued"]).to_numpy()
 
 
+ENGINES = ["fast", "simpy"]  # the simpy engine alone passes the same checks
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     ("servers", "rate_per_min", "days"),
     [(3, 2.1, 30), (4, 3.6, 60)],  # rho = 0.70 and rho = 0.90
     ids=["rho0.70", "rho0.90"],
 )
-def test_mmc_matches_erlang_c(servers, rate_per_min, days, seed):
+def test_mmc_matches_erlang_c(servers, rate_per_min, days, engine, seed):
     scenario = make_scenario(
         [category("A", rate_per_min * 60, exponential(1.0))],
         [{"id": "W", "count": servers, "serves": ["A"]}],
         days=days,
     )
-    tickets = hs.simulate(scenario, replications=1, seed=seed).tickets
+    tickets = hs.simulate(scenario, replications=1, seed=seed, engine=engine).tickets
     warmup = 300.0
     assert_within_ci(
         per_day(tickets, lambda d: waits(d).mean(), warmup),
@@ -50,14 +54,15 @@ def test_mmc_matches_erlang_c(servers, rate_per_min, days, seed):
         )
 
 
-def test_exponential_patience_matches_erlang_a(seed):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_exponential_patience_matches_erlang_a(engine, seed):
     rate, servers, patience = 3.3, 3, 2.0  # offered load 1.1 per window: only patience saves it
     scenario = make_scenario(
         [category("A", rate * 60, exponential(1.0), patience=exponential(patience))],
         [{"id": "W", "count": servers, "serves": ["A"]}],
         days=30,
     )
-    tickets = hs.simulate(scenario, replications=1, seed=seed).tickets
+    tickets = hs.simulate(scenario, replications=1, seed=seed, engine=engine).tickets
     oracle = analytic.erlang_a(rate, 1.0, servers, patience)
     assert_within_ci(
         per_day(tickets, lambda d: (d["outcome"] == "abandoned").mean(), 300.0),

@@ -13,7 +13,7 @@ import pytest
 
 import hallsim as hs
 from hallsim.compile import OUTCOMES, compile_scenario
-from hallsim.engines import fast
+from hallsim.engines import fast, reference
 from hallsim.engines.inputs import TicketInputs
 
 INF = math.inf
@@ -42,7 +42,7 @@ def clock(text: str) -> float:
     return int(hours) * 60.0 + float(minutes)
 
 
-def run(scenario: hs.Scenario, tickets: list[tuple]):
+def _run(scenario: hs.Scenario, tickets: list[tuple], engine: str):
     """tickets: (issued "HH:MM[.f]", category id, service minutes, patience minutes)."""
     compiled = compile_scenario(scenario)
     inputs = TicketInputs(
@@ -52,19 +52,25 @@ def run(scenario: hs.Scenario, tickets: list[tuple]):
         patience=np.array([float(t[3]) for t in tickets]),
         day_ptr=np.array([0, len(tickets)], dtype=np.int64),
     )
-    out = fast.run(compiled, inputs)
+    out = (fast if engine == "fast" else reference).run(compiled, inputs)
     names = [compiled.window_names[w] if w >= 0 else None for w in out.window]
     outcomes = [OUTCOMES[o] for o in out.outcome]
     return out, names, outcomes
 
 
-def test_an_arrival_goes_to_the_most_specialised_free_window():
+@pytest.fixture(params=["fast", "simpy"])
+def run(request):
+    """Run hand-built tickets through one engine; every rule test runs in both."""
+    return lambda scenario, tickets: _run(scenario, tickets, request.param)
+
+
+def test_an_arrival_goes_to_the_most_specialised_free_window(run):
     scenario = hall([{"id": "Z", "serves": ["*"]}, {"id": "S", "serves": ["A"]}])
     _, names, _ = run(scenario, [("08:10", "A", 5, INF), ("08:11", "B", 5, INF)])
     assert names == ["S", "Z"]
 
 
-def test_an_arrival_goes_to_the_longest_idle_window_then_the_lower_number():
+def test_an_arrival_goes_to_the_longest_idle_window_then_the_lower_number(run):
     scenario = hall([{"id": "Z", "count": 3, "serves": ["*"]}])
     out, names, _ = run(
         scenario,
@@ -78,7 +84,7 @@ def test_an_arrival_goes_to_the_longest_idle_window_then_the_lower_number():
     assert names == ["Z.1", "Z.2", "Z.3", "Z.1"]
 
 
-def test_a_free_window_calls_the_highest_priority_then_the_longest_waiting():
+def test_a_free_window_calls_the_highest_priority_then_the_longest_waiting(run):
     scenario = hall([{"id": "W", "serves": ["*"]}], priorities=(0, 1))
     out, _, _ = run(
         scenario,
@@ -94,7 +100,7 @@ def test_a_free_window_calls_the_highest_priority_then_the_longest_waiting():
     )
 
 
-def test_patience_ending_as_a_window_frees_means_the_ticket_has_left():
+def test_patience_ending_as_a_window_frees_means_the_ticket_has_left(run):
     scenario = hall([{"id": "W", "serves": ["*"]}])
     out, _, outcomes = run(
         scenario, [("08:00", "A", 20, INF), ("08:05", "A", 5, 15), ("08:06", "A", 5, 15)]
@@ -104,7 +110,7 @@ def test_patience_ending_as_a_window_frees_means_the_ticket_has_left():
     assert out.start[2] == clock("08:20")
 
 
-def test_a_window_freeing_as_a_ticket_arrives_chooses_among_all_waiting_tickets():
+def test_a_window_freeing_as_a_ticket_arrives_chooses_among_all_waiting_tickets(run):
     equal = hall([{"id": "W", "serves": ["*"]}])
     out, _, _ = run(
         equal, [("08:00", "A", 20, INF), ("08:05", "A", 5, INF), ("08:20", "B", 5, INF)]
@@ -117,7 +123,7 @@ def test_a_window_freeing_as_a_ticket_arrives_chooses_among_all_waiting_tickets(
     assert list(out.start) == [clock("08:00"), clock("08:25"), clock("08:20")]
 
 
-def test_a_span_ending_as_a_service_ends_closes_the_window():
+def test_a_span_ending_as_a_service_ends_closes_the_window(run):
     scenario = hall(
         [
             {"id": "Early", "serves": ["A"], "open": [["08:00", "09:00"]]},
@@ -132,7 +138,7 @@ def test_a_span_ending_as_a_service_ends_closes_the_window():
     assert periods[:2] == [(0, clock("08:00"), clock("09:00")), (1, clock("09:30"), clock("17:00"))]
 
 
-def test_a_closing_window_finishes_its_ticket_and_stays_open_only_until_then():
+def test_a_closing_window_finishes_its_ticket_and_stays_open_only_until_then(run):
     scenario = hall(
         [
             {"id": "Early", "serves": ["A"], "open": [["08:00", "09:00"]]},
@@ -149,7 +155,7 @@ def test_a_closing_window_finishes_its_ticket_and_stays_open_only_until_then():
     assert periods[0] == (0, clock("08:00"), clock("09:20"))
 
 
-def test_a_window_opening_as_a_ticket_arrives_serves_it_at_once():
+def test_a_window_opening_as_a_ticket_arrives_serves_it_at_once(run):
     one = hall([{"id": "W", "serves": ["*"], "open": [["09:30", "17:00"]]}])
     out, _, _ = run(one, [("09:30", "B", 5, INF)])
     assert list(out.start) == [clock("09:30")]
@@ -162,7 +168,7 @@ def test_a_window_opening_as_a_ticket_arrives_serves_it_at_once():
     assert list(out.start) == [clock("09:30"), clock("09:30")]
 
 
-def test_after_closing_time_windows_open_at_close_clear_the_queue_then_close():
+def test_after_closing_time_windows_open_at_close_clear_the_queue_then_close(run):
     scenario = hall(
         [
             {"id": "Z", "serves": ["*"]},
@@ -184,11 +190,35 @@ def test_after_closing_time_windows_open_at_close_clear_the_queue_then_close():
     assert z_periods == [(clock("08:00"), clock("17:31"))]
 
 
-def test_zero_length_service_frees_the_window_at_the_same_instant():
+def test_zero_length_service_frees_the_window_at_the_same_instant(run):
     scenario = hall([{"id": "W", "serves": ["*"]}])
     out, _, outcomes = run(scenario, [("08:00", "A", 0, INF), ("08:00", "A", 3, INF)])
     assert outcomes == ["served", "served"]
     assert list(out.start) == [clock("08:00"), clock("08:00")]
+
+
+def test_a_window_freed_in_an_earlier_round_of_an_instant_has_been_idle_longer(run):
+    scenario = hall([{"id": "W", "count": 2, "serves": ["*"]}])
+    _, names, _ = run(
+        scenario,
+        [
+            ("08:00", "A", 5, INF),  # W.1; both windows free again at 08:05, first round
+            ("08:00", "A", 5, INF),  # W.2
+            ("08:05", "A", 0, INF),  # W.1 (lower number); free again at 08:05, second round
+            ("08:10", "A", 5, INF),  # W.2: free since 08:05 (first round), longer than W.1
+        ],
+    )
+    assert names == ["W.1", "W.2", "W.1", "W.2"]
+
+
+def test_zero_patience_is_served_only_by_a_window_free_at_its_arrival(run):
+    scenario = hall([{"id": "W", "serves": ["*"]}])
+    out, _, outcomes = run(
+        scenario, [("08:00", "A", 5, 0), ("08:01", "A", 5, 0), ("08:05", "B", 5, 0)]
+    )
+    assert outcomes == ["served", "abandoned", "served"]
+    assert out.end[1] == clock("08:01")  # left the instant it arrived
+    assert out.start[2] == clock("08:05")  # the window freed as it arrived: first round
 
 
 @pytest.mark.parametrize(
