@@ -102,3 +102,14 @@ def test_kernels_run_without_jit_and_agree(panjin, tmp_path):
 def test_bad_simulate_arguments_are_refused_with_the_value(panjin, option, value):
     with pytest.raises(ValueError, match=str(value)):
         hs.simulate(panjin, **{option: value})
+
+
+def test_rules_are_checked_before_any_work(panjin):
+    from hallsim.engines.reference import Rules, highest_priority_then_oldest
+
+    with pytest.raises(TypeError, match="Rules"):
+        hs.simulate(panjin, engine="simpy", rules=highest_priority_then_oldest)
+    with pytest.raises(ValueError, match="engine='simpy' only"):
+        hs.simulate(panjin, rules=Rules())
+    with pytest.raises(ValueError, match="module level"):
+        hs.simulate(panjin, engine="simpy", workers=2, rules=Rules(call_next=lambda d, w: 0))

@@ -171,6 +171,8 @@ class Results:
         Per replication and category (and ``"overall"``): the metrics of :meth:`summary`.
     warnings : list of str
         Overload and unserved-ticket warnings, repeated by :meth:`summary`.
+    rules : hallsim.engines.reference.Rules or None
+        Replacement rules the simpy engine ran with (``None``: the documented rules).
     """
 
     scenario: Scenario
@@ -182,6 +184,7 @@ class Results:
     windows: pd.DataFrame
     replication_stats: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    rules: object | None = None
 
     @classmethod
     def from_replications(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from typing import Literal
 
@@ -71,8 +72,22 @@ def simulate(
     workers = (os.cpu_count() or 1) if workers == 0 else _positive_int("workers", workers)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES} (got {engine!r})")
-    if rules is not None and engine != "simpy":
-        raise ValueError(f"rules apply to engine='simpy' only (got engine={engine!r})")
+    if rules is not None:
+        if not isinstance(rules, reference.Rules):
+            raise TypeError(
+                f"rules must be a hallsim.engines.reference.Rules (got {type(rules).__name__}); "
+                "wrap a function as Rules(call_next=function)"
+            )
+        if engine != "simpy":
+            raise ValueError(f"rules apply to engine='simpy' only (got engine={engine!r})")
+        if workers > 1:
+            try:
+                pickle.dumps(rules)
+            except (pickle.PicklingError, AttributeError, TypeError) as error:
+                raise ValueError(
+                    "with workers > 1 the rules are sent to other processes: define call_next "
+                    f"at module level, not as a lambda or nested function ({error})"
+                ) from None
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
     elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -101,9 +116,11 @@ def simulate(
                 for r, part in done:
                     parts[r] = part
                     bar.update()
-    return Results.from_replications(
+    results = Results.from_replications(
         hall, parts, seed=int(seed), engine=engine, warnings_=capacity_warnings(hall)
     )
+    results.rules = rules
+    return results
 
 
 def _positive_int(name: str, value: object) -> int:

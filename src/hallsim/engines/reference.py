@@ -63,8 +63,10 @@ class Rules:
 
     ``call_next(day, window) -> ticket`` chooses which waiting ticket a free ``window`` calls;
     it is given the :class:`Day` (read :meth:`Day.callable_tickets`, :meth:`Day.queues_of`,
-    :meth:`Day.priority_of`, ``day.inputs``, ``day.now``) and must return one of
-    ``day.callable_tickets(window)``.
+    :meth:`Day.priority_of`, ``day.now``, ``day.inputs`` for the tickets' draws and
+    ``day.hall`` for the compiled hall, whose ``scenario`` has the categories) and must return
+    one of ``day.callable_tickets(window)``. With ``workers > 1`` it must be picklable: a
+    module-level function.
     """
 
     call_next: Callable[[Day, int], int] = highest_priority_then_oldest
