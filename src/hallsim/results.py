@@ -9,6 +9,10 @@ gathers the replications into pandas tables. Definitions:
   (abandoned and unserved tickets count as misses);
 - *abandonment* is the share of issued tickets that gave up waiting;
 - a category's *utilisation* is busy time over open time of the windows that serve it;
+  ``utilisation_cv`` and ``utilisation_gini`` measure how unevenly busy those windows are
+  (each window's busy over open time; see :mod:`hallsim.metrics`);
+- ``tickets_per_window_day`` is tickets served over (windows that serve the category x days);
+- the *peak day* is the day with the most tickets issued: its tickets and mean wait;
 - per interval, arrivals, served, abandoned and mean wait are counted by the interval the
   ticket was *issued* in; queue length, busy and open windows are time averages over it.
 """
@@ -25,12 +29,25 @@ from . import _kernels
 from .compile import OUTCOMES, SERVED, CompiledHall
 from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
+from .metrics import coefficient_of_variation, gini
 from .scenario import Scenario
 
 __all__ = ["HallWarning", "Results"]
 
 OVERALL = "overall"
-METRICS = ("tickets", "mean_wait", "p90_wait", "service_level", "abandonment", "utilisation")
+METRICS = (
+    "tickets",
+    "mean_wait",
+    "p90_wait",
+    "service_level",
+    "abandonment",
+    "utilisation",
+    "utilisation_cv",
+    "utilisation_gini",
+    "tickets_per_window_day",
+    "peak_day_tickets",
+    "peak_day_mean_wait",
+)
 
 
 class HallWarning(UserWarning):
@@ -110,7 +127,9 @@ def replication_tables(
         "window_open": window_open,
         "window_busy": window_busy,
         "window_served": window_served,
-        "stats": _category_stats(hall, totals, served_waits, served_ptr, window_open, window_busy),
+        "stats": _category_stats(
+            hall, totals, served_waits, served_ptr, window_open, window_busy, counts, wait_sum
+        ),
         "n_tickets": inputs.n_tickets,
         "served_after_close": int(totals[:, 4].sum()),
         "in_system": int(totals[:, 5].sum()),
@@ -129,19 +148,29 @@ def replication_tables(
     return tables
 
 
-def _category_stats(hall, totals, served_waits, served_ptr, window_open, window_busy):
+def _category_stats(
+    hall, totals, served_waits, served_ptr, window_open, window_busy, counts, wait_sum
+):
     """Per category and overall (last row): the summary metrics of one replication."""
-    group_open = np.bincount(hall.window_group, window_open, minlength=hall.n_groups)
-    group_busy = np.bincount(hall.window_group, window_busy, minlength=hall.n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        window_utilisation = window_busy / window_open
+    daily = counts.sum(axis=2)  # (arrivals/served/abandoned, day, category)
+    daily_wait = wait_sum.sum(axis=1)
     rows = []
     for c in [*range(hall.n_categories), None]:
         if c is None:
-            waits, count, groups = served_waits, totals.sum(axis=0), slice(None)
+            waits, count = served_waits, totals.sum(axis=0)
+            windows = np.ones(hall.n_windows, dtype=bool)
+            issued, served, wait = daily[0].sum(axis=1), daily[1].sum(axis=1), daily_wait.sum(1)
         else:
             waits = served_waits[served_ptr[c] : served_ptr[c + 1]]
-            count, groups = totals[c], hall.serves[:, c]
+            count = totals[c]
+            windows = hall.serves[hall.window_group, c]
+            issued, served, wait = daily[0][:, c], daily[1][:, c], daily_wait[:, c]
         n = count[0]
-        open_time = group_open[groups].sum()
+        open_time = window_open[windows].sum()
+        used = windows & (window_open > 0)
+        peak = int(np.argmax(issued))
         rows.append(
             [
                 n,
@@ -149,7 +178,12 @@ def _category_stats(hall, totals, served_waits, served_ptr, window_open, window_
                 np.quantile(waits, 0.9) if waits.size else np.nan,
                 count[2] / n if n else np.nan,
                 count[3] / n if n else np.nan,
-                group_busy[groups].sum() / open_time if open_time > 0 else np.nan,
+                window_busy[windows].sum() / open_time if open_time > 0 else np.nan,
+                coefficient_of_variation(window_utilisation[used]),
+                gini(window_utilisation[used]),
+                count[1] / windows.sum() / hall.n_days,
+                issued[peak],
+                wait[peak] / served[peak] if served[peak] else np.nan,
             ]
         )
     return np.array(rows, dtype=float)
@@ -243,26 +277,36 @@ class Results:
 
 
 def format_summary(table: pd.DataFrame) -> str:
-    """The summary as aligned text, ``mean ± half-width`` per metric."""
-    shown = pd.DataFrame(index=table.index)
-    scale = {"service_level": 100.0, "abandonment": 100.0, "utilisation": 100.0}
-    names = {
-        "tickets": "tickets",
-        "mean_wait": "mean wait (min)",
-        "p90_wait": "P90 wait (min)",
-        "service_level": "within SLA (%)",
-        "abandonment": "abandoned (%)",
-        "utilisation": "utilisation (%)",
-    }
-    for metric in METRICS:
-        k = scale.get(metric, 1.0)
-        mean, lo, hi = (table[metric] * k, table[f"{metric}_lo"] * k, table[f"{metric}_hi"] * k)
-        half = (hi - lo) / 2
-        shown[names[metric]] = [
-            f"{m:.1f}" if np.isnan(h) else f"{m:.1f} ± {h:.1f}"
+    """The summary as aligned text, ``mean ± half-width`` per metric, then a line on the
+    windows of the whole hall (imbalance, tickets per window per day, peak day)."""
+
+    def shown(metric: str, scale: float = 1.0, digits: int = 1) -> list[str]:
+        mean = table[metric] * scale
+        half = (table[f"{metric}_hi"] - table[f"{metric}_lo"]) * scale / 2
+        return [
+            f"{m:.{digits}f}" if np.isnan(h) else f"{m:.{digits}f} ± {h:.{digits}f}"
             for m, h in zip(mean, half, strict=True)
         ]
-    return shown.to_string()
+
+    columns = {
+        "tickets": ("tickets", 1.0),
+        "mean_wait": ("mean wait (min)", 1.0),
+        "p90_wait": ("P90 wait (min)", 1.0),
+        "service_level": ("within SLA (%)", 100.0),
+        "abandonment": ("abandoned (%)", 100.0),
+        "utilisation": ("utilisation (%)", 100.0),
+    }
+    text = pd.DataFrame(
+        {label: shown(metric, scale) for metric, (label, scale) in columns.items()},
+        index=table.index,
+    ).to_string()
+    gini, cv = shown("utilisation_gini", digits=2)[-1], shown("utilisation_cv", digits=2)[-1]
+    per_window = shown("tickets_per_window_day")[-1]
+    peak, peak_wait = shown("peak_day_tickets")[-1], shown("peak_day_mean_wait")[-1]
+    return (
+        f"{text}\nwindows: utilisation Gini {gini}, CV {cv}; {per_window} tickets per window "
+        f"per day; peak day {peak} tickets, mean wait {peak_wait} min"
+    )
 
 
 def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
