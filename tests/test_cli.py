@@ -20,8 +20,19 @@ from hallsim.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios" / "mmc.toml"
 
-TICKET_COLUMNS = ["replication", "ticket", "category", "day", "issued", "called", "start",
-                  "end", "window", "staff", "outcome"]
+TICKET_COLUMNS = [
+    "replication",
+    "ticket",
+    "category",
+    "day",
+    "issued",
+    "called",
+    "start",
+    "end",
+    "window",
+    "staff",
+    "outcome",
+]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 GOOD = """\
@@ -59,20 +70,44 @@ serves = ["*"]
 # (name, (old, new) replacement in GOOD or the whole text, location expected on stderr,
 #  fragment expected in the same line)
 BAD_FILES = [
-    ("count", ('count = 1\nserves = ["*"]', 'count = -1\nserves = ["*"]'),
-     'windows[1] (id="W2").count', "(got -1)"),
-    ("serves", ('serves = ["dept1"]', 'serves = ["dept1", "nosuch"]'),
-     'windows[0] (id="W1").serves[1]', "(got 'nosuch')"),
-    ("rates-length", ("[5, 6, 7, 8]", "[5, 6, 7]"),
-     'categories[1] (id="B").arrivals.rates_per_hour', "(got 3)"),
+    (
+        "count",
+        ('count = 1\nserves = ["*"]', 'count = -1\nserves = ["*"]'),
+        'windows[1] (id="W2").count',
+        "(got -1)",
+    ),
+    (
+        "serves",
+        ('serves = ["dept1"]', 'serves = ["dept1", "nosuch"]'),
+        'windows[0] (id="W1").serves[1]',
+        "(got 'nosuch')",
+    ),
+    (
+        "rates-length",
+        ("[5, 6, 7, 8]", "[5, 6, 7]"),
+        'categories[1] (id="B").arrivals.rates_per_hour',
+        "(got 3)",
+    ),
     ("hours-reversed", ('close = "12:00"', 'close = "07:00"'), "hall", "'07:00'"),
     ("time-malformed", ('open = "08:00"', 'open = "8h"'), "hall.open", "(got '8h')"),
-    ("span-overlap", ('["10:30", "12:00"]', '["09:30", "12:00"]'),
-     'windows[0] (id="W1").open[1]', "(got ['09:30', '12:00'])"),
-    ("mean", ("mean_min = 2.0", "mean_min = 0"),
-     'categories[0] (id="A").service.mean_min', "(got 0)"),
-    ("unknown-key", ("interval_min = 60", "interval_min = 60\nlunch = 1"), "hall.lunch",
-     "unknown key"),
+    (
+        "span-overlap",
+        ('["10:30", "12:00"]', '["09:30", "12:00"]'),
+        'windows[0] (id="W1").open[1]',
+        "(got ['09:30', '12:00'])",
+    ),
+    (
+        "mean",
+        ("mean_min = 2.0", "mean_min = 0"),
+        'categories[0] (id="A").service.mean_min',
+        "(got 0)",
+    ),
+    (
+        "unknown-key",
+        ("interval_min = 60", "interval_min = 60\nlunch = 1"),
+        "hall.lunch",
+        "unknown key",
+    ),
     ("dist", ('"gamma"', '"normal"'), 'categories[1] (id="B").service', "'normal'"),
     ("syntax", ('name = "cli hall"', 'name = "cli hall'), "", "TOML"),
 ]
@@ -97,7 +132,11 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "TQDM_DISABLE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "hallsim.cli", *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=ROOT,
     )
 
 
@@ -137,16 +176,16 @@ def test_validate_good_file(good, capsys):
     assert err == ""
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.toml")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.toml")), ids=lambda p: p.name)
 def test_validate_shipped_scenarios(path, capsys):
     code, out, err = call(["validate", path], capsys)
     assert (code, err) == (0, "")
     assert ": ok" in out
 
 
-@pytest.mark.parametrize(("name", "change", "location", "fragment"), BAD_FILES,
-                         ids=[case[0] for case in BAD_FILES])
+@pytest.mark.parametrize(
+    ("name", "change", "location", "fragment"), BAD_FILES, ids=[case[0] for case in BAD_FILES]
+)
 def test_validate_bad_file(tmp_path, capsys, name, change, location, fragment):
     path = write_bad(tmp_path, name, change)
     code, out, err = call(["validate", path], capsys)
@@ -225,8 +264,9 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 def test_run_writes_summary_tables_and_plot(tmp_path, capsys):
     out_dir = tmp_path / "out" / "nested"  # created by the command
-    code, out, err = call(["run", MMC, "--replications", "3", "--seed", "1", "--out", out_dir],
-                          capsys)
+    code, out, err = call(
+        ["run", MMC, "--replications", "3", "--seed", "1", "--out", out_dir], capsys
+    )
     assert code == 0, err
     assert "Traceback" not in out + err
     table = out.splitlines()
@@ -244,8 +284,14 @@ def test_run_writes_summary_tables_and_plot(tmp_path, capsys):
     assert tickets
     assert {row["replication"] for row in tickets} == {"0", "1", "2"}
     assert {row["category"] for row in tickets} == {"A"}
-    assert {row["outcome"] for row in tickets} <= {"served", "abandoned", "balked", "no_show",
-                                                   "capped", "in_system"}
+    assert {row["outcome"] for row in tickets} <= {
+        "served",
+        "abandoned",
+        "balked",
+        "no_show",
+        "capped",
+        "in_system",
+    }
 
     _, summary = _rows(out_dir / "summary.csv")
     assert [row["category"] for row in summary] == ["A", "overall"]
@@ -256,8 +302,9 @@ def test_run_writes_summary_tables_and_plot(tmp_path, capsys):
 
 def test_run_no_tickets_writes_no_ticket_table(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    code, out, err = call(["run", MMC, "--replications", "2", "--seed", "1", "--out", out_dir,
-                           "--no-tickets"], capsys)
+    code, out, err = call(
+        ["run", MMC, "--replications", "2", "--seed", "1", "--out", out_dir, "--no-tickets"], capsys
+    )
     assert code == 0, err
     assert not (out_dir / "tickets.csv").exists()
     for name in ("summary.csv", "intervals.csv", "windows.csv", "day.png"):
@@ -284,15 +331,19 @@ def test_run_subprocess_writes_outputs(tmp_path):
         assert handle.readline().strip().split(",") == TICKET_COLUMNS
 
 
-@pytest.mark.parametrize(("options", "fragment"), [
-    (["--replications", "0"], "--replications"),
-    (["--replications", "x"], "--replications"),
-    (["--replications", "-3"], "--replications"),
-    (["--seed", "-1"], "--seed"),
-    (["--seed", "1.5"], "--seed"),
-    (["--workers", "0"], "--workers"),
-    (["--frobnicate"], "--frobnicate"),
-], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (["--replications", "0"], "--replications"),
+        (["--replications", "x"], "--replications"),
+        (["--replications", "-3"], "--replications"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", "1.5"], "--seed"),
+        (["--workers", "0"], "--workers"),
+        (["--frobnicate"], "--frobnicate"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
 def test_run_bad_options_exit_2(tmp_path, capsys, options, fragment):
     out_dir = tmp_path / "out"
     code, out, err = call(["run", MMC, *options, "--out", out_dir], capsys)
@@ -311,8 +362,11 @@ def test_run_missing_file_exits_2(tmp_path, capsys):
     assert err.strip() == f"{path}: file not found"
 
 
-@pytest.mark.parametrize(("name", "change", "location", "fragment"), BAD_FILES[:3],
-                         ids=[case[0] for case in BAD_FILES[:3]])
+@pytest.mark.parametrize(
+    ("name", "change", "location", "fragment"),
+    BAD_FILES[:3],
+    ids=[case[0] for case in BAD_FILES[:3]],
+)
 def test_run_bad_scenario_exits_2(tmp_path, capsys, name, change, location, fragment):
     path = write_bad(tmp_path, name, change)
     out_dir = tmp_path / "out"
@@ -333,8 +387,11 @@ def test_run_out_is_a_file_exits_2(tmp_path, capsys):
     assert str(blocker) in err
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["validate"], ["run"]],
-                         ids=["nothing", "unknown-command", "validate-no-file", "run-no-file"])
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["frobnicate"], ["validate"], ["run"]],
+    ids=["nothing", "unknown-command", "validate-no-file", "run-no-file"],
+)
 def test_usage_errors_exit_2(capsys, argv):
     code, out, err = call(argv, capsys)
     assert code == 2

@@ -1,10 +1,11 @@
 """The two engines agree: random small halls, every feature, identical ticket tables.
 
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
-open and close mid-queue, patience, priorities and several days; half of them on a one-minute
-grid, where arrivals, services, patience and spans coincide all the time. The fast engine
-(each of its code paths) and the simpy engine get the same inputs and must give the same
-tickets and window periods. The profile is fixed (derandomized, no database) so CI repeats it.
+open and close mid-queue, patience, priorities, daily caps, balking and several days; half of
+them on a one-minute grid, where arrivals, services, patience and spans coincide all the time.
+The fast engine (each of its code paths) and the simpy engine get the same inputs and must
+give the same tickets and window periods. The profile is fixed (derandomized, no database)
+so CI repeats it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ def halls(draw) -> hs.Scenario:
         }
         if draw(st.booleans()):
             category["patience"] = draw(DISTRIBUTIONS)
+        if draw(st.integers(0, 3)) == 0:
+            category["daily_cap"] = draw(st.integers(0, 20))
+        if draw(st.integers(0, 3)) == 0:
+            category["balking"] = draw(
+                st.sampled_from(
+                    [
+                        {"queue": [0], "probability": [0.3]},
+                        {"queue": [1, 4], "probability": [0.0, 0.8]},
+                        {"queue": [0, 2, 5], "probability": [0.1, 0.1, 1.0]},
+                    ]
+                )
+            )
         categories.append(category)
     windows = []
     for w in range(draw(st.integers(1, 3))):
@@ -151,6 +164,7 @@ def on_grid(inputs: TicketInputs) -> TicketInputs:
         service=np.round(inputs.service),
         patience=np.round(inputs.patience),
         day_ptr=inputs.day_ptr,
+        balk_draw=inputs.balk_draw,
     )
 
 

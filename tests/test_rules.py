@@ -252,6 +252,7 @@ def _coarse(inputs: TicketInputs) -> TicketInputs:
         service=np.round(inputs.service),
         patience=np.round(inputs.patience),
         day_ptr=inputs.day_ptr,
+        balk_draw=inputs.balk_draw,
     )
 
 

@@ -32,8 +32,14 @@ PROFILE = settings.get_profile("hallsim-scenario-property")
 BASE: dict[str, Any] = {
     "schema_version": 1,
     "name": "property hall",
-    "hall": {"open": "08:00", "close": "12:00", "days": 1, "interval_min": 60,
-             "sla_wait_min": 10, "first_weekday": "mon"},
+    "hall": {
+        "open": "08:00",
+        "close": "12:00",
+        "days": 1,
+        "interval_min": 60,
+        "sla_wait_min": 10,
+        "first_weekday": "mon",
+    },
     "categories": [
         {
             "id": "A",
@@ -68,18 +74,73 @@ BASE: dict[str, Any] = {
 
 # Values that mean something to the validator, so mutations also reach the deeper checks
 # (times, spans, references, dist tags) and not only the type checks.
-MEANINGFUL = st.sampled_from([
-    "08:00", "10:00", "12:00", "24:00", "00:00", "7:00", "12:60", "A", "B", "C", "*", "dept1",
-    "W1", "W2", "", "exponential", "deterministic", "lognormal", "gamma", "uniform",
-    "empirical", "normal", "mon", "sun", "dist", "mean_min", "rate_per_hour", "rates_per_hour",
-    ["08:00", "09:00"], ["09:00", "08:00"], ["07:00", "13:00"], [["08:00", "12:00"]],
-    {"dist": "exponential", "mean_min": 1}, {"dist": "uniform", "low_min": 3, "high_min": 3},
-    {"dist": "empirical", "samples_min": [0, 0]}, {"rate_per_hour": 1}, {"rates_per_hour": []},
-    dt.time(8, 0), dt.time(8, 0, 30), dt.datetime(2024, 1, 1, 8, 0), dt.date(2024, 1, 1),
-])
+MEANINGFUL = st.sampled_from(
+    [
+        "08:00",
+        "10:00",
+        "12:00",
+        "24:00",
+        "00:00",
+        "7:00",
+        "12:60",
+        "A",
+        "B",
+        "C",
+        "*",
+        "dept1",
+        "W1",
+        "W2",
+        "",
+        "exponential",
+        "deterministic",
+        "lognormal",
+        "gamma",
+        "uniform",
+        "empirical",
+        "normal",
+        "mon",
+        "sun",
+        "dist",
+        "mean_min",
+        "rate_per_hour",
+        "rates_per_hour",
+        ["08:00", "09:00"],
+        ["09:00", "08:00"],
+        ["07:00", "13:00"],
+        [["08:00", "12:00"]],
+        {"dist": "exponential", "mean_min": 1},
+        {"dist": "uniform", "low_min": 3, "high_min": 3},
+        {"dist": "empirical", "samples_min": [0, 0]},
+        {"rate_per_hour": 1},
+        {"rates_per_hour": []},
+        dt.time(8, 0),
+        dt.time(8, 0, 30),
+        dt.datetime(2024, 1, 1, 8, 0),
+        dt.date(2024, 1, 1),
+    ]
+)
 NUMBERS = st.one_of(
-    st.sampled_from([0, -1, 1, 2, 7, 1440, 1441, -0.0, 0.5, 1e-300, 1e300, 2**63, -(2**63),
-                     10**30, math.nan, math.inf, -math.inf]),
+    st.sampled_from(
+        [
+            0,
+            -1,
+            1,
+            2,
+            7,
+            1440,
+            1441,
+            -0.0,
+            0.5,
+            1e-300,
+            1e300,
+            2**63,
+            -(2**63),
+            10**30,
+            math.nan,
+            math.inf,
+            -math.inf,
+        ]
+    ),
     st.integers(),
     st.floats(allow_nan=True, allow_infinity=True),
 )
@@ -94,8 +155,11 @@ def junk() -> st.SearchStrategy[Any]:
         scalars,
         lambda children: st.one_of(
             st.lists(children, max_size=4),
-            st.dictionaries(st.one_of(TEXTS, MEANINGFUL.filter(
-                lambda v: isinstance(v, str))), children, max_size=4),
+            st.dictionaries(
+                st.one_of(TEXTS, MEANINGFUL.filter(lambda v: isinstance(v, str))),
+                children,
+                max_size=4,
+            ),
         ),
         max_leaves=8,
     )
@@ -145,8 +209,14 @@ def mutated_scenarios(draw) -> dict[str, Any]:
         elif kind == "add_key":
             tables = [((), data)] + [(p, v) for p, v in paths if isinstance(v, dict)]
             _, table = draw(st.sampled_from(tables))
-            key = draw(st.one_of(TEXTS, st.sampled_from(
-                ["colour", "count", "id", "open", "dist", "cv", "rate_per_hour"])))
+            key = draw(
+                st.one_of(
+                    TEXTS,
+                    st.sampled_from(
+                        ["colour", "count", "id", "open", "dist", "cv", "rate_per_hour"]
+                    ),
+                )
+            )
             table[key] = draw(junk())
         else:
             lists = [v for _, v in paths if isinstance(v, list)]
@@ -154,10 +224,9 @@ def mutated_scenarios(draw) -> dict[str, Any]:
                 continue
             items = draw(st.sampled_from(lists))
             if items and draw(st.booleans()):
-                del items[draw(st.integers(0, len(items) - 1)):]
+                del items[draw(st.integers(0, len(items) - 1)) :]
             else:
-                extra = copy.deepcopy(items[-1]) if items and draw(st.booleans()) else draw(
-                    junk())
+                extra = copy.deepcopy(items[-1]) if items and draw(st.booleans()) else draw(junk())
                 items.extend([extra] * draw(st.integers(1, 3)))
     return data
 

@@ -32,8 +32,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 BASE: dict[str, Any] = {
     "schema_version": 1,
     "name": "test hall",
-    "hall": {"open": "08:00", "close": "12:00", "days": 2, "interval_min": 60,
-             "sla_wait_min": 10},
+    "hall": {"open": "08:00", "close": "12:00", "days": 2, "interval_min": 60, "sla_wait_min": 10},
     "categories": [
         {
             "id": "A",
@@ -121,198 +120,464 @@ CC = 'categories[2] (id="C")'
 # (mutation, location, fragments that must appear in the located line)
 CASES = [
     # serves: unknown entries, categories nobody serves
-    pytest.param(put(("windows", 0, "serves"), ["dept1", "B", "nosuch"]),
-                 f"{W1}.serves[2]", ["not a category id", "(got 'nosuch')"],
-                 id="serves-unknown-category"),
-    pytest.param(put(("windows", 1, "serves"), ["A", "B"]),
-                 CC, ["no window serves this category"], id="category-served-by-no-window"),
+    pytest.param(
+        put(("windows", 0, "serves"), ["dept1", "B", "nosuch"]),
+        f"{W1}.serves[2]",
+        ["not a category id", "(got 'nosuch')"],
+        id="serves-unknown-category",
+    ),
+    pytest.param(
+        put(("windows", 1, "serves"), ["A", "B"]),
+        CC,
+        ["no window serves this category"],
+        id="category-served-by-no-window",
+    ),
     # arrival rates
-    pytest.param(put(("categories", 1, "arrivals", "rates_per_hour"), [5, 6, 7]),
-                 f"{CB}.arrivals.rates_per_hour", ["4 values", "(got 3)"], id="rates-too-short"),
-    pytest.param(put(("categories", 1, "arrivals", "rates_per_hour"), [5, 6, 7, 8, 9]),
-                 f"{CB}.arrivals.rates_per_hour", ["4 values", "(got 5)"], id="rates-too-long"),
-    pytest.param(put(("hall", "interval_min"), 30),
-                 f"{CB}.arrivals.rates_per_hour", ["8 values", "(got 4)"],
-                 id="rates-wrong-length-for-interval"),
-    pytest.param(put(("categories", 0, "arrivals", "rate_per_hour"), 0),
-                 f"{CA}.arrivals.rate_per_hour", ["must be > 0", "(got 0)"], id="rate-zero"),
-    pytest.param(put(("categories", 0, "arrivals", "rate_per_hour"), -3),
-                 f"{CA}.arrivals.rate_per_hour", ["must be > 0", "(got -3)"], id="rate-negative"),
-    pytest.param(put(("categories", 0, "arrivals", "rate_per_hour"), math.inf),
-                 f"{CA}.arrivals.rate_per_hour", ["finite", "(got inf)"], id="rate-infinite"),
-    pytest.param(put(("categories", 1, "arrivals", "rates_per_hour"), [5, -2, 7, 8]),
-                 f"{CB}.arrivals.rates_per_hour[1]", ["must be >= 0", "(got -2)"],
-                 id="rates-negative-entry"),
-    pytest.param(put(("categories", 1, "arrivals", "rates_per_hour"), [0, 0, 0, 0]),
-                 f"{CB}.arrivals", ["rates_per_hour", "positive", "[0.0, 0.0, 0.0, 0.0]"],
-                 id="rates-all-zero"),
-    pytest.param(put(("categories", 0, "arrivals", "rates_per_hour"), [1, 2, 3, 4]),
-                 f"{CA}.arrivals", ["exactly one of rate_per_hour or rates_per_hour"],
-                 id="rate-and-rates"),
-    pytest.param(put(("categories", 0, "arrivals"), {}),
-                 f"{CA}.arrivals", ["exactly one of rate_per_hour or rates_per_hour"],
-                 id="no-rate"),
-    pytest.param(put(("categories", 1, "arrivals", "weekday_factors"), [1, 1, 1]),
-                 f"{CB}.arrivals.weekday_factors", ["7", "(got [1, 1, 1])"],
-                 id="weekday-factors-too-short"),
-    pytest.param(put(("categories", 1, "arrivals", "weekday_factors"), [1] * 8),
-                 f"{CB}.arrivals.weekday_factors", ["7", "(got [1, 1, 1, 1, 1, 1, 1, 1])"],
-                 id="weekday-factors-too-long"),
-    pytest.param(put(("categories", 1, "arrivals", "weekday_factors", 2), -1),
-                 f"{CB}.arrivals.weekday_factors[2]", ["must be >= 0", "(got -1)"],
-                 id="weekday-factor-negative"),
+    pytest.param(
+        put(("categories", 1, "arrivals", "rates_per_hour"), [5, 6, 7]),
+        f"{CB}.arrivals.rates_per_hour",
+        ["4 values", "(got 3)"],
+        id="rates-too-short",
+    ),
+    pytest.param(
+        put(("categories", 1, "arrivals", "rates_per_hour"), [5, 6, 7, 8, 9]),
+        f"{CB}.arrivals.rates_per_hour",
+        ["4 values", "(got 5)"],
+        id="rates-too-long",
+    ),
+    pytest.param(
+        put(("hall", "interval_min"), 30),
+        f"{CB}.arrivals.rates_per_hour",
+        ["8 values", "(got 4)"],
+        id="rates-wrong-length-for-interval",
+    ),
+    pytest.param(
+        put(("categories", 0, "arrivals", "rate_per_hour"), 0),
+        f"{CA}.arrivals.rate_per_hour",
+        ["must be > 0", "(got 0)"],
+        id="rate-zero",
+    ),
+    pytest.param(
+        put(("categories", 0, "arrivals", "rate_per_hour"), -3),
+        f"{CA}.arrivals.rate_per_hour",
+        ["must be > 0", "(got -3)"],
+        id="rate-negative",
+    ),
+    pytest.param(
+        put(("categories", 0, "arrivals", "rate_per_hour"), math.inf),
+        f"{CA}.arrivals.rate_per_hour",
+        ["finite", "(got inf)"],
+        id="rate-infinite",
+    ),
+    pytest.param(
+        put(("categories", 1, "arrivals", "rates_per_hour"), [5, -2, 7, 8]),
+        f"{CB}.arrivals.rates_per_hour[1]",
+        ["must be >= 0", "(got -2)"],
+        id="rates-negative-entry",
+    ),
+    pytest.param(
+        put(("categories", 1, "arrivals", "rates_per_hour"), [0, 0, 0, 0]),
+        f"{CB}.arrivals",
+        ["rates_per_hour", "positive", "[0.0, 0.0, 0.0, 0.0]"],
+        id="rates-all-zero",
+    ),
+    pytest.param(
+        put(("categories", 0, "arrivals", "rates_per_hour"), [1, 2, 3, 4]),
+        f"{CA}.arrivals",
+        ["exactly one of rate_per_hour or rates_per_hour"],
+        id="rate-and-rates",
+    ),
+    pytest.param(
+        put(("categories", 0, "arrivals"), {}),
+        f"{CA}.arrivals",
+        ["exactly one of rate_per_hour or rates_per_hour"],
+        id="no-rate",
+    ),
+    pytest.param(
+        put(("categories", 1, "arrivals", "weekday_factors"), [1, 1, 1]),
+        f"{CB}.arrivals.weekday_factors",
+        ["7", "(got [1, 1, 1])"],
+        id="weekday-factors-too-short",
+    ),
+    pytest.param(
+        put(("categories", 1, "arrivals", "weekday_factors"), [1] * 8),
+        f"{CB}.arrivals.weekday_factors",
+        ["7", "(got [1, 1, 1, 1, 1, 1, 1, 1])"],
+        id="weekday-factors-too-long",
+    ),
+    pytest.param(
+        put(("categories", 1, "arrivals", "weekday_factors", 2), -1),
+        f"{CB}.arrivals.weekday_factors[2]",
+        ["must be >= 0", "(got -1)"],
+        id="weekday-factor-negative",
+    ),
     # hall hours
-    pytest.param(put(("hall", "open"), "8am"), "hall.open", ['"HH:MM"', "(got '8am')"],
-                 id="open-malformed"),
-    pytest.param(put(("hall", "open"), "8:00"), "hall.open", ['"HH:MM"', "(got '8:00')"],
-                 id="open-one-digit-hour"),
-    pytest.param(put(("hall", "open"), "25:00"), "hall.open", ['"HH:MM"', "(got '25:00')"],
-                 id="open-hour-25"),
-    pytest.param(put(("hall", "close"), "12:60"), "hall.close", ['"HH:MM"', "(got '12:60')"],
-                 id="close-minute-60"),
-    pytest.param(put(("hall", "close"), 1200), "hall.close", ["string", "(got 1200)"],
-                 id="close-a-number"),
+    pytest.param(
+        put(("hall", "open"), "8am"), "hall.open", ['"HH:MM"', "(got '8am')"], id="open-malformed"
+    ),
+    pytest.param(
+        put(("hall", "open"), "8:00"),
+        "hall.open",
+        ['"HH:MM"', "(got '8:00')"],
+        id="open-one-digit-hour",
+    ),
+    pytest.param(
+        put(("hall", "open"), "25:00"), "hall.open", ['"HH:MM"', "(got '25:00')"], id="open-hour-25"
+    ),
+    pytest.param(
+        put(("hall", "close"), "12:60"),
+        "hall.close",
+        ['"HH:MM"', "(got '12:60')"],
+        id="close-minute-60",
+    ),
+    pytest.param(
+        put(("hall", "close"), 1200), "hall.close", ["string", "(got 1200)"], id="close-a-number"
+    ),
     pytest.param(put(("hall", "open"), "24:00"), "hall.open", ["'24:00'"], id="open-at-24:00"),
-    pytest.param(both(put(("hall", "open"), "12:00"), put(("hall", "close"), "08:00")),
-                 "hall", ["close must be later than open", "'12:00'", "'08:00'"],
-                 id="hall-hours-reversed"),
-    pytest.param(put(("hall", "close"), "08:00"),
-                 "hall", ["close must be later than open", "open='08:00', close='08:00'"],
-                 id="hall-hours-empty"),
-    pytest.param(put(("hall", "open"), "08:00\n"), "hall.open", ["'08:00\\n'"],
-                 id="open-trailing-newline"),
-    pytest.param(put(("hall", "open"), "0\uff18:00"), "hall.open", ["'0\uff18:00'"],
-                 id="open-fullwidth-digit"),
+    pytest.param(
+        both(put(("hall", "open"), "12:00"), put(("hall", "close"), "08:00")),
+        "hall",
+        ["close must be later than open", "'12:00'", "'08:00'"],
+        id="hall-hours-reversed",
+    ),
+    pytest.param(
+        put(("hall", "close"), "08:00"),
+        "hall",
+        ["close must be later than open", "open='08:00', close='08:00'"],
+        id="hall-hours-empty",
+    ),
+    pytest.param(
+        put(("hall", "open"), "08:00\n"), "hall.open", ["'08:00\\n'"], id="open-trailing-newline"
+    ),
+    pytest.param(
+        put(("hall", "open"), "0\uff18:00"),
+        "hall.open",
+        ["'0\uff18:00'"],
+        id="open-fullwidth-digit",
+    ),
     # other hall settings
-    pytest.param(put(("hall", "days"), 0), "hall.days", ["must be >= 1", "(got 0)"],
-                 id="days-zero"),
-    pytest.param(put(("hall", "interval_min"), 0), "hall.interval_min", ["> 0", "(got 0)"],
-                 id="interval-zero"),
-    pytest.param(put(("hall", "interval_min"), -30), "hall.interval_min", ["> 0", "(got -30)"],
-                 id="interval-negative"),
-    pytest.param(put(("hall", "sla_wait_min"), -1), "hall.sla_wait_min", [">= 0", "(got -1)"],
-                 id="sla-negative"),
-    pytest.param(put(("hall", "first_weekday"), "monday"), "hall.first_weekday",
-                 ["'mon'", "(got 'monday')"], id="first-weekday-unknown"),
-    pytest.param(put(("schema_version",), 2), "schema_version", ["(got 2)"],
-                 id="schema-version-2"),
+    pytest.param(
+        put(("hall", "days"), 0), "hall.days", ["must be >= 1", "(got 0)"], id="days-zero"
+    ),
+    pytest.param(
+        put(("hall", "interval_min"), 0),
+        "hall.interval_min",
+        ["> 0", "(got 0)"],
+        id="interval-zero",
+    ),
+    pytest.param(
+        put(("hall", "interval_min"), -30),
+        "hall.interval_min",
+        ["> 0", "(got -30)"],
+        id="interval-negative",
+    ),
+    pytest.param(
+        put(("hall", "sla_wait_min"), -1),
+        "hall.sla_wait_min",
+        [">= 0", "(got -1)"],
+        id="sla-negative",
+    ),
+    pytest.param(
+        put(("hall", "first_weekday"), "monday"),
+        "hall.first_weekday",
+        ["'mon'", "(got 'monday')"],
+        id="first-weekday-unknown",
+    ),
+    pytest.param(put(("schema_version",), 2), "schema_version", ["(got 2)"], id="schema-version-2"),
     # window spans
-    pytest.param(put(("windows", 0, "open", 1), ["10:30", "noon"]), f"{W1}.open[1][1]",
-                 ['"HH:MM"', "(got 'noon')"], id="span-time-malformed"),
-    pytest.param(put(("windows", 0, "open", 1), ["12:00", "10:30"]), f"{W1}.open[1]",
-                 ["end after it starts", "(got ['12:00', '10:30'])"], id="span-reversed"),
-    pytest.param(put(("windows", 0, "open", 1), ["10:30", "10:30"]), f"{W1}.open[1]",
-                 ["end after it starts", "(got ['10:30', '10:30'])"], id="span-empty"),
-    pytest.param(put(("windows", 0, "open", 1), ["09:30", "12:00"]), f"{W1}.open[1]",
-                 ["overlaps open[0]", "(got ['09:30', '12:00'])"], id="spans-overlap"),
-    pytest.param(put(("windows", 0, "open"), [["10:30", "12:00"], ["08:00", "11:00"]]),
-                 f"{W1}.open[0]", ["overlaps open[1]", "(got ['10:30', '12:00'])"],
-                 id="spans-overlap-unsorted"),
-    pytest.param(put(("windows", 0, "open", 1), ["10:30", "13:00"]), f"{W1}.open[1]",
-                 ["within the hall's hours 08:00-12:00", "(got ['10:30', '13:00'])"],
-                 id="span-after-closing"),
-    pytest.param(put(("windows", 0, "open", 0), ["07:30", "10:00"]), f"{W1}.open[0]",
-                 ["within the hall's hours", "(got ['07:30', '10:00'])"],
-                 id="span-before-opening"),
-    pytest.param(put(("windows", 0, "open", 1), ["10:30"]), f"{W1}.open[1]",
-                 ["(got ['10:30'])"], id="span-one-time"),
-    pytest.param(put(("windows", 0, "open", 1), ["10:30", "11:00", "12:00"]), f"{W1}.open[1]",
-                 ["(got ['10:30', '11:00', '12:00'])"], id="span-three-times"),
-    pytest.param(put(("windows", 0, "open"), "08:00-12:00"), f"{W1}.open",
-                 ["list", "(got '08:00-12:00')"], id="spans-a-string"),
+    pytest.param(
+        put(("windows", 0, "open", 1), ["10:30", "noon"]),
+        f"{W1}.open[1][1]",
+        ['"HH:MM"', "(got 'noon')"],
+        id="span-time-malformed",
+    ),
+    pytest.param(
+        put(("windows", 0, "open", 1), ["12:00", "10:30"]),
+        f"{W1}.open[1]",
+        ["end after it starts", "(got ['12:00', '10:30'])"],
+        id="span-reversed",
+    ),
+    pytest.param(
+        put(("windows", 0, "open", 1), ["10:30", "10:30"]),
+        f"{W1}.open[1]",
+        ["end after it starts", "(got ['10:30', '10:30'])"],
+        id="span-empty",
+    ),
+    pytest.param(
+        put(("windows", 0, "open", 1), ["09:30", "12:00"]),
+        f"{W1}.open[1]",
+        ["overlaps open[0]", "(got ['09:30', '12:00'])"],
+        id="spans-overlap",
+    ),
+    pytest.param(
+        put(("windows", 0, "open"), [["10:30", "12:00"], ["08:00", "11:00"]]),
+        f"{W1}.open[0]",
+        ["overlaps open[1]", "(got ['10:30', '12:00'])"],
+        id="spans-overlap-unsorted",
+    ),
+    pytest.param(
+        put(("windows", 0, "open", 1), ["10:30", "13:00"]),
+        f"{W1}.open[1]",
+        ["within the hall's hours 08:00-12:00", "(got ['10:30', '13:00'])"],
+        id="span-after-closing",
+    ),
+    pytest.param(
+        put(("windows", 0, "open", 0), ["07:30", "10:00"]),
+        f"{W1}.open[0]",
+        ["within the hall's hours", "(got ['07:30', '10:00'])"],
+        id="span-before-opening",
+    ),
+    pytest.param(
+        put(("windows", 0, "open", 1), ["10:30"]),
+        f"{W1}.open[1]",
+        ["(got ['10:30'])"],
+        id="span-one-time",
+    ),
+    pytest.param(
+        put(("windows", 0, "open", 1), ["10:30", "11:00", "12:00"]),
+        f"{W1}.open[1]",
+        ["(got ['10:30', '11:00', '12:00'])"],
+        id="span-three-times",
+    ),
+    pytest.param(
+        put(("windows", 0, "open"), "08:00-12:00"),
+        f"{W1}.open",
+        ["list", "(got '08:00-12:00')"],
+        id="spans-a-string",
+    ),
     # counts
-    pytest.param(put(("windows", 1, "count"), -1), f"{W2}.count", ["must be > 0", "(got -1)"],
-                 id="count-negative"),
-    pytest.param(put(("windows", 1, "count"), 0), f"{W2}.count", ["must be > 0", "(got 0)"],
-                 id="count-zero"),
-    pytest.param(put(("windows", 1, "count"), 1.5), f"{W2}.count", ["integer", "(got 1.5)"],
-                 id="count-fractional"),
-    pytest.param(put(("windows", 1, "count"), "two"), f"{W2}.count", ["integer", "(got 'two')"],
-                 id="count-text"),
-    pytest.param(put(("windows", 1, "count"), True), f"{W2}.count", ["integer", "(got True)"],
-                 id="count-boolean"),
-    pytest.param(put(("windows", 1, "count"), 10**30), f"{W2}.count", ["(got 10000"],
-                 id="count-beyond-int64"),
+    pytest.param(
+        put(("windows", 1, "count"), -1),
+        f"{W2}.count",
+        ["must be > 0", "(got -1)"],
+        id="count-negative",
+    ),
+    pytest.param(
+        put(("windows", 1, "count"), 0), f"{W2}.count", ["must be > 0", "(got 0)"], id="count-zero"
+    ),
+    pytest.param(
+        put(("windows", 1, "count"), 1.5),
+        f"{W2}.count",
+        ["integer", "(got 1.5)"],
+        id="count-fractional",
+    ),
+    pytest.param(
+        put(("windows", 1, "count"), "two"),
+        f"{W2}.count",
+        ["integer", "(got 'two')"],
+        id="count-text",
+    ),
+    pytest.param(
+        put(("windows", 1, "count"), True),
+        f"{W2}.count",
+        ["integer", "(got True)"],
+        id="count-boolean",
+    ),
+    pytest.param(
+        put(("windows", 1, "count"), 10**30), f"{W2}.count", ["(got 10000"], id="count-beyond-int64"
+    ),
     # service and patience distributions
-    pytest.param(put(("categories", 0, "service", "mean_min"), 0), f"{CA}.service.mean_min",
-                 ["must be > 0", "(got 0)"], id="service-mean-zero"),
-    pytest.param(put(("categories", 0, "service", "mean_min"), -2), f"{CA}.service.mean_min",
-                 ["must be > 0", "(got -2)"], id="service-mean-negative"),
-    pytest.param(put(("categories", 0, "service", "mean_min"), math.nan),
-                 f"{CA}.service.mean_min", ["finite", "(got nan)"], id="service-mean-nan"),
-    pytest.param(put(("categories", 1, "patience", "mean_min"), -1), f"{CB}.patience.mean_min",
-                 ["must be > 0", "(got -1)"], id="patience-mean-negative"),
-    pytest.param(put(("categories", 1, "service", "cv"), 0), f"{CB}.service.cv",
-                 ["must be > 0", "(got 0)"], id="cv-zero"),
-    pytest.param(put(("categories", 2, "service", "high_min"), 2), f"{CC}.service",
-                 ["high_min must be > low_min", "low_min=2.0", "high_min=2.0"],
-                 id="uniform-high-equals-low"),
-    pytest.param(put(("categories", 2, "service", "high_min"), 1), f"{CC}.service",
-                 ["high_min must be > low_min", "low_min=2.0", "high_min=1.0"],
-                 id="uniform-high-below-low"),
-    pytest.param(put(("categories", 2, "service"), {"dist": "empirical", "samples_min": [0, 0]}),
-                 f"{CC}.service", ["samples_min", "only zeros"], id="empirical-all-zeros"),
-    pytest.param(put(("categories", 2, "service"), {"dist": "empirical", "samples_min": []}),
-                 f"{CC}.service.samples_min", ["at least 1", "(got [])"], id="empirical-empty"),
-    pytest.param(put(("categories", 0, "service", "dist"), "normal"), f"{CA}.service",
-                 ["unknown dist 'normal'", "exponential"], id="dist-unknown"),
-    pytest.param(drop(("categories", 0, "service", "dist")), f"{CA}.service",
-                 ["needs a dist key"], id="dist-missing"),
-    pytest.param(put(("categories", 1, "service"), "exponential"), f"{CB}.service",
-                 ["table", "(got 'exponential')"], id="service-a-string"),
+    pytest.param(
+        put(("categories", 0, "service", "mean_min"), 0),
+        f"{CA}.service.mean_min",
+        ["must be > 0", "(got 0)"],
+        id="service-mean-zero",
+    ),
+    pytest.param(
+        put(("categories", 0, "service", "mean_min"), -2),
+        f"{CA}.service.mean_min",
+        ["must be > 0", "(got -2)"],
+        id="service-mean-negative",
+    ),
+    pytest.param(
+        put(("categories", 0, "service", "mean_min"), math.nan),
+        f"{CA}.service.mean_min",
+        ["finite", "(got nan)"],
+        id="service-mean-nan",
+    ),
+    pytest.param(
+        put(("categories", 1, "patience", "mean_min"), -1),
+        f"{CB}.patience.mean_min",
+        ["must be > 0", "(got -1)"],
+        id="patience-mean-negative",
+    ),
+    pytest.param(
+        put(("categories", 1, "service", "cv"), 0),
+        f"{CB}.service.cv",
+        ["must be > 0", "(got 0)"],
+        id="cv-zero",
+    ),
+    pytest.param(
+        put(("categories", 2, "service", "high_min"), 2),
+        f"{CC}.service",
+        ["high_min must be > low_min", "low_min=2.0", "high_min=2.0"],
+        id="uniform-high-equals-low",
+    ),
+    pytest.param(
+        put(("categories", 2, "service", "high_min"), 1),
+        f"{CC}.service",
+        ["high_min must be > low_min", "low_min=2.0", "high_min=1.0"],
+        id="uniform-high-below-low",
+    ),
+    pytest.param(
+        put(("categories", 2, "service"), {"dist": "empirical", "samples_min": [0, 0]}),
+        f"{CC}.service",
+        ["samples_min", "only zeros"],
+        id="empirical-all-zeros",
+    ),
+    pytest.param(
+        put(("categories", 2, "service"), {"dist": "empirical", "samples_min": []}),
+        f"{CC}.service.samples_min",
+        ["at least 1", "(got [])"],
+        id="empirical-empty",
+    ),
+    pytest.param(
+        put(("categories", 0, "service", "dist"), "normal"),
+        f"{CA}.service",
+        ["unknown dist 'normal'", "exponential"],
+        id="dist-unknown",
+    ),
+    pytest.param(
+        drop(("categories", 0, "service", "dist")),
+        f"{CA}.service",
+        ["needs a dist key"],
+        id="dist-missing",
+    ),
+    pytest.param(
+        put(("categories", 1, "service"), "exponential"),
+        f"{CB}.service",
+        ["table", "(got 'exponential')"],
+        id="service-a-string",
+    ),
     # generalist factors
-    pytest.param(put(("windows", 0, "generalist_factor"), {"C": 1.3}),
-                 f"{W1}.generalist_factor.C", ["not a category this window serves", "(got 'C')"],
-                 id="generalist-factor-category-not-served"),
-    pytest.param(put(("windows", 0, "generalist_factor"), {"nosuch": 1.3}),
-                 f"{W1}.generalist_factor.nosuch", ["not a category this window serves"],
-                 id="generalist-factor-unknown-category"),
-    pytest.param(put(("windows", 1, "generalist_factor"), -1), f"{W2}.generalist_factor",
-                 ["must be > 0", "(got -1)"], id="generalist-factor-negative"),
-    pytest.param(put(("windows", 1, "generalist_factor"), "fast"), f"{W2}.generalist_factor",
-                 ["(got 'fast')"], id="generalist-factor-text"),
-    pytest.param(put(("windows", 0, "generalist_factor"), {"B": 0}),
-                 f"{W1}.generalist_factor.B", ["must be > 0", "(got 0)"],
-                 id="generalist-factor-table-zero"),
+    pytest.param(
+        put(("windows", 0, "generalist_factor"), {"C": 1.3}),
+        f"{W1}.generalist_factor.C",
+        ["not a category this window serves", "(got 'C')"],
+        id="generalist-factor-category-not-served",
+    ),
+    pytest.param(
+        put(("windows", 0, "generalist_factor"), {"nosuch": 1.3}),
+        f"{W1}.generalist_factor.nosuch",
+        ["not a category this window serves"],
+        id="generalist-factor-unknown-category",
+    ),
+    pytest.param(
+        put(("windows", 1, "generalist_factor"), -1),
+        f"{W2}.generalist_factor",
+        ["must be > 0", "(got -1)"],
+        id="generalist-factor-negative",
+    ),
+    pytest.param(
+        put(("windows", 1, "generalist_factor"), "fast"),
+        f"{W2}.generalist_factor",
+        ["(got 'fast')"],
+        id="generalist-factor-text",
+    ),
+    pytest.param(
+        put(("windows", 0, "generalist_factor"), {"B": 0}),
+        f"{W1}.generalist_factor.B",
+        ["must be > 0", "(got 0)"],
+        id="generalist-factor-table-zero",
+    ),
     # unknown keys
     pytest.param(put(("colour",), "blue"), "colour", ["unknown key"], id="unknown-key-top"),
-    pytest.param(put(("hall", "lunch"), "12:00"), "hall.lunch", ["unknown key"],
-                 id="unknown-key-hall"),
-    pytest.param(put(("windows", 1, "colour"), "blue"), f"{W2}.colour", ["unknown key"],
-                 id="unknown-key-window"),
-    pytest.param(put(("categories", 0, "arrivals", "rate"), 3), f"{CA}.arrivals.rate",
-                 ["unknown key"], id="unknown-key-arrivals"),
-    pytest.param(put(("categories", 0, "service", "sd"), 1), f"{CA}.service.sd",
-                 ["unknown key"], id="unknown-key-distribution"),
+    pytest.param(
+        put(("hall", "lunch"), "12:00"), "hall.lunch", ["unknown key"], id="unknown-key-hall"
+    ),
+    pytest.param(
+        put(("windows", 1, "colour"), "blue"),
+        f"{W2}.colour",
+        ["unknown key"],
+        id="unknown-key-window",
+    ),
+    pytest.param(
+        put(("categories", 0, "arrivals", "rate"), 3),
+        f"{CA}.arrivals.rate",
+        ["unknown key"],
+        id="unknown-key-arrivals",
+    ),
+    pytest.param(
+        put(("categories", 0, "service", "sd"), 1),
+        f"{CA}.service.sd",
+        ["unknown key"],
+        id="unknown-key-distribution",
+    ),
     # missing keys
     pytest.param(drop(("hall",)), "hall", ["required key is missing"], id="missing-hall"),
-    pytest.param(drop(("hall", "close")), "hall.close", ["required key is missing"],
-                 id="missing-close"),
-    pytest.param(drop(("categories", 2, "service")), f"{CC}.service",
-                 ["required key is missing"], id="missing-service"),
-    pytest.param(drop(("categories", 2, "id")), "categories[2].id",
-                 ["required key is missing"], id="missing-category-id"),
-    pytest.param(drop(("windows", 1, "serves")), f"{W2}.serves", ["required key is missing"],
-                 id="missing-serves"),
-    pytest.param(drop(("categories", 0, "service", "mean_min")), f"{CA}.service.mean_min",
-                 ["required key is missing"], id="missing-mean"),
+    pytest.param(
+        drop(("hall", "close")), "hall.close", ["required key is missing"], id="missing-close"
+    ),
+    pytest.param(
+        drop(("categories", 2, "service")),
+        f"{CC}.service",
+        ["required key is missing"],
+        id="missing-service",
+    ),
+    pytest.param(
+        drop(("categories", 2, "id")),
+        "categories[2].id",
+        ["required key is missing"],
+        id="missing-category-id",
+    ),
+    pytest.param(
+        drop(("windows", 1, "serves")),
+        f"{W2}.serves",
+        ["required key is missing"],
+        id="missing-serves",
+    ),
+    pytest.param(
+        drop(("categories", 0, "service", "mean_min")),
+        f"{CA}.service.mean_min",
+        ["required key is missing"],
+        id="missing-mean",
+    ),
     # ids and lists
-    pytest.param(put(("categories", 2, "id"), "A"), 'categories[2] (id="A").id',
-                 ["duplicate category id", "(got 'A')"], id="duplicate-category-id"),
-    pytest.param(put(("windows", 1, "id"), "W1"), 'windows[1] (id="W1").id',
-                 ["duplicate window id", "(got 'W1')"], id="duplicate-window-id"),
-    pytest.param(put(("categories", 2, "id"), "*"), 'categories[2] (id="*").id',
-                 ['"*" is reserved', "(got '*')"], id="category-id-star"),
-    pytest.param(put(("categories", 2, "id"), ""), 'categories[2] (id="").id',
-                 ["empty", "(got '')"], id="category-id-empty"),
-    pytest.param(put(("windows", 1, "serves"), []), f"{W2}.serves", ["at least 1", "(got [])"],
-                 id="serves-empty"),
-    pytest.param(put(("windows", 1, "serves"), "*"), f"{W2}.serves", ["list", "(got '*')"],
-                 id="serves-a-string"),
-    pytest.param(put(("categories",), []), "categories", ["at least 1", "(got [])"],
-                 id="no-categories"),
-    pytest.param(put(("categories", 1, "priority"), "high"), f"{CB}.priority",
-                 ["integer", "(got 'high')"], id="priority-text"),
+    pytest.param(
+        put(("categories", 2, "id"), "A"),
+        'categories[2] (id="A").id',
+        ["duplicate category id", "(got 'A')"],
+        id="duplicate-category-id",
+    ),
+    pytest.param(
+        put(("windows", 1, "id"), "W1"),
+        'windows[1] (id="W1").id',
+        ["duplicate window id", "(got 'W1')"],
+        id="duplicate-window-id",
+    ),
+    pytest.param(
+        put(("categories", 2, "id"), "*"),
+        'categories[2] (id="*").id',
+        ['"*" is reserved', "(got '*')"],
+        id="category-id-star",
+    ),
+    pytest.param(
+        put(("categories", 2, "id"), ""),
+        'categories[2] (id="").id',
+        ["empty", "(got '')"],
+        id="category-id-empty",
+    ),
+    pytest.param(
+        put(("windows", 1, "serves"), []),
+        f"{W2}.serves",
+        ["at least 1", "(got [])"],
+        id="serves-empty",
+    ),
+    pytest.param(
+        put(("windows", 1, "serves"), "*"),
+        f"{W2}.serves",
+        ["list", "(got '*')"],
+        id="serves-a-string",
+    ),
+    pytest.param(
+        put(("categories",), []), "categories", ["at least 1", "(got [])"], id="no-categories"
+    ),
+    pytest.param(
+        put(("categories", 1, "priority"), "high"),
+        f"{CB}.priority",
+        ["integer", "(got 'high')"],
+        id="priority-text",
+    ),
 ]
 
 
@@ -477,8 +742,10 @@ def test_non_string_top_level_key(base):
 @pytest.mark.parametrize("line_break", ["\n", "\r", "\x85", "\u2028", "\u2029"])
 @pytest.mark.parametrize(
     "mutation",
-    [lambda br: put(("hall", f"a{br}b"), 1),
-     lambda br: both(put(("windows", 1, "id"), f"W{br}2"), put(("windows", 1, "count"), -1))],
+    [
+        lambda br: put(("hall", f"a{br}b"), 1),
+        lambda br: both(put(("windows", 1, "id"), f"W{br}2"), put(("windows", 1, "count"), -1)),
+    ],
     ids=["key", "id"],
 )
 def test_line_break_in_key_or_id_stays_on_one_line(base, mutation, line_break):
@@ -487,22 +754,36 @@ def test_line_break_in_key_or_id_stays_on_one_line(base, mutation, line_break):
     assert len(str(caught.value).splitlines()) == len(caught.value.issues) == 1
 
 
-@pytest.mark.parametrize(("mutation", "location"), [
-    (put(("",), 1), '""'),
-    (put(("hall", ""), 1), 'hall.""'),
-], ids=["top", "nested"])
+@pytest.mark.parametrize(
+    ("mutation", "location"),
+    [
+        (put(("",), 1), '""'),
+        (put(("hall", ""), 1), 'hall.""'),
+    ],
+    ids=["top", "nested"],
+)
 def test_keys_that_are_not_bare_words_are_quoted(base, mutation, location):
     with pytest.raises(ScenarioError) as caught:
         Scenario.model_validate(_mutated(base, mutation))
     assert str(caught.value) == f"{location}: unknown key"
 
 
-@pytest.mark.parametrize(("mutation", "location", "fragment"), [
-    (put(("hall", "x[1]"), 0), "hall.", "x[1]"),
-    (both(put(("categories", 1, "id"), "gamma"), put(("windows", 0, "serves"), ["dept1", "gamma"]),
-          put(("windows", 0, "generalist_factor"), {"gamma": 0})),
-     f"{W1}.generalist_factor.", "gamma"),
-], ids=["key-with-bracket", "category-named-like-a-dist"])
+@pytest.mark.parametrize(
+    ("mutation", "location", "fragment"),
+    [
+        (put(("hall", "x[1]"), 0), "hall.", "x[1]"),
+        (
+            both(
+                put(("categories", 1, "id"), "gamma"),
+                put(("windows", 0, "serves"), ["dept1", "gamma"]),
+                put(("windows", 0, "generalist_factor"), {"gamma": 0}),
+            ),
+            f"{W1}.generalist_factor.",
+            "gamma",
+        ),
+    ],
+    ids=["key-with-bracket", "category-named-like-a-dist"],
+)
 def test_keys_that_look_like_union_labels_keep_their_place(base, mutation, location, fragment):
     with pytest.raises(ScenarioError) as caught:
         Scenario.model_validate(_mutated(base, mutation))
@@ -550,8 +831,11 @@ def _is_table_array(value: Any) -> bool:
 def to_toml(data: dict[str, Any]) -> str:
     """TOML text for a scenario-shaped dict: top-level keys, ``[tables]`` for top-level dicts,
     ``[[arrays of tables]]`` for top-level lists of dicts, inline tables below that."""
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items()
-             if not isinstance(v, dict) and not _is_table_array(v)]
+    lines = [
+        f"{_toml_key(k)} = {_toml_value(v)}"
+        for k, v in data.items()
+        if not isinstance(v, dict) and not _is_table_array(v)
+    ]
     for key, value in data.items():
         if isinstance(value, dict):
             lines += ["", f"[{_toml_key(key)}]"]
@@ -570,8 +854,12 @@ def test_toml_writer_round_trips_the_base(base):
 
 
 def test_toml_writer_round_trips_awkward_values():
-    data = {"s": 'quote " back \\ nl \n tab \t 中文', "f": [1.5, -0.0, math.inf, 1e300],
-            "t": {"a b": {"x": []}, "ok": True}, "arr": [{"k": 1}, {"k": {"z": "y"}}]}
+    data = {
+        "s": 'quote " back \\ nl \n tab \t 中文',
+        "f": [1.5, -0.0, math.inf, 1e300],
+        "t": {"a b": {"x": []}, "ok": True},
+        "arr": [{"k": 1}, {"k": {"z": "y"}}],
+    }
     assert tomllib.loads(to_toml(data)) == data
 
 
@@ -579,8 +867,7 @@ def test_toml_writer_round_trips_awkward_values():
 
 
 @pytest.mark.parametrize(("mutation", "location", "fragments"), CASES)
-def test_load_scenario_gives_located_error_in_file(base, tmp_path, mutation, location,
-                                                   fragments):
+def test_load_scenario_gives_located_error_in_file(base, tmp_path, mutation, location, fragments):
     path = tmp_path / "hall.toml"
     path.write_text(to_toml(_mutated(base, mutation)), encoding="utf-8")
     with pytest.raises(ScenarioError) as caught:
@@ -691,9 +978,12 @@ def test_written_base_loads_to_the_same_scenario(base, tmp_path):
 def test_toml_local_times_are_accepted(base, tmp_path):
     text = to_toml(base)
     text = text.replace('open = "08:00"', "open = 08:00:00").replace(
-        'close = "12:00"', "close = 12:00:00")
-    text = text.replace('open = [["08:00", "10:00"], ["10:30", "12:00"]]',
-                        "open = [[08:00:00, 10:00:00], [10:30:00, 12:00:00]]")
+        'close = "12:00"', "close = 12:00:00"
+    )
+    text = text.replace(
+        'open = [["08:00", "10:00"], ["10:30", "12:00"]]',
+        "open = [[08:00:00, 10:00:00], [10:30:00, 12:00:00]]",
+    )
     assert "08:00:00" in text and "10:30:00" in text
     path = tmp_path / "times.toml"
     path.write_text(text, encoding="utf-8")

@@ -11,7 +11,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .compile import ABANDONED, HALL_CLOSE, IN_SYSTEM, SERVED, SPAN_CLOSE, SPAN_OPEN
+from .compile import (
+    ABANDONED,
+    BALKED,
+    CAPPED,
+    HALL_CLOSE,
+    IN_SYSTEM,
+    SERVED,
+    SPAN_CLOSE,
+    SPAN_OPEN,
+)
 
 # Modes of a window group.
 _CLOSED, _OPEN, _OVERTIME = 0, 1, 2
@@ -179,6 +188,44 @@ def _idle_longer(idle_since, idle_round, w, v):
     )
 
 
+@njit(cache=True)
+def balk_probability(queue, points, probabilities):
+    """Balking probability at ``queue`` waiting: linear between the points, constant beyond
+    (both engines call this one function, so they take the same decisions)."""
+    last = points.size - 1
+    if queue <= points[0]:
+        return probabilities[0]
+    if queue >= points[last]:
+        return probabilities[last]
+    k = 0
+    while points[k + 1] < queue:
+        k += 1
+    share = (queue - points[k]) / (points[k + 1] - points[k])
+    return probabilities[k] + (probabilities[k + 1] - probabilities[k]) * share
+
+
+@njit(cache=True, inline="always")
+def _refused(
+    i, c, t, waiting, admitted, cap, balk_draw, balk_ptr, balk_queue, balk_prob, outcome, end
+):
+    """The daily cap, then balking: whether ticket ``i`` (category ``c``) leaves at once, its
+    outcome set; otherwise it counts towards the day's cap."""
+    if 0 <= cap[c] <= admitted[c]:
+        outcome[i] = CAPPED
+        end[i] = t
+        return True
+    lo = balk_ptr[c]
+    hi = balk_ptr[c + 1]
+    if hi > lo and balk_draw[i] < balk_probability(
+        float(waiting[c]), balk_queue[lo:hi], balk_prob[lo:hi]
+    ):
+        outcome[i] = BALKED
+        end[i] = t
+        return True
+    admitted[c] += 1
+    return False
+
+
 @njit(cache=True, inline="always")
 def _serve(i, w, g, t, service, category, factor, called, start, end, window, outcome):
     """Window ``w`` of group ``g`` calls ticket ``i`` at ``t``; returns when service ends."""
@@ -256,9 +303,14 @@ def simulate_days(
     category,
     service,
     patience,
+    balk_draw,
     day_ptr,
     day_open,
     priority,
+    category_cap,
+    balk_ptr,
+    balk_queue,
+    balk_prob,
     window_group,
     group_first,
     group_count,
@@ -317,6 +369,10 @@ def simulate_days(
     q_head = np.zeros(n_cat, dtype=np.int64)
     q_tail = np.zeros(n_cat, dtype=np.int64)
     q_len = np.zeros(n_cat, dtype=np.int64)
+    admitted = np.zeros(n_cat, dtype=np.int64)  # tickets let in today, for the daily cap
+    refusals = balk_ptr[n_cat] > 0
+    for c in range(n_cat):
+        refusals |= category_cap[c] >= 0
 
     n_periods = 0
     for d in range(n_days):
@@ -330,6 +386,7 @@ def simulate_days(
         mode[:] = _CLOSED
         waiting_for[:] = 0
         q_len[:] = 0
+        admitted[:] = 0
         q_tail[:] = 0
         for i in range(lo, hi):
             q_tail[category[i]] += 1
@@ -425,6 +482,21 @@ def simulate_days(
                 i = arr
                 arr += 1
                 c = category[i]
+                if refusals and _refused(
+                    i,
+                    c,
+                    t,
+                    q_len,
+                    admitted,
+                    category_cap,
+                    balk_draw,
+                    balk_ptr,
+                    balk_queue,
+                    balk_prob,
+                    outcome,
+                    end,
+                ):
+                    continue
                 best = -1
                 best_w = -1
                 for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
@@ -554,6 +626,22 @@ def simulate_days(
             # 4. tickets issued now join their category's queue
             while arr < hi and issued[arr] == t:
                 c = category[arr]
+                if refusals and _refused(
+                    arr,
+                    c,
+                    t,
+                    q_len,
+                    admitted,
+                    category_cap,
+                    balk_draw,
+                    balk_ptr,
+                    balk_queue,
+                    balk_prob,
+                    outcome,
+                    end,
+                ):
+                    arr += 1
+                    continue
                 queue[q_tail[c]] = arr
                 q_tail[c] += 1
                 q_len[c] += 1
@@ -778,7 +866,8 @@ def ticket_aggregates(
     abandoned and ``wait_sum`` (served waits). Time-weighted, by slot: ``areas[0]`` the
     queue (from issue to call or leaving; to ``day_end`` if never called) and ``areas[1]``
     the service. Per window: busy minutes and tickets served. Per category ``totals``:
-    tickets, served, served within ``sla``, abandoned, served after closing, still waiting.
+    tickets, served, served within ``sla``, abandoned, served after closing, still waiting,
+    capped, balked.
     ``served_waits`` gets the waits of served tickets grouped by category (``served_ptr``
     holds the group starts).
     """
@@ -814,6 +903,10 @@ def ticket_aggregates(
                 if o == ABANDONED:
                     counts[2, d, k, c] += 1
                     totals[c, 3] += 1
+                elif o == CAPPED:
+                    totals[c, 6] += 1
+                elif o == BALKED:
+                    totals[c, 7] += 1
                 left = end[i]
             # the waiting and the service segments, split by slot (written out here: a call
             # to a helper taking the 4-d array costs several times the work itself)

@@ -47,6 +47,10 @@ class CompiledHall:
     category_priority: np.ndarray  # (C,) int64
     rate_per_min: np.ndarray  # (n_open_slots, C) arrivals per minute on a factor-1 day
     weekday_factor: np.ndarray  # (7, C)
+    category_cap: np.ndarray  # (C,) int64 daily cap, -1 for none
+    balk_ptr: np.ndarray  # CSR: balking points of category c are balk_*[ptr[c]:ptr[c+1]]
+    balk_queue: np.ndarray  # float64 queue lengths
+    balk_prob: np.ndarray  # float64 probabilities
     # windows and groups
     window_names: list[str]
     window_group: np.ndarray  # (W,) int64
@@ -70,13 +74,16 @@ class CompiledHall:
         """Whether every window group is an independent first-come-first-served queue.
 
         True when each category is served by exactly one group, no category has patience,
-        the categories of a group share one priority and every group is open from opening
-        to closing time; the fast engine then takes a specialised kernel.
+        a daily cap or balking, the categories of a group share one priority and every group
+        is open from opening to closing time; the fast engine then takes a specialised kernel.
         """
         hall = self.scenario.hall
         return (
             bool(np.all(np.diff(self.cat_group_ptr) == 1))
-            and all(c.patience is None for c in self.scenario.categories)
+            and all(
+                c.patience is None and c.daily_cap is None and c.balking is None
+                for c in self.scenario.categories
+            )
             and all(
                 len(set(self.category_priority[self.serves[g]].tolist())) == 1
                 for g in range(self.n_groups)
@@ -86,6 +93,11 @@ class CompiledHall:
                 for w in self.scenario.windows
             )
         )
+
+    @property
+    def balks(self) -> bool:
+        """Whether any category balks (then the inputs carry a uniform per ticket)."""
+        return bool(self.balk_ptr[-1] > 0)
 
     @property
     def n_categories(self) -> int:
@@ -135,6 +147,17 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
             rate[:, c] = arrivals.rate_per_hour / 60.0
         if arrivals.weekday_factors is not None:
             weekday[:, c] = arrivals.weekday_factors
+    balk_ptr = np.cumsum(
+        [0] + [0 if c.balking is None else len(c.balking.queue) for c in scenario.categories]
+    ).astype(np.int64)
+    balk_queue = np.array(
+        [q for c in scenario.categories if c.balking is not None for q in c.balking.queue],
+        dtype=float,
+    )
+    balk_prob = np.array(
+        [p for c in scenario.categories if c.balking is not None for p in c.balking.probability],
+        dtype=float,
+    )
     first = WEEKDAYS.index(hall.first_weekday)
     day_weekday = (first + np.arange(hall.days)) % 7
 
@@ -182,6 +205,13 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         day_weekday=day_weekday.astype(np.int64),
         category_ids=scenario.category_ids,
         category_priority=np.array([c.priority for c in scenario.categories], dtype=np.int64),
+        category_cap=np.array(
+            [-1 if c.daily_cap is None else c.daily_cap for c in scenario.categories],
+            dtype=np.int64,
+        ),
+        balk_ptr=balk_ptr,
+        balk_queue=balk_queue,
+        balk_prob=balk_prob,
         rate_per_min=rate,
         weekday_factor=weekday,
         window_names=names,

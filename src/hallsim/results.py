@@ -7,7 +7,8 @@ gathers the replications into pandas tables. Definitions:
 - a ticket's *wait* is ``start - issued`` when served; means and P90 are over served tickets;
 - *service level* is the share of issued tickets served within ``hall.sla_wait_min``
   (abandoned and unserved tickets count as misses);
-- *abandonment* is the share of issued tickets that gave up waiting;
+- *abandonment* is the share of issued tickets that gave up waiting; *balking* the share
+  whose holders left on seeing the queue, *capped* the share refused by a daily cap;
 - a category's *utilisation* is busy time over open time of the windows that serve it;
   ``utilisation_cv`` and ``utilisation_gini`` measure how unevenly busy those windows are
   (each window's busy over open time; see :mod:`hallsim.metrics`);
@@ -41,6 +42,8 @@ METRICS = (
     "p90_wait",
     "service_level",
     "abandonment",
+    "balking",
+    "capped",
     "utilisation",
     "utilisation_cv",
     "utilisation_gini",
@@ -88,7 +91,7 @@ def replication_tables(
     areas = np.zeros((2, n_days, n_slots, n_cat))  # queue, busy
     window_busy = np.zeros(n_win)
     window_served = np.zeros(n_win, dtype=np.int64)
-    totals = np.zeros((n_cat, 6), dtype=np.int64)
+    totals = np.zeros((n_cat, 8), dtype=np.int64)
     served = np.bincount(inputs.category[output.outcome == SERVED], minlength=n_cat)
     served_ptr = np.concatenate([[0], np.cumsum(served)])
     served_waits = np.empty(served_ptr[-1])
@@ -178,6 +181,8 @@ def _category_stats(
                 np.quantile(waits, 0.9) if waits.size else np.nan,
                 count[2] / n if n else np.nan,
                 count[3] / n if n else np.nan,
+                count[7] / n if n else np.nan,
+                count[6] / n if n else np.nan,
                 window_busy[windows].sum() / open_time if open_time > 0 else np.nan,
                 coefficient_of_variation(window_utilisation[used]),
                 gini(window_utilisation[used]),

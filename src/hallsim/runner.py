@@ -163,8 +163,9 @@ def _run_in_worker(job: tuple) -> tuple[int, dict]:
 def capacity_warnings(hall: CompiledHall) -> list[str]:
     """Warn for each weekday whose offered work exceeds the windows' open time.
 
-    Offered work counts each category's tickets at its mean service time times the smallest
-    factor of the windows that serve it: a lower bound, so a warning is certain overload.
+    Offered work counts each category's expected tickets (at most its daily cap) at its mean
+    service time times the smallest factor of the windows that serve it: a lower bound, so a
+    warning is certain overload.
     """
     bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
     tickets = hall.rate_per_min * np.diff(bounds)[:, None]  # (slots, C) on a factor-1 day
@@ -176,9 +177,9 @@ def capacity_warnings(hall: CompiledHall) -> list[str]:
     )
     messages = []
     for weekday in sorted(set(hall.day_weekday.tolist())):
-        work = float(
-            (tickets.sum(axis=0) * hall.weekday_factor[weekday] * means * best_factor).sum()
-        )
+        daily = tickets.sum(axis=0) * hall.weekday_factor[weekday]
+        daily = np.where(hall.category_cap >= 0, np.minimum(daily, hall.category_cap), daily)
+        work = float((daily * means * best_factor).sum())
         if work > open_time:
             messages.append(
                 f"overloaded on {WEEKDAYS[weekday].capitalize()}: offered work "

@@ -33,6 +33,7 @@ from .errors import Issue, ScenarioError
 
 __all__ = [
     "Arrivals",
+    "Balking",
     "Category",
     "Hall",
     "Scenario",
@@ -147,11 +148,33 @@ class Arrivals(_Frozen):
         return self
 
 
+class Balking(_Frozen):
+    """Probability that a citizen leaves without a ticket, given the number of tickets of
+    the category waiting (as the hall's display shows it): linear between the points
+    (``queue[k]``, ``probability[k]``), constant beyond the first and the last."""
+
+    queue: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], Field(min_length=1)]
+    probability: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _points(self) -> Balking:
+        if len(self.queue) != len(self.probability):
+            raise ValueError(
+                f"queue and probability need as many values (got {len(self.queue)} and "
+                f"{len(self.probability)})"
+            )
+        if any(b <= a for a, b in zip(self.queue, self.queue[1:], strict=False)):
+            raise ValueError(f"queue lengths must increase (got {self.queue})")
+        return self
+
+
 class Category(_Frozen):
     """A kind of business: its arrivals, service time, patience and priority.
 
     A ticket of a higher ``priority`` is called before a lower one; ``patience`` (optional) is
-    how long a citizen waits before leaving (reneging).
+    how long a citizen waits before leaving (reneging). ``daily_cap`` (限号) refuses tickets
+    beyond that many a day (outcome ``capped``); ``balking`` makes citizens leave without a
+    ticket when the queue is long (outcome ``balked``).
     """
 
     id: Name
@@ -161,6 +184,8 @@ class Category(_Frozen):
     service: Distribution
     patience: Distribution | None = None
     priority: int = 0
+    daily_cap: Annotated[int, Field(ge=0, strict=True)] | None = None
+    balking: Balking | None = None
 
     @field_validator("id")
     @classmethod

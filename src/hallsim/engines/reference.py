@@ -26,8 +26,11 @@ from heapq import heappush
 import numpy as np
 import simpy
 
+from .._kernels import balk_probability
 from ..compile import (
     ABANDONED,
+    BALKED,
+    CAPPED,
     HALL_CLOSE,
     IN_SYSTEM,
     SERVED,
@@ -147,13 +150,37 @@ class Day:
     # ------------------------------------------------------------------ processes
 
     def _arrivals(self, tickets):
-        """Step 4: each ticket is issued at its time and joins its category's queue."""
+        """Step 4: each ticket is issued at its time and joins its category's queue, unless
+        the day's cap refuses it or the queue's length makes its holder balk."""
+        admitted = [0] * self.hall.n_categories
         for i in tickets:
             yield self._event(self.inputs.issued[i], ARRIVES, i, caused=False)
-            self.queues[self.inputs.category[i]].append(i)
+            c = self.inputs.category[i]
+            if 0 <= self.hall.category_cap[c] <= admitted[c]:
+                self._leave(i, CAPPED)
+                continue
+            if self._balks(i, c):
+                self._leave(i, BALKED)
+                continue
+            admitted[c] += 1
+            self.queues[c].append(i)
             if self.inputs.patience[i] < np.inf:
                 self.env.process(self._patience(i))
             self._request_calls()
+
+    def _balks(self, i: int, c: int) -> bool:
+        """Whether ticket ``i``'s holder leaves on seeing the queue of category ``c``."""
+        lo, hi = self.hall.balk_ptr[c], self.hall.balk_ptr[c + 1]
+        if hi == lo:
+            return False
+        probability = balk_probability(
+            float(len(self.queues[c])), self.hall.balk_queue[lo:hi], self.hall.balk_prob[lo:hi]
+        )
+        return bool(self.inputs.balk_draw[i] < probability)
+
+    def _leave(self, i: int, outcome: int) -> None:
+        self.output["outcome"][i] = outcome
+        self.output["end"][i] = self.now
 
     def _patience(self, i: int):
         """Step 3: a ticket still waiting when its patience runs out leaves."""
@@ -161,8 +188,7 @@ class Day:
         yield self._event(deadline, PATIENCE, i, caused=True)
         if self.output["outcome"][i] == IN_SYSTEM:
             self.queues[self.inputs.category[i]].remove(i)
-            self.output["outcome"][i] = ABANDONED
-            self.output["end"][i] = self.now
+            self._leave(i, ABANDONED)
 
     def _schedule(self):
         """Step 2: spans close and open; at closing time windows go into overtime."""

@@ -1,0 +1,87 @@
+"""Daily caps (限号) and balking: conservation, the cap's arithmetic and a birth-death oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import assert_within_ci, category, exponential, make_scenario, per_day
+
+import hallsim as hs
+
+
+def test_a_daily_cap_lets_in_the_first_tickets_of_each_day_and_refuses_the_rest():
+    scenario = make_scenario(
+        [category("A", 20, exponential(5.0), daily_cap=30), category("B", 10, exponential(5.0))],
+        [{"id": "W", "count": 2, "serves": ["*"]}],
+        open="08:00",
+        close="12:00",
+        days=5,
+    )
+    tickets = hs.simulate(scenario, replications=3, seed=1).tickets
+    for (_, _, cid), day in tickets.groupby(["replication", "day", "category"], observed=True):
+        refused = (day["outcome"] == "capped").to_numpy()
+        if cid == "B":
+            assert not refused.any()
+            continue
+        assert not refused[:30].any() and refused[30:].all()  # issue order within the day
+        assert (day.loc[refused, "end"] == day.loc[refused, "issued"]).all()
+        assert day.loc[refused, "start"].isna().all()
+    assert (tickets["outcome"] == "capped").sum() > 0
+
+
+def test_a_zero_cap_refuses_everyone():
+    scenario = make_scenario(
+        [category("A", 20, exponential(5.0), daily_cap=0)],
+        [{"id": "W", "serves": ["A"]}],
+        open="08:00",
+        close="10:00",
+    )
+    run = hs.simulate(scenario, replications=2, seed=3)
+    assert (run.tickets["outcome"] == "capped").all()
+    assert run.summary().loc["A", "capped"] == 1.0
+
+
+def test_balking_matches_the_birth_death_chain():
+    """M/M/1 whose arrivals balk with p(q) at q waiting: a birth-death chain on N in system
+    with birth rate lambda (1 - p(max(N - 1, 0))); by PASTA the balking share is
+    sum_N pi_N p(max(N - 1, 0))."""
+    rate, mean = 1.2, 1.0  # per minute: overloaded without balking
+    points, probabilities = [0, 2, 6], [0.0, 0.3, 0.9]
+    scenario = make_scenario(
+        [
+            category(
+                "A",
+                rate * 60,
+                exponential(mean),
+                balking={"queue": points, "probability": probabilities},
+            )
+        ],
+        [{"id": "W", "serves": ["A"]}],
+        days=20,
+    )
+    tickets = hs.simulate(scenario, replications=1, seed=5).tickets
+    p = np.interp(np.maximum(np.arange(200) - 1, 0), points, probabilities)
+    weights = np.concatenate([[1.0], np.cumprod(rate * mean * (1 - p[:-1]))])
+    pi = weights / weights.sum()
+    assert_within_ci(
+        per_day(tickets, lambda d: (d["outcome"] == "balked").mean(), 120.0),
+        float((pi * p).sum()),
+        "balking share",
+    )
+
+
+@pytest.mark.parametrize(
+    ("balking", "message"),
+    [
+        ({"queue": [0, 5], "probability": [0.1]}, "as many values"),
+        ({"queue": [5, 5], "probability": [0.1, 0.2]}, "must increase"),
+        ({"queue": [0], "probability": [1.5]}, "must be <= 1"),
+        ({"queue": [-1], "probability": [0.5]}, "must be >= 0"),
+    ],
+)
+def test_bad_balking_tables_are_located(balking, message):
+    with pytest.raises(hs.ScenarioError, match=r"categories\[0\] \(id=\"A\"\)\.balking") as e:
+        make_scenario(
+            [category("A", 20, exponential(5.0), balking=balking)], [{"id": "W", "serves": ["A"]}]
+        )
+    assert message in str(e.value)
