@@ -1,7 +1,8 @@
 """The two engines agree: random small halls, every feature, identical ticket tables.
 
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
-open and close mid-queue, patience, priorities, daily caps, balking and several days; half of
+open and close mid-queue, patience, priorities, daily caps, balking, call rules and several
+days; half of
 them on a one-minute grid, where arrivals, services, patience and spans coincide all the time.
 The fast engine (each of its code paths) and the simpy engine get the same inputs and must
 give the same tickets and window periods. The profile is fixed (derandomized, no database)
@@ -133,6 +134,7 @@ def halls(draw) -> hs.Scenario:
             window["open"] = [[clock(a), clock(b)] for a, b in pairs]
         if draw(st.booleans()):
             window["generalist_factor"] = draw(st.sampled_from([0.5, 1.5, 2.0]))
+        window["call"] = draw(st.sampled_from(["fcfs", "strict", "weighted", "threshold"]))
         windows.append(window)
     served = {
         c["id"]
@@ -143,6 +145,30 @@ def halls(draw) -> hs.Scenario:
     for c in categories:  # every category needs a window
         if c["id"] not in served:
             windows[0]["serves"] = [*windows[0]["serves"], c["id"]]
+    for window in windows:  # a call rule names categories the window serves
+        mine = [
+            c["id"]
+            for c in categories
+            if "*" in window["serves"]
+            or c["id"] in window["serves"]
+            or c["department"] in window["serves"]
+        ]
+        rule = window.pop("call")
+        if rule == "strict":
+            window["call"] = {"rule": rule, "order": draw(st.permutations(mine))[:2]}
+        elif rule == "weighted":
+            window["call"] = {
+                "rule": rule,
+                "weights": {
+                    cid: draw(st.integers(1, 3)) for cid in draw(st.permutations(mine))[:2]
+                },
+            }
+        elif rule == "threshold":
+            window["call"] = {
+                "rule": rule,
+                "category": draw(st.sampled_from(mine)),
+                "after_min": draw(st.sampled_from([0, 2, 5])),
+            }
     return hs.Scenario.model_validate(
         {
             "hall": {

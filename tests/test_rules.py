@@ -221,6 +221,36 @@ def test_zero_patience_is_served_only_by_a_window_free_at_its_arrival(run):
     assert out.start[2] == clock("08:05")  # the window freed as it arrived: first round
 
 
+def test_strict_order_calls_the_first_listed_category_with_a_waiting_ticket(run):
+    scenario = hall([{"id": "W", "serves": ["*"], "call": {"rule": "strict", "order": ["B"]}}])
+    out, _, _ = run(
+        scenario, [("08:00", "A", 10, INF), ("08:01", "A", 5, INF), ("08:02", "B", 5, INF)]
+    )
+    assert list(out.start) == [clock("08:00"), clock("08:15"), clock("08:10")]
+
+
+def test_weighted_round_robin_calls_two_of_a_then_one_of_b(run):
+    call = {"rule": "weighted", "weights": {"A": 2, "B": 1}}
+    scenario = hall([{"id": "W", "serves": ["*"], "call": call}])
+    tickets = [("08:00", "A", 1, INF)]  # called on arrival: the cycle moves on to A's second
+    tickets += [(f"08:00.{k + 1}", "B", 1, INF) for k in range(3)]
+    tickets += [(f"08:00.{k + 4}", "A", 1, INF) for k in range(4)]
+    out, _, _ = run(scenario, tickets)
+    order = [tickets[i][1] for i in np.argsort(out.start)]
+    assert "".join(order) == "AABAABAB"  # A, A, B, ... until A runs out
+
+
+def test_threshold_calls_the_category_first_once_it_has_waited_too_long(run):
+    call = {"rule": "threshold", "category": "B", "after_min": 10}
+    scenario = hall([{"id": "W", "serves": ["*"], "call": call}])
+    tickets = [("08:00", "A", 12, INF), ("08:01", "A", 5, INF), ("08:05", "B", 5, INF)]
+    out, _, _ = run(scenario, tickets)  # at 08:12 B has waited 7 minutes: FCFS
+    assert list(out.start) == [clock("08:00"), clock("08:12"), clock("08:17")]
+    tickets[0] = ("08:00", "A", 20, INF)  # at 08:20 B has waited 15 minutes: B first
+    out, _, _ = run(scenario, tickets)
+    assert list(out.start) == [clock("08:00"), clock("08:25"), clock("08:20")]
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

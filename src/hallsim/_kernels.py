@@ -14,6 +14,9 @@ from numba import njit
 from .compile import (
     ABANDONED,
     BALKED,
+    CALL_STRICT,
+    CALL_THRESHOLD,
+    CALL_WEIGHTED,
     CAPPED,
     HALL_CLOSE,
     IN_SYSTEM,
@@ -260,36 +263,74 @@ def _free(
 
 
 @njit(cache=True, inline="always")
+def _head(c, queue, q_head, outcome):
+    """The longest-waiting ticket of category ``c`` (dropping tickets that left)."""
+    while outcome[queue[q_head[c]]] != IN_SYSTEM:
+        q_head[c] += 1
+    return queue[q_head[c]]
+
+
+@njit(cache=True, inline="always")
 def _take_ticket(
     g,
+    w,
+    t,
+    issued,
     priority,
     group_cat_ptr,
     group_cat_idx,
     cat_group_ptr,
     cat_group_idx,
+    call_rule,
+    call_ptr,
+    call_idx,
+    call_category,
+    call_after,
+    call_position,
     queue,
     q_head,
     q_len,
     waiting_for,
     outcome,
 ):
-    """Remove and return the ticket group ``g`` calls: highest priority, then lowest number."""
-    pick = -1
+    """Remove and return the ticket window ``w`` of group ``g`` calls at ``t``, by the group's
+    call rule: strict order, weighted round robin or threshold, else (and by default) the
+    highest priority, then the lowest ticket number."""
     pick_c = -1
-    for k in range(group_cat_ptr[g], group_cat_ptr[g + 1]):
-        c = group_cat_idx[k]
-        if q_len[c] == 0:
-            continue
-        while outcome[queue[q_head[c]]] != IN_SYSTEM:  # drop tickets that left
-            q_head[c] += 1
-        i = queue[q_head[c]]
-        if (
-            pick < 0
-            or priority[c] > priority[pick_c]
-            or (priority[c] == priority[pick_c] and i < pick)
-        ):
-            pick = i
+    rule = call_rule[g]
+    if rule == CALL_STRICT:
+        for k in range(call_ptr[g], call_ptr[g + 1]):
+            if q_len[call_idx[k]] > 0:
+                pick_c = call_idx[k]
+                break
+    elif rule == CALL_WEIGHTED:
+        size = call_ptr[g + 1] - call_ptr[g]
+        for j in range(size):
+            k = (call_position[w] + j) % size
+            if q_len[call_idx[call_ptr[g] + k]] > 0:
+                pick_c = call_idx[call_ptr[g] + k]
+                call_position[w] = (k + 1) % size
+                break
+    elif rule == CALL_THRESHOLD:
+        c = call_category[g]
+        if q_len[c] > 0 and t - issued[_head(c, queue, q_head, outcome)] > call_after[g]:
             pick_c = c
+    if pick_c >= 0:
+        pick = _head(pick_c, queue, q_head, outcome)
+    else:
+        pick = -1
+        for k in range(group_cat_ptr[g], group_cat_ptr[g + 1]):
+            c = group_cat_idx[k]
+            if q_len[c] == 0:
+                continue
+            i = _head(c, queue, q_head, outcome)
+            if (
+                pick < 0
+                or priority[c] > priority[pick_c]
+                or (priority[c] == priority[pick_c] and i < pick)
+            ):
+                pick = i
+                pick_c = c
     q_head[pick_c] += 1
     q_len[pick_c] -= 1
     for k in range(cat_group_ptr[pick_c], cat_group_ptr[pick_c + 1]):
@@ -320,6 +361,11 @@ def simulate_days(
     group_cat_idx,
     cat_group_ptr,
     cat_group_idx,
+    call_rule,
+    call_ptr,
+    call_idx,
+    call_category,
+    call_after,
     event_offset,
     event_kind,
     event_group,
@@ -370,6 +416,7 @@ def simulate_days(
     q_tail = np.zeros(n_cat, dtype=np.int64)
     q_len = np.zeros(n_cat, dtype=np.int64)
     admitted = np.zeros(n_cat, dtype=np.int64)  # tickets let in today, for the daily cap
+    call_position = np.zeros(n_win, dtype=np.int64)  # of each window in its round robin
     refusals = balk_ptr[n_cat] > 0
     for c in range(n_cat):
         refusals |= category_cap[c] >= 0
@@ -387,6 +434,7 @@ def simulate_days(
         waiting_for[:] = 0
         q_len[:] = 0
         admitted[:] = 0
+        call_position[:] = 0
         q_tail[:] = 0
         for i in range(lo, hi):
             q_tail[category[i]] += 1
@@ -426,11 +474,20 @@ def simulate_days(
                     if mode[g] != _CLOSED and waiting_for[g] > 0:
                         i = _take_ticket(
                             g,
+                            w,
+                            t,
+                            issued,
                             priority,
                             group_cat_ptr,
                             group_cat_idx,
                             cat_group_ptr,
                             cat_group_idx,
+                            call_rule,
+                            call_ptr,
+                            call_idx,
+                            call_category,
+                            call_after,
+                            call_position,
                             queue,
                             q_head,
                             q_len,
@@ -519,6 +576,12 @@ def simulate_days(
                 if best >= 0:
                     free_head[best] = _wrap(free_head[best] + 1, group_count[best])
                     free_len[best] -= 1
+                    if call_rule[best] == CALL_WEIGHTED:  # the call moves the round robin on
+                        size = call_ptr[best + 1] - call_ptr[best]
+                        k = call_position[best_w]
+                        while call_idx[call_ptr[best] + k] != c:
+                            k = (k + 1) % size
+                        call_position[best_w] = (k + 1) % size
                     finish = _serve(
                         i,
                         best_w,
@@ -678,11 +741,20 @@ def simulate_days(
                 free_len[g] -= 1
                 i = _take_ticket(
                     g,
+                    w,
+                    t,
+                    issued,
                     priority,
                     group_cat_ptr,
                     group_cat_idx,
                     cat_group_ptr,
                     cat_group_idx,
+                    call_rule,
+                    call_ptr,
+                    call_idx,
+                    call_category,
+                    call_after,
+                    call_position,
                     queue,
                     q_head,
                     q_len,

@@ -29,6 +29,10 @@ SERVED, ABANDONED, BALKED, NO_SHOW, CAPPED, IN_SYSTEM = range(len(OUTCOMES))
 # Kinds of schedule event, applied in this order at one instant (after service completions).
 SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE = 0, 1, 2
 
+# Call rules of a window group (scenario ``call.rule``).
+CALL_RULES = ("fcfs", "strict", "weighted", "threshold")
+CALL_FCFS, CALL_STRICT, CALL_WEIGHTED, CALL_THRESHOLD = range(len(CALL_RULES))
+
 
 @dataclass(frozen=True)
 class CompiledHall:
@@ -63,6 +67,11 @@ class CompiledHall:
     group_cat_idx: np.ndarray
     cat_group_ptr: np.ndarray  # CSR: groups serving category c
     cat_group_idx: np.ndarray
+    call_rule: np.ndarray  # (G,) int64: CALL_FCFS ... CALL_THRESHOLD
+    call_ptr: np.ndarray  # CSR per group: strict order, or the weighted round-robin cycle
+    call_idx: np.ndarray
+    call_category: np.ndarray  # (G,) int64: the threshold rule's category, -1 otherwise
+    call_after: np.ndarray  # (G,) float64: the threshold rule's minutes
     # schedule of one day, minutes of day, sorted by (time, kind, group)
     event_minute: np.ndarray  # float64
     event_kind: np.ndarray  # int64: SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE
@@ -75,7 +84,8 @@ class CompiledHall:
 
         True when each category is served by exactly one group, no category has patience,
         a daily cap or balking, the categories of a group share one priority and every group
-        is open from opening to closing time; the fast engine then takes a specialised kernel.
+        calls by the FCFS rule and is open from opening to closing time; the fast engine then
+        takes a specialised kernel.
         """
         hall = self.scenario.hall
         return (
@@ -90,6 +100,7 @@ class CompiledHall:
             )
             and all(
                 self.scenario.spans(w) == [(hall.open_minute, hall.close_minute)]
+                and w.call.rule == "fcfs"
                 for w in self.scenario.windows
             )
         )
@@ -128,6 +139,29 @@ def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     ptr[1:] = np.cumsum([len(r) for r in rows])
     idx = np.array([x for r in rows for x in r], dtype=np.int64)
     return ptr, idx
+
+
+def _call_rules(scenario: Scenario, served_rows: list[list[int]]):
+    """Per group: the category list of its call rule, the threshold category and minutes."""
+    ids = scenario.category_ids
+    rows, categories, minutes = [], [], []
+    for window, served in zip(scenario.windows, served_rows, strict=True):
+        call = window.call
+        row: list[int] = []
+        if call.rule == "strict":
+            row = [ids.index(cid) for cid in call.order]
+        elif call.rule == "weighted":
+            listed = [ids.index(cid) for cid in call.weights]
+            row = [
+                c
+                for cid, c in zip(call.weights, listed, strict=True)
+                for _ in range(call.weights[cid])
+            ]
+            row += [c for c in served if c not in listed]
+        rows.append(row)
+        categories.append(ids.index(call.category) if call.rule == "threshold" else -1)
+        minutes.append(call.after_min if call.rule == "threshold" else 0.0)
+    return rows, categories, minutes
 
 
 def compile_scenario(scenario: Scenario) -> CompiledHall:
@@ -191,6 +225,8 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
             events.append((float(end), kind, g))
     events.sort()
     group_cat_ptr, group_cat_idx = _csr(served_rows)
+    call_rows, call_category, call_after = _call_rules(scenario, served_rows)
+    call_ptr, call_idx = _csr(call_rows)
     cat_group_ptr, cat_group_idx = _csr(
         [[g for g in range(n_groups) if serves[g, c]] for c in range(n_cat)]
     )
@@ -225,6 +261,13 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         group_cat_idx=group_cat_idx,
         cat_group_ptr=cat_group_ptr,
         cat_group_idx=cat_group_idx,
+        call_rule=np.array(
+            [CALL_RULES.index(w.call.rule) for w in scenario.windows], dtype=np.int64
+        ),
+        call_ptr=call_ptr,
+        call_idx=call_idx,
+        call_category=np.array(call_category, dtype=np.int64),
+        call_after=np.array(call_after, dtype=float),
         event_minute=np.array([e[0] for e in events]),
         event_kind=np.array([e[1] for e in events], dtype=np.int64),
         event_group=np.array([e[2] for e in events], dtype=np.int64),

@@ -170,5 +170,3 @@ Distribution = Annotated[
     Field(discriminator="dist"),
 ]
 """Any of the supported distributions, chosen by its ``dist`` key."""
-
-DIST_NAMES = ("exponential", "deterministic", "lognormal", "gamma", "uniform", "empirical")

@@ -28,12 +28,16 @@ from pydantic import (
     model_validator,
 )
 
-from .distributions import DIST_NAMES, Distribution
+from .distributions import Distribution
 from .errors import Issue, ScenarioError
 
 __all__ = [
     "Arrivals",
     "Balking",
+    "CallFCFS",
+    "CallStrict",
+    "CallThreshold",
+    "CallWeighted",
     "Category",
     "Hall",
     "Scenario",
@@ -195,13 +199,51 @@ class Category(_Frozen):
         return value
 
 
+class CallFCFS(_Frozen):
+    """Call the waiting ticket with the highest priority, then the one issued first."""
+
+    rule: Literal["fcfs"] = "fcfs"
+
+
+class CallStrict(_Frozen):
+    """Call from the first category in ``order`` that has a waiting ticket (the one issued
+    first); categories not listed come after, by the FCFS rule."""
+
+    rule: Literal["strict"]
+    order: Annotated[list[Name], Field(min_length=1)]
+
+
+class CallWeighted(_Frozen):
+    """Weighted round robin: each window cycles through the categories, ``weights[c]`` calls
+    in a row for category ``c`` (unlisted categories served: weight 1), skipping categories
+    with nobody waiting; the cycle position is the window's own and restarts each day."""
+
+    rule: Literal["weighted"]
+    weights: Annotated[dict[str, Annotated[int, Field(ge=1, strict=True)]], Field(min_length=1)]
+
+
+class CallThreshold(_Frozen):
+    """Call ``category`` first when its longest-waiting ticket has waited more than
+    ``after_min`` minutes; otherwise the FCFS rule."""
+
+    rule: Literal["threshold"]
+    category: Name
+    after_min: NonNegativeFloat
+
+
+CallRule = Annotated[
+    CallFCFS | CallStrict | CallWeighted | CallThreshold, Field(discriminator="rule")
+]
+
+
 class Window(_Frozen):
     """A group of ``count`` identical windows.
 
     ``serves`` lists category ids, department names or ``"*"`` (a comprehensive window).
     ``open`` lists the spans ``["HH:MM", "HH:MM"]`` the windows are open (default: the hall's
     hours). ``generalist_factor`` multiplies service times at these windows, for every category
-    (a number) or per category id (a table; unlisted categories 1.0).
+    (a number) or per category id (a table; unlisted categories 1.0). ``call`` is the rule a
+    free window follows to call the next ticket (default FCFS with priorities).
     """
 
     id: Name
@@ -212,6 +254,7 @@ class Window(_Frozen):
         Annotated[PositiveFloat, Tag("number")] | Annotated[dict[str, PositiveFloat], Tag("table")],
         Discriminator(lambda v: "table" if isinstance(v, dict) else "number"),
     ] = 1.0
+    call: CallRule = CallFCFS()
 
 
 class _CrossFieldErrors(Exception):
@@ -343,9 +386,27 @@ class Scenario(_Frozen):
                             key,
                         )
             yield from self._span_issues(w, window)
+            yield from self._call_issues(w, window, served)
         for i in range(len(self.categories)):
             if i not in served_anywhere:
                 yield ("categories", i), "no window serves this category", _NO_VALUE
+
+    def _call_issues(self, w: int, window: Window, served: list[int]):
+        call = window.call
+        named = {
+            "strict": lambda: [("order", k, cid) for k, cid in enumerate(call.order)],
+            "weighted": lambda: [("weights", cid, cid) for cid in call.weights],
+            "threshold": lambda: [("category", None, call.category)],
+        }.get(call.rule, list)()
+        served_ids = {self.categories[c].id for c in served}
+        seen = set()
+        for key, index, cid in named:
+            where = ("windows", w, "call", key) + (() if index is None else (index,))
+            if cid not in served_ids:
+                yield where, "not a category this window serves", cid
+            elif cid in seen:
+                yield where, "listed twice", cid
+            seen.add(cid)
 
     def _span_issues(self, w: int, window: Window):
         if window.open is None:
@@ -415,14 +476,17 @@ _MESSAGES = {
     "too_short": "must have at least {min_length} item(s)",
     "too_long": "must have at most {max_length} item(s)",
     "string_too_short": "must not be empty",
-    "union_tag_invalid": "unknown dist {tag!r}: expected one of " + ", ".join(DIST_NAMES),
-    "union_tag_not_found": "needs a dist key: one of " + ", ".join(DIST_NAMES),
+    "union_tag_invalid": "unknown {discriminator} {tag!r}: expected one of {expected_tags}",
+    "union_tag_not_found": "needs a {discriminator} key",
 }
 
 
 def _issue(detail: dict, data: Any) -> Issue:
     kind = detail["type"]
-    ctx = detail.get("ctx", {})
+    ctx = {  # pydantic quotes these: 'dist', 'exponential', ...
+        key: value.replace("'", "") if key in ("discriminator", "expected_tags") else value
+        for key, value in detail.get("ctx", {}).items()
+    }
     loc = _data_loc(detail["loc"], data, kind)
     if kind in _MESSAGES:
         try:

@@ -30,6 +30,9 @@ from .._kernels import balk_probability
 from ..compile import (
     ABANDONED,
     BALKED,
+    CALL_STRICT,
+    CALL_THRESHOLD,
+    CALL_WEIGHTED,
     CAPPED,
     HALL_CLOSE,
     IN_SYSTEM,
@@ -41,7 +44,7 @@ from ..compile import (
 from .inputs import TicketInputs, check_inputs
 from .output import EngineOutput
 
-__all__ = ["Day", "Rules", "highest_priority_then_oldest", "run"]
+__all__ = ["Day", "Rules", "highest_priority_then_oldest", "run", "window_call_rule"]
 
 # the steps of an instant, in the order they apply
 ENDS, SCHEDULE, PATIENCE, ARRIVES, CALLS = range(1, 6)
@@ -60,6 +63,31 @@ def highest_priority_then_oldest(day: Day, window: int) -> int:
     return min(heads, key=lambda i: (-day.priority_of(i), i))
 
 
+def window_call_rule(day: Day, window: int) -> int:
+    """The default rule: the one the scenario gives the window (``call`` of its
+    ``[[windows]]`` entry): strict category order, weighted round robin, a waiting-time
+    threshold, or by default :func:`highest_priority_then_oldest`."""
+    hall = day.hall
+    group = hall.window_group[window]
+    rule = hall.call_rule[group]
+    listed = hall.call_idx[hall.call_ptr[group] : hall.call_ptr[group + 1]]
+    if rule == CALL_STRICT:
+        for c in listed:
+            if day.queues[c]:
+                return day.queues[c][0]
+    elif rule == CALL_WEIGHTED:
+        for j in range(len(listed)):
+            k = (day.call_position[window] + j) % len(listed)
+            if day.queues[listed[k]]:
+                day.call_position[window] = (k + 1) % len(listed)
+                return day.queues[listed[k]][0]
+    elif rule == CALL_THRESHOLD:
+        queue = day.queues[hall.call_category[group]]
+        if queue and day.now - day.inputs.issued[queue[0]] > hall.call_after[group]:
+            return queue[0]
+    return highest_priority_then_oldest(day, window)
+
+
 @dataclass(frozen=True)
 class Rules:
     """Rules of the reference engine that a user may replace.
@@ -72,7 +100,7 @@ class Rules:
     module-level function.
     """
 
-    call_next: Callable[[Day, int], int] = highest_priority_then_oldest
+    call_next: Callable[[Day, int], int] = window_call_rule
 
 
 class _HallEnvironment(simpy.Environment):
@@ -107,6 +135,7 @@ class Day:
         self.period_from: list[float | None] = [None] * hall.n_windows
         self.queues = [deque() for _ in range(hall.n_categories)]
         self.calls_pending = False
+        self.call_position = [0] * hall.n_windows  # of each window in its round robin
         lo, hi = inputs.day_ptr[day], inputs.day_ptr[day + 1]
         self.env.process(self._arrivals(range(lo, hi)))
         self.env.process(self._schedule())
