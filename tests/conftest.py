@@ -55,6 +55,21 @@ def assert_within_ci(values, expected: float, what: str) -> None:
     )
 
 
+def on_minute_grid(inputs):
+    """The same tickets on a one-minute grid: arrivals, services, patience and spans then
+    coincide all the time (the ties the rules of ``hallsim.engines`` order)."""
+    from hallsim.engines.inputs import TicketInputs
+
+    return TicketInputs(
+        issued=np.floor(inputs.issued),
+        category=inputs.category,
+        service=np.round(inputs.service),
+        patience=np.round(inputs.patience),
+        day_ptr=inputs.day_ptr,
+        balk_draw=inputs.balk_draw,
+    )
+
+
 @pytest.fixture
 def seed() -> int:
     return 20261121

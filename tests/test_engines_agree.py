@@ -12,13 +12,14 @@ so CI repeats it.
 from __future__ import annotations
 
 import numpy as np
+from conftest import on_minute_grid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hallsim as hs
 from hallsim.compile import compile_scenario
 from hallsim.engines import fast, reference
-from hallsim.engines.inputs import TicketInputs, draw_inputs
+from hallsim.engines.inputs import draw_inputs
 
 PROFILE = settings(
     max_examples=250,
@@ -183,17 +184,6 @@ def halls(draw) -> hs.Scenario:
     )
 
 
-def on_grid(inputs: TicketInputs) -> TicketInputs:
-    return TicketInputs(
-        issued=np.floor(inputs.issued),
-        category=inputs.category,
-        service=np.round(inputs.service),
-        patience=np.round(inputs.patience),
-        day_ptr=inputs.day_ptr,
-        balk_draw=inputs.balk_draw,
-    )
-
-
 FIELDS = (
     "called",
     "start",
@@ -212,7 +202,7 @@ def test_both_engines_give_identical_tickets(scenario, seed, grid):
     hall = compile_scenario(scenario)
     inputs = draw_inputs(hall, np.random.default_rng(seed))
     if grid:
-        inputs = on_grid(inputs)
+        inputs = on_minute_grid(inputs)
     expected = reference.run(hall, inputs)
     for kernel in ("auto", "general", "full-steps"):
         got = fast.run(hall, inputs, kernel=kernel)

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import on_minute_grid
 
 import hallsim as hs
 from hallsim.compile import OUTCOMES, compile_scenario
@@ -274,18 +275,6 @@ def test_hand_built_inputs_are_checked_before_the_kernel(field, value, message):
         fast.run(compile_scenario(scenario), TicketInputs(**good))
 
 
-def _coarse(inputs: TicketInputs) -> TicketInputs:
-    """The same tickets on a one-minute grid: arrivals, services and patience coincide often."""
-    return TicketInputs(
-        issued=np.floor(inputs.issued),
-        category=inputs.category,
-        service=np.round(inputs.service),
-        patience=np.round(inputs.patience),
-        day_ptr=inputs.day_ptr,
-        balk_draw=inputs.balk_draw,
-    )
-
-
 @pytest.mark.parametrize(
     "scenario_file",
     ["panjin.toml", "hall8-comprehensive.toml", "hall8-dedicated.toml", "mmc.toml"],
@@ -302,7 +291,7 @@ def test_every_kernel_gives_the_result_of_the_full_rules(scenario_file, grid):
     compiled = compile_scenario(scenario)
     inputs = draw_inputs(compiled, np.random.default_rng(5))
     if grid:
-        inputs = _coarse(inputs)
+        inputs = on_minute_grid(inputs)
     full = fast.run(compiled, inputs, kernel="full-steps")
     for kernel in ("general", "auto"):
         other = fast.run(compiled, inputs, kernel=kernel)
