@@ -55,6 +55,9 @@ class CompiledHall:
     balk_ptr: np.ndarray  # CSR: balking points of category c are balk_*[ptr[c]:ptr[c+1]]
     balk_queue: np.ndarray  # float64 queue lengths
     balk_prob: np.ndarray  # float64 probabilities
+    no_show_prob: np.ndarray  # (C,) float64, 0 for none
+    no_show_lost: np.ndarray  # (C,) float64 minutes a window spends on an absent holder
+    no_show_requeue: np.ndarray  # (C,) bool: requeue (else drop) after the recalls
     # windows and groups
     window_names: list[str]
     window_group: np.ndarray  # (W,) int64
@@ -83,15 +86,18 @@ class CompiledHall:
         """Whether every window group is an independent first-come-first-served queue.
 
         True when each category is served by exactly one group, no category has patience,
-        a daily cap or balking, the categories of a group share one priority and every group
-        calls by the FCFS rule and is open from opening to closing time; the fast engine then
-        takes a specialised kernel.
+        a daily cap, balking or no-shows, the categories of a group share one priority, and
+        every group calls by the FCFS rule and is open from opening to closing time; the fast
+        engine then takes a specialised kernel.
         """
         hall = self.scenario.hall
         return (
             bool(np.all(np.diff(self.cat_group_ptr) == 1))
             and all(
-                c.patience is None and c.daily_cap is None and c.balking is None
+                c.patience is None
+                and c.daily_cap is None
+                and c.balking is None
+                and c.no_show is None
                 for c in self.scenario.categories
             )
             and all(
@@ -109,6 +115,11 @@ class CompiledHall:
     def balks(self) -> bool:
         """Whether any category balks (then the inputs carry a uniform per ticket)."""
         return bool(self.balk_ptr[-1] > 0)
+
+    @property
+    def no_shows(self) -> bool:
+        """Whether any category has no-shows (then the inputs carry a uniform per ticket)."""
+        return any(c.no_show is not None for c in self.scenario.categories)
 
     @property
     def n_categories(self) -> int:
@@ -248,6 +259,16 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         balk_ptr=balk_ptr,
         balk_queue=balk_queue,
         balk_prob=balk_prob,
+        no_show_prob=np.array(
+            [0.0 if c.no_show is None else c.no_show.probability for c in scenario.categories]
+        ),
+        no_show_lost=np.array(
+            [0.0 if c.no_show is None else c.no_show.lost_min for c in scenario.categories]
+        ),
+        no_show_requeue=np.array(
+            [c.no_show is not None and c.no_show.then == "requeue" for c in scenario.categories],
+            dtype=np.bool_,
+        ),
         rate_per_min=rate,
         weekday_factor=weekday,
         window_names=names,

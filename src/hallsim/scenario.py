@@ -38,6 +38,7 @@ __all__ = [
     "CallStrict",
     "CallThreshold",
     "CallWeighted",
+    "NoShow",
     "Category",
     "Hall",
     "Scenario",
@@ -172,13 +173,31 @@ class Balking(_Frozen):
         return self
 
 
+class NoShow(_Frozen):
+    """No-show at call (过号): the holder of a share ``probability`` of the tickets is absent
+    when first called. The window calls and recalls ``recalls`` times, ``recall_min`` minutes
+    each time, then drops the ticket (outcome ``no_show``) or, with ``then = "requeue"``,
+    puts it at the back of its category's queue (the holder has come back)."""
+
+    probability: Annotated[float, Field(ge=0, le=1)]
+    recall_min: NonNegativeFloat = 1.0
+    recalls: Annotated[int, Field(ge=0, strict=True)] = 2
+    then: Literal["drop", "requeue"] = "drop"
+
+    @property
+    def lost_min(self) -> float:
+        """Minutes a window spends on an absent holder: the call and every recall."""
+        return (1 + self.recalls) * self.recall_min
+
+
 class Category(_Frozen):
     """A kind of business: its arrivals, service time, patience and priority.
 
     A ticket of a higher ``priority`` is called before a lower one; ``patience`` (optional) is
     how long a citizen waits before leaving (reneging). ``daily_cap`` (限号) refuses tickets
     beyond that many a day (outcome ``capped``); ``balking`` makes citizens leave without a
-    ticket when the queue is long (outcome ``balked``).
+    ticket when the queue is long (outcome ``balked``); ``no_show`` makes some holders absent
+    when called (过号).
     """
 
     id: Name
@@ -190,6 +209,7 @@ class Category(_Frozen):
     priority: int = 0
     daily_cap: Annotated[int, Field(ge=0, strict=True)] | None = None
     balking: Balking | None = None
+    no_show: NoShow | None = None
 
     @field_validator("id")
     @classmethod

@@ -9,7 +9,9 @@ tickets. :func:`draw_inputs` draws them from one ``numpy.random.Generator`` in a
 4. base service times, category by category (tickets of a category in issue order);
 5. patience, category by category, for categories that have one (others wait forever);
 6. if any category balks, one uniform per ticket in issue order (it balks when the uniform is
-   below its balking probability).
+   below its balking probability);
+7. if any category has no-shows, one uniform per ticket in issue order (its holder is absent
+   when first called if the uniform is below the category's no-show probability).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class TicketInputs:
     ``issued`` is in absolute minutes (day ``d`` spans ``[d * 1440, (d + 1) * 1440)`` plus
     overtime), ``service`` is the base service time before a window's factor, ``patience`` is
     ``inf`` for a citizen who never gives up, ``balk_draw`` the uniform a balking decision
-    compares (empty when no category balks). Tickets of day ``d`` are
+    compares (empty when no category balks), ``absent_draw`` the uniform that decides a
+    no-show (empty when no category has no-shows). Tickets of day ``d`` are
     ``day_ptr[d]:day_ptr[d + 1]``.
     """
 
@@ -41,6 +44,7 @@ class TicketInputs:
     patience: np.ndarray
     day_ptr: np.ndarray
     balk_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    absent_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def n_tickets(self) -> int:
@@ -95,9 +99,10 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
         patience[order] = drawn
 
     balk_draw = rng.random(n) if hall.balks else np.empty(0)
+    absent_draw = rng.random(n) if hall.no_shows else np.empty(0)
     day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
     day_ptr = np.concatenate([[0], np.cumsum(day_counts)]).astype(np.int64)
-    return TicketInputs(issued, category, service, patience, day_ptr, balk_draw)
+    return TicketInputs(issued, category, service, patience, day_ptr, balk_draw, absent_draw)
 
 
 def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
@@ -120,17 +125,18 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
                 f"(got {type(array).__name__} {getattr(array, 'dtype', '')} "
                 f"{getattr(array, 'shape', '')})"
             )
-    if not (
-        isinstance(inputs.balk_draw, np.ndarray)
-        and inputs.balk_draw.dtype == np.float64
-        and inputs.balk_draw.shape in ((n,), (0,))
-        and (inputs.balk_draw.shape == (n,) or not hall.balks)
-    ):
-        raise ValueError(
-            f"inputs.balk_draw: must be a float64 array of shape ({n},)"
-            + ("" if hall.balks else " or empty (no category balks)")
-            + f" (got {getattr(inputs.balk_draw, 'shape', type(inputs.balk_draw).__name__)})"
-        )
+    for name, needed in (("balk_draw", hall.balks), ("absent_draw", hall.no_shows)):
+        draws = getattr(inputs, name)
+        if not (
+            isinstance(draws, np.ndarray)
+            and draws.dtype == np.float64
+            and (draws.shape == (n,) or (draws.shape == (0,) and not needed))
+        ):
+            raise ValueError(
+                f"inputs.{name}: must be a float64 array of shape ({n},)"
+                + ("" if needed else " or empty")
+                + f" (got {getattr(draws, 'shape', type(draws).__name__)})"
+            )
     ptr = inputs.day_ptr
     if ptr.shape != (hall.n_days + 1,) or ptr[0] != 0 or ptr[-1] != n or np.any(np.diff(ptr) < 0):
         raise ValueError(
