@@ -67,6 +67,7 @@ def on_minute_grid(inputs):
         patience=np.round(inputs.patience),
         day_ptr=inputs.day_ptr,
         balk_draw=inputs.balk_draw,
+        absent_draw=inputs.absent_draw,
     )
 
 

@@ -1,8 +1,8 @@
 """The two engines agree: random small halls, every feature, identical ticket tables.
 
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
-open and close mid-queue, patience, priorities, daily caps, balking, call rules and several
-days; half of
+open and close mid-queue, patience, priorities, daily caps, balking, no-shows, call rules and
+several days; half of
 them on a one-minute grid, where arrivals, services, patience and spans coincide all the time.
 The fast engine (each of its code paths) and the simpy engine get the same inputs and must
 give the same tickets and window periods. The profile is fixed (derandomized, no database)
@@ -100,6 +100,13 @@ def halls(draw) -> hs.Scenario:
                     ]
                 )
             )
+        if draw(st.integers(0, 2)) == 0:
+            category["no_show"] = {
+                "probability": draw(st.sampled_from([0.2, 0.6, 1.0])),
+                "recall_min": draw(st.sampled_from([0, 0.5, 1])),
+                "recalls": draw(st.integers(0, 2)),
+                "then": draw(st.sampled_from(["drop", "requeue"])),
+            }
         categories.append(category)
     windows = []
     for w in range(draw(st.integers(1, 3))):

@@ -20,21 +20,21 @@ from hallsim.engines.inputs import TicketInputs
 INF = math.inf
 
 
-def hall(windows: list[dict], priorities=(0, 0)) -> hs.Scenario:
-    return hs.Scenario.model_validate(
+def hall(windows: list[dict], priorities=(0, 0), no_show: dict | None = None) -> hs.Scenario:
+    """Categories A and B (``no_show`` for A) and the given windows, 08:00-17:00."""
+    categories = [
         {
-            "hall": {"open": "08:00", "close": "17:00"},
-            "categories": [
-                {
-                    "id": cid,
-                    "arrivals": {"rate_per_hour": 1},
-                    "priority": p,
-                    "service": {"dist": "exponential", "mean_min": 1},
-                }
-                for cid, p in zip("AB", priorities, strict=True)
-            ],
-            "windows": windows,
+            "id": cid,
+            "arrivals": {"rate_per_hour": 1},
+            "priority": p,
+            "service": {"dist": "exponential", "mean_min": 1},
         }
+        for cid, p in zip("AB", priorities, strict=True)
+    ]
+    if no_show is not None:
+        categories[0]["no_show"] = no_show
+    return hs.Scenario.model_validate(
+        {"hall": {"open": "08:00", "close": "17:00"}, "categories": categories, "windows": windows}
     )
 
 
@@ -44,14 +44,17 @@ def clock(text: str) -> float:
 
 
 def _run(scenario: hs.Scenario, tickets: list[tuple], engine: str):
-    """tickets: (issued "HH:MM[.f]", category id, service minutes, patience minutes)."""
+    """tickets: (issued "HH:MM[.f]", category id, service minutes, patience minutes[,
+    "absent"])."""
     compiled = compile_scenario(scenario)
+    absent = [len(t) > 4 and t[4] == "absent" for t in tickets]
     inputs = TicketInputs(
         issued=np.array([clock(t[0]) for t in tickets]),
         category=np.array([scenario.category_ids.index(t[1]) for t in tickets], dtype=np.int64),
         service=np.array([float(t[2]) for t in tickets]),
         patience=np.array([float(t[3]) for t in tickets]),
         day_ptr=np.array([0, len(tickets)], dtype=np.int64),
+        absent_draw=np.where(absent, 0.0, 1.0) if compiled.no_shows else np.empty(0),
     )
     out = (fast if engine == "fast" else reference).run(compiled, inputs)
     names = [compiled.window_names[w] if w >= 0 else None for w in out.window]
@@ -250,6 +253,40 @@ def test_threshold_calls_the_category_first_once_it_has_waited_too_long(run):
     tickets[0] = ("08:00", "A", 20, INF)  # at 08:20 B has waited 15 minutes: B first
     out, _, _ = run(scenario, tickets)
     assert list(out.start) == [clock("08:00"), clock("08:25"), clock("08:20")]
+
+
+def test_an_absent_holder_costs_the_window_its_recalls_then_is_dropped(run):
+    no_show = {"probability": 0.5, "recall_min": 1, "recalls": 2, "then": "drop"}
+    scenario = hall([{"id": "W", "serves": ["*"]}], no_show=no_show)
+    out, names, outcomes = run(scenario, [("08:00", "A", 5, INF, "absent"), ("08:01", "B", 5, INF)])
+    assert outcomes == ["no_show", "served"]
+    assert out.called[0] == clock("08:00") and np.isnan(out.start[0])
+    assert out.end[0] == clock("08:03")  # the call and two recalls, a minute each
+    assert list(out.recall_window) == [0, -1]
+    assert out.start[1] == clock("08:03")
+
+
+def test_a_requeued_ticket_goes_to_the_back_of_its_queue_and_keeps_its_first_call(run):
+    no_show = {"probability": 0.5, "recall_min": 1, "recalls": 2, "then": "requeue"}
+    scenario = hall([{"id": "W", "serves": ["*"]}], no_show=no_show)
+    out, _, outcomes = run(
+        scenario,
+        [("08:00", "A", 5, INF, "absent"), ("08:01", "B", 5, INF), ("08:02", "A", 5, INF)],
+    )
+    assert outcomes == ["served"] * 3
+    assert list(out.start) == [clock("08:13"), clock("08:03"), clock("08:08")]
+    assert out.called[0] == clock("08:00")  # when it was first called
+
+
+def test_a_requeued_holder_may_still_run_out_of_patience(run):
+    no_show = {"probability": 0.5, "recall_min": 1, "recalls": 0, "then": "requeue"}
+    scenario = hall([{"id": "W", "serves": ["*"]}], no_show=no_show)
+    out, _, outcomes = run(scenario, [("08:00", "B", 4, INF), ("08:00", "A", 5, 3, "absent")])
+    # B is called first (lower number); A at 08:04 is past its patience (08:03): it left
+    assert outcomes == ["served", "abandoned"]
+    out, _, outcomes = run(scenario, [("08:00", "A", 5, 1, "absent"), ("08:00.5", "B", 4, INF)])
+    # A is called at once; it is back in the queue at 08:01, the instant its patience ends
+    assert outcomes == ["abandoned", "served"] and out.end[0] == clock("08:01")
 
 
 @pytest.mark.parametrize(

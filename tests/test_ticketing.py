@@ -7,6 +7,7 @@ import pytest
 from conftest import assert_within_ci, category, exponential, make_scenario, per_day
 
 import hallsim as hs
+from hallsim.compile import compile_scenario
 
 
 def test_a_daily_cap_lets_in_the_first_tickets_of_each_day_and_refuses_the_rest():
@@ -85,3 +86,40 @@ def test_bad_balking_tables_are_located(balking, message):
             [category("A", 20, exponential(5.0), balking=balking)], [{"id": "W", "serves": ["A"]}]
         )
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("then", ["drop", "requeue"])
+def test_no_shows_conserve_tickets_and_count_the_windows_lost_time(then):
+    no_show = {"probability": 0.3, "recall_min": 1.5, "recalls": 1, "then": then}
+    scenario = make_scenario(
+        [category("A", 25, exponential(4.0), no_show=no_show), category("B", 20, exponential(3.0))],
+        [{"id": "W", "count": 3, "serves": ["*"]}],
+        open="08:00",
+        close="12:00",
+        days=3,
+    )
+    run = hs.simulate(scenario, replications=2, seed=6)
+    tickets, windows, intervals = run.tickets, run.windows, run.intervals
+    assert set(tickets["outcome"]) <= {"served", "no_show", "in_system"}
+    recalled = tickets["called"].notna() & (
+        (tickets["outcome"] == "no_show") | (tickets["start"] > tickets["called"])
+    )
+    assert recalled.sum() > 0 and (tickets.loc[recalled, "category"] == "A").all()
+    dropped = tickets["outcome"] == "no_show"
+    assert (dropped.sum() > 0) == (then == "drop")
+    np.testing.assert_allclose(
+        tickets.loc[dropped, "end"] - tickets.loc[dropped, "called"],
+        3.0,  # call + 1 recall
+    )
+    np.testing.assert_allclose(windows["lost_min"].sum(), 3.0 * recalled.sum())
+    # waiting time: before the first call, and for a requeued ticket again after its recalls
+    first = (tickets["called"].fillna(tickets["end"]) - tickets["issued"]).sum()
+    again = (tickets["start"] - tickets["called"] - 3.0)[recalled & ~dropped].sum()
+    length = np.diff(compile_scenario(scenario).slot_bounds())[intervals["interval"]]
+    np.testing.assert_allclose((intervals["queue_length"] * length).sum(), first + again)
+    share = (
+        tickets[tickets["category"] == "A"]
+        .groupby("replication")["outcome"]
+        .apply(lambda outcome: (outcome == "no_show").mean())
+    )
+    assert run.summary().loc["A", "no_show"] == pytest.approx(share.mean())

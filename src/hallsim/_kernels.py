@@ -20,6 +20,7 @@ from .compile import (
     CAPPED,
     HALL_CLOSE,
     IN_SYSTEM,
+    NO_SHOW,
     SERVED,
     SPAN_CLOSE,
     SPAN_OPEN,
@@ -230,15 +231,78 @@ def _refused(
 
 
 @njit(cache=True, inline="always")
-def _serve(i, w, g, t, service, category, factor, called, start, end, window, outcome):
-    """Window ``w`` of group ``g`` calls ticket ``i`` at ``t``; returns when service ends."""
-    called[i] = t
+def _serve(
+    i,
+    w,
+    g,
+    t,
+    service,
+    category,
+    factor,
+    called,
+    start,
+    end,
+    window,
+    outcome,
+    absent_draw,
+    no_show_prob,
+    no_show_lost,
+    recall_window,
+    recalling,
+):
+    """Window ``w`` of group ``g`` calls ticket ``i`` at ``t``; returns when the window is free
+    again. An absent holder (first call only) costs the window its recalls instead."""
+    c = category[i]
+    first_call = recall_window.size == 0 or recall_window[i] < 0
+    if first_call:
+        called[i] = t
+    if first_call and recall_window.size > 0 and absent_draw[i] < no_show_prob[c]:
+        recall_window[i] = w
+        outcome[i] = NO_SHOW  # until a requeue brings the holder back
+        recalling[w] = i
+        return t + no_show_lost[c]
     start[i] = t
-    finish = t + service[i] * factor[g, category[i]]
+    finish = t + service[i] * factor[g, c]
     end[i] = finish
     window[i] = w
     outcome[i] = SERVED
     return finish
+
+
+@njit(cache=True, inline="always")
+def _end_recall(
+    w,
+    t,
+    recalling,
+    category,
+    no_show_requeue,
+    outcome,
+    end,
+    rank,
+    next_rank,
+    queue,
+    q_tail,
+    q_len,
+    cat_group_ptr,
+    cat_group_idx,
+    waiting_for,
+):
+    """Window ``w`` gives up on its absent holder: drop the ticket, or put it at the back of
+    its category's queue (it joins the queue again now). Returns the next free rank."""
+    i = recalling[w]
+    recalling[w] = -1
+    c = category[i]
+    if not no_show_requeue[c]:
+        end[i] = t
+        return next_rank
+    outcome[i] = IN_SYSTEM
+    rank[i] = next_rank
+    queue[q_tail[c]] = i
+    q_tail[c] += 1
+    q_len[c] += 1
+    for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+        waiting_for[cat_group_idx[k]] += 1
+    return next_rank + 1
 
 
 @njit(cache=True, inline="always")
@@ -292,10 +356,12 @@ def _take_ticket(
     q_len,
     waiting_for,
     outcome,
+    rank,
 ):
     """Remove and return the ticket window ``w`` of group ``g`` calls at ``t``, by the group's
     call rule: strict order, weighted round robin or threshold, else (and by default) the
-    highest priority, then the lowest ticket number."""
+    highest priority, then the one that joined the queue first (its ``rank``: the ticket
+    number, or later for a requeued ticket; no ranks kept when nothing is requeued)."""
     pick_c = -1
     rule = call_rule[g]
     if rule == CALL_STRICT:
@@ -327,7 +393,10 @@ def _take_ticket(
             if (
                 pick < 0
                 or priority[c] > priority[pick_c]
-                or (priority[c] == priority[pick_c] and i < pick)
+                or (
+                    priority[c] == priority[pick_c]
+                    and (i < pick if rank.size == 0 else rank[i] < rank[pick])
+                )
             ):
                 pick = i
                 pick_c = c
@@ -345,6 +414,7 @@ def simulate_days(
     service,
     patience,
     balk_draw,
+    absent_draw,
     day_ptr,
     day_open,
     priority,
@@ -352,6 +422,9 @@ def simulate_days(
     balk_ptr,
     balk_queue,
     balk_prob,
+    no_show_prob,
+    no_show_lost,
+    no_show_requeue,
     window_group,
     group_first,
     group_count,
@@ -374,6 +447,7 @@ def simulate_days(
     end,
     window,
     outcome,
+    recall_window,
     period_window,
     period_start,
     period_end,
@@ -411,7 +485,14 @@ def simulate_days(
     done_w = np.empty(n_win, dtype=np.int64)
     quit_t = np.empty(max(max_day, 1))  # patience deadlines: heap keyed (time, ticket)
     quit_i = np.empty(max(max_day, 1), dtype=np.int64)
-    queue = np.empty(max(max_day, 1), dtype=np.int64)  # per-category FIFO regions
+    requeues = False
+    for c in range(n_cat):
+        requeues |= no_show_requeue[c]
+    # per-category FIFO regions; a requeued ticket joins its category's queue a second time
+    queue = np.empty(max(2 * max_day if requeues else max_day, 1), dtype=np.int64)
+    rank = np.arange(issued.size) if requeues else np.empty(0, dtype=np.int64)
+    next_rank = issued.size  # ranks of requeued tickets come after every ticket number
+    recalling = np.full(n_win, -1, dtype=np.int64)  # ticket whose holder a window recalls
     q_head = np.zeros(n_cat, dtype=np.int64)
     q_tail = np.zeros(n_cat, dtype=np.int64)
     q_len = np.zeros(n_cat, dtype=np.int64)
@@ -437,7 +518,7 @@ def simulate_days(
         call_position[:] = 0
         q_tail[:] = 0
         for i in range(lo, hi):
-            q_tail[category[i]] += 1
+            q_tail[category[i]] += 2 if no_show_requeue[category[i]] else 1
         offset = 0
         for c in range(n_cat):
             size = q_tail[c]
@@ -468,9 +549,30 @@ def simulate_days(
             if batch_only:
                 pass
             elif t_done < t_arr and t_done < t_other:
-                if not ((n_done > 1 and done_t[1] == t) or (n_done > 2 and done_t[2] == t)):
-                    w = done_w[0]
+                w = done_w[0]
+                requeue = recalling[w] >= 0 and no_show_requeue[category[recalling[w]]]
+                if not (
+                    (n_done > 1 and done_t[1] == t) or (n_done > 2 and done_t[2] == t) or requeue
+                ):
                     g = window_group[w]
+                    if recalling[w] >= 0:  # the absent holder is dropped
+                        next_rank = _end_recall(
+                            w,
+                            t,
+                            recalling,
+                            category,
+                            no_show_requeue,
+                            outcome,
+                            end,
+                            rank,
+                            next_rank,
+                            queue,
+                            q_tail,
+                            q_len,
+                            cat_group_ptr,
+                            cat_group_idx,
+                            waiting_for,
+                        )
                     if mode[g] != _CLOSED and waiting_for[g] > 0:
                         i = _take_ticket(
                             g,
@@ -493,6 +595,7 @@ def simulate_days(
                             q_len,
                             waiting_for,
                             outcome,
+                            rank,
                         )
                         finish = _serve(
                             i,
@@ -507,6 +610,11 @@ def simulate_days(
                             end,
                             window,
                             outcome,
+                            absent_draw,
+                            no_show_prob,
+                            no_show_lost,
+                            recall_window,
+                            recalling,
                         )
                         _heap_replace_top(done_t, done_w, n_done, finish, w)
                         continue
@@ -595,9 +703,16 @@ def simulate_days(
                         end,
                         window,
                         outcome,
+                        absent_draw,
+                        no_show_prob,
+                        no_show_lost,
+                        recall_window,
+                        recalling,
                     )
                     busy[best_w] = True
                     n_done = _heap_push(done_t, done_w, n_done, finish, best_w)
+                    if patience[i] < np.inf and no_show_requeue[c]:  # it may wait again
+                        n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[i], i)
                 else:
                     queue[q_tail[c]] = i
                     q_tail[c] += 1
@@ -617,6 +732,25 @@ def simulate_days(
                 n_done = _heap_pop(done_t, done_w, n_done)
                 busy[w] = False
                 g = window_group[w]
+                if recalling[w] >= 0:  # drop or requeue the absent holder's ticket
+                    next_rank = _end_recall(
+                        w,
+                        t,
+                        recalling,
+                        category,
+                        no_show_requeue,
+                        outcome,
+                        end,
+                        rank,
+                        next_rank,
+                        queue,
+                        q_tail,
+                        q_len,
+                        cat_group_ptr,
+                        cat_group_idx,
+                        waiting_for,
+                    )
+                    dirty = True
                 if mode[g] == _CLOSED:
                     n_periods = _close(
                         w, t, n_periods, period_from, period_window, period_start, period_end
@@ -760,9 +894,26 @@ def simulate_days(
                     q_len,
                     waiting_for,
                     outcome,
+                    rank,
                 )
                 finish = _serve(
-                    i, w, g, t, service, category, factor, called, start, end, window, outcome
+                    i,
+                    w,
+                    g,
+                    t,
+                    service,
+                    category,
+                    factor,
+                    called,
+                    start,
+                    end,
+                    window,
+                    outcome,
+                    absent_draw,
+                    no_show_prob,
+                    no_show_lost,
+                    recall_window,
+                    recalling,
                 )
                 busy[w] = True
                 n_done = _heap_push(done_t, done_w, n_done, finish, w)
@@ -916,6 +1067,8 @@ def ticket_aggregates(
     end,
     outcome,
     window,
+    recall_window,
+    no_show_lost,
     day_ptr,
     day_open,
     day_end,
@@ -928,6 +1081,7 @@ def ticket_aggregates(
     areas,
     window_busy,
     window_served,
+    window_lost,
     totals,
     served_waits,
     served_ptr,
@@ -939,7 +1093,8 @@ def ticket_aggregates(
     queue (from issue to call or leaving; to ``day_end`` if never called) and ``areas[1]``
     the service. Per window: busy minutes and tickets served. Per category ``totals``:
     tickets, served, served within ``sla``, abandoned, served after closing, still waiting,
-    capped, balked.
+    capped, balked, no-show. A window's lost minutes are those it spent recalling absent
+    holders; a requeued ticket waits a second time, from the end of its recalls.
     ``served_waits`` gets the waits of served tickets grouped by category (``served_ptr``
     holds the group starts).
     """
@@ -967,7 +1122,7 @@ def ticket_aggregates(
                 fill[c] += 1
                 window_busy[window[i]] += end[i] - start[i]
                 window_served[window[i]] += 1
-                left = called[i]
+                left = start[i]
             elif o == IN_SYSTEM:
                 totals[c, 5] += 1
                 left = day_end[d]
@@ -979,19 +1134,34 @@ def ticket_aggregates(
                     totals[c, 6] += 1
                 elif o == BALKED:
                     totals[c, 7] += 1
+                elif o == NO_SHOW:
+                    totals[c, 8] += 1
                 left = end[i]
-            # the waiting and the service segments, split by slot (written out here: a call
-            # to a helper taking the 4-d array costs several times the work itself)
-            for kind in range(2):
-                if kind == 0:
+            rejoined = -1.0  # when a requeued ticket joined the queue again
+            if recall_window.size > 0 and recall_window[i] >= 0:
+                window_lost[recall_window[i]] += no_show_lost[c]
+                if o != NO_SHOW:
+                    rejoined = called[i] + no_show_lost[c] - t0
+            # waiting (once, or twice when requeued) and service, split by slot (written out
+            # here: a call to a helper taking the 4-d array costs several times the work)
+            for segment in range(3):
+                kind = 0
+                if segment == 0:
                     x = a
+                    y = (left if rejoined < 0 and not o == NO_SHOW else called[i]) - t0
+                elif segment == 1:
+                    if rejoined < 0:
+                        continue
+                    x = rejoined
                     y = left - t0
-                elif o == SERVED:
+                    k = _slot_of(x, bounds, n_open)
+                else:
+                    if o != SERVED:
+                        break
+                    kind = 1
                     x = start[i] - t0
                     y = end[i] - t0
                     k = _slot_of(x, bounds, n_open)
-                else:
-                    break
                 if y > x:
                     while k < last and bounds[k + 1] < y:
                         areas[kind, d, k, c] += bounds[k + 1] - x

@@ -8,7 +8,8 @@ gathers the replications into pandas tables. Definitions:
 - *service level* is the share of issued tickets served within ``hall.sla_wait_min``
   (abandoned and unserved tickets count as misses);
 - *abandonment* is the share of issued tickets that gave up waiting; *balking* the share
-  whose holders left on seeing the queue, *capped* the share refused by a daily cap;
+  whose holders left on seeing the queue, *capped* the share refused by a daily cap,
+  *no_show* the share dropped after recalls;
 - a category's *utilisation* is busy time over open time of the windows that serve it;
   ``utilisation_cv`` and ``utilisation_gini`` measure how unevenly busy those windows are
   (each window's busy over open time; see :mod:`hallsim.metrics`);
@@ -44,6 +45,7 @@ METRICS = (
     "abandonment",
     "balking",
     "capped",
+    "no_show",
     "utilisation",
     "utilisation_cv",
     "utilisation_gini",
@@ -91,7 +93,8 @@ def replication_tables(
     areas = np.zeros((2, n_days, n_slots, n_cat))  # queue, busy
     window_busy = np.zeros(n_win)
     window_served = np.zeros(n_win, dtype=np.int64)
-    totals = np.zeros((n_cat, 8), dtype=np.int64)
+    window_lost = np.zeros(n_win)
+    totals = np.zeros((n_cat, 9), dtype=np.int64)
     served = np.bincount(inputs.category[output.outcome == SERVED], minlength=n_cat)
     served_ptr = np.concatenate([[0], np.cumsum(served)])
     served_waits = np.empty(served_ptr[-1])
@@ -103,6 +106,8 @@ def replication_tables(
         output.end,
         output.outcome,
         output.window,
+        output.recall_window,
+        hall.no_show_lost,
         inputs.day_ptr,
         day_open,
         day_end,
@@ -115,6 +120,7 @@ def replication_tables(
         areas,
         window_busy,
         window_served,
+        window_lost,
         totals,
         served_waits,
         served_ptr,
@@ -130,6 +136,7 @@ def replication_tables(
         "window_open": window_open,
         "window_busy": window_busy,
         "window_served": window_served,
+        "window_lost": window_lost,
         "stats": _category_stats(
             hall, totals, served_waits, served_ptr, window_open, window_busy, counts, wait_sum
         ),
@@ -183,6 +190,7 @@ def _category_stats(
                 count[3] / n if n else np.nan,
                 count[7] / n if n else np.nan,
                 count[6] / n if n else np.nan,
+                count[8] / n if n else np.nan,
                 window_busy[windows].sum() / open_time if open_time > 0 else np.nan,
                 coefficient_of_variation(window_utilisation[used]),
                 gini(window_utilisation[used]),
@@ -205,7 +213,8 @@ class Results:
     intervals : pandas.DataFrame
         Per replication, day, reporting interval and category.
     windows : pandas.DataFrame
-        Per replication and window: open and busy minutes, utilisation, tickets served.
+        Per replication and window: open and busy minutes, minutes lost recalling absent
+        holders, utilisation (busy over open), tickets served.
     replication_stats : pandas.DataFrame
         Per replication and category (and ``"overall"``): the metrics of :meth:`summary`.
     warnings : list of str
@@ -398,6 +407,7 @@ def _window_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
             ),
             "open_min": open_time,
             "busy_min": busy,
+            "lost_min": np.concatenate([p["window_lost"] for p in parts]),
             "utilisation": utilisation,
             "served": np.concatenate([p["window_served"] for p in parts]).astype(np.int64),
         }

@@ -51,6 +51,7 @@ def run(
         end = np.full(n, np.nan)
         window = np.full(n, -1, dtype=np.int64)
         outcome = np.full(n, IN_SYSTEM, dtype=np.int8)
+    recall_window = np.full(n if hall.no_shows else 0, -1, dtype=np.int64)
     n_periods_max = max(hall.n_days * hall.max_window_periods, 1)
     period_window = np.empty(n_periods_max, dtype=np.int64)
     period_start = np.empty(n_periods_max)
@@ -83,6 +84,7 @@ def run(
             inputs.service,
             inputs.patience,
             inputs.balk_draw,
+            inputs.absent_draw,
             inputs.day_ptr,
             day_open,
             hall.category_priority,
@@ -90,6 +92,9 @@ def run(
             hall.balk_ptr,
             hall.balk_queue,
             hall.balk_prob,
+            hall.no_show_prob,
+            hall.no_show_lost,
+            hall.no_show_requeue,
             hall.window_group,
             hall.group_first,
             hall.group_count,
@@ -112,6 +117,7 @@ def run(
             end,
             window,
             outcome,
+            recall_window,
             period_window,
             period_start,
             period_end,
@@ -125,6 +131,7 @@ def run(
         end=end,
         window=window,
         outcome=outcome,
+        recall_window=recall_window,
         period_window=period_window[order],
         period_start=period_start[order],
         period_end=period_end[order],

@@ -36,6 +36,7 @@ from ..compile import (
     CAPPED,
     HALL_CLOSE,
     IN_SYSTEM,
+    NO_SHOW,
     SERVED,
     SPAN_CLOSE,
     SPAN_OPEN,
@@ -56,11 +57,11 @@ def _priority(round_: int, step: int, tie: int) -> int:
 
 
 def highest_priority_then_oldest(day: Day, window: int) -> int:
-    """The default rule: the waiting ticket with the highest priority, then the lowest
-    number (the one issued first), among those ``window`` may call. Only the head of each
-    category's queue can win, so only those are compared."""
+    """The default rule: the waiting ticket with the highest priority, then the one that
+    joined the queue first (:meth:`Day.rank_of`), among those ``window`` may call. Only the
+    head of each category's queue can win, so only those are compared."""
     heads = [queue[0] for queue in day.queues_of(window) if queue]
-    return min(heads, key=lambda i: (-day.priority_of(i), i))
+    return min(heads, key=lambda i: (-day.priority_of(i), day.rank_of(i)))
 
 
 def window_call_rule(day: Day, window: int) -> int:
@@ -136,6 +137,8 @@ class Day:
         self.queues = [deque() for _ in range(hall.n_categories)]
         self.calls_pending = False
         self.call_position = [0] * hall.n_windows  # of each window in its round robin
+        self.rank: dict[int, int] = {}  # requeued tickets join the queue again
+        self.next_rank = inputs.n_tickets
         lo, hi = inputs.day_ptr[day], inputs.day_ptr[day + 1]
         self.env.process(self._arrivals(range(lo, hi)))
         self.env.process(self._schedule())
@@ -154,9 +157,13 @@ class Day:
         group = self.hall.window_group[window]
         return [self.queues[c] for c in np.flatnonzero(self.hall.serves[group])]
 
+    def rank_of(self, ticket: int) -> int:
+        """Order of joining the queue: the ticket number, or later for a requeued ticket."""
+        return self.rank.get(ticket, ticket)
+
     def callable_tickets(self, window: int) -> list[int]:
-        """Waiting tickets ``window`` may call, in issue order."""
-        return sorted(i for queue in self.queues_of(window) for i in queue)
+        """Waiting tickets ``window`` may call, in the order they joined the queue."""
+        return sorted((i for queue in self.queues_of(window) for i in queue), key=self.rank_of)
 
     # ------------------------------------------------------------------ events and rounds
 
@@ -246,10 +253,21 @@ class Day:
                 self.mode[group] = "overtime"
                 self._request_calls()  # its step 6 closes the free windows
 
-    def _service(self, w: int, finish: float):
+    def _service(self, w: int, finish: float, absent: int | None = None):
         """Window ``w`` is busy until ``finish`` (step 1), then free, or closed if its span
-        has ended."""
+        has ended. With an ``absent`` holder, the window has called and recalled in vain: it
+        drops the ticket or puts it at the back of its category's queue."""
         yield self._event(finish, ENDS, w, caused=True)
+        if absent is not None:
+            c = self.inputs.category[absent]
+            if self.hall.no_show_requeue[c]:
+                self.output["outcome"][absent] = IN_SYSTEM
+                self.rank[absent] = self.next_rank
+                self.next_rank += 1
+                self.queues[c].append(absent)
+                self._request_calls()  # any free window serving it may call it
+            else:
+                self.output["end"][absent] = self.now
         self.busy[w] = False
         if self.mode[self.hall.window_group[w]] == "closed":
             self._close(w)
@@ -260,15 +278,25 @@ class Day:
     # ------------------------------------------------------------------ state changes
 
     def _call(self, w: int, i: int) -> None:
-        """Window ``w`` calls ticket ``i``, whose service starts at once."""
+        """Window ``w`` calls ticket ``i``: its service starts at once, unless the holder is
+        absent at this first call (then the window recalls, see :class:`NoShow`)."""
         hall = self.hall
         group = hall.window_group[w]
-        self.queues[self.inputs.category[i]].remove(i)
+        c = self.inputs.category[i]
+        self.queues[c].remove(i)
         self.free[group].discard(w)
         self.busy[w] = True
-        finish = self.now + self.inputs.service[i] * hall.factor[group, self.inputs.category[i]]
         out = self.output
-        out["called"][i] = out["start"][i] = self.now
+        first_call = out["recall_window"].size == 0 or out["recall_window"][i] < 0
+        if first_call:
+            out["called"][i] = self.now
+        if first_call and hall.no_shows and self.inputs.absent_draw[i] < hall.no_show_prob[c]:
+            out["recall_window"][i] = w
+            out["outcome"][i] = NO_SHOW  # until a requeue brings the holder back
+            self.env.process(self._service(w, self.now + hall.no_show_lost[c], absent=i))
+            return
+        finish = self.now + self.inputs.service[i] * hall.factor[group, c]
+        out["start"][i] = self.now
         out["end"][i] = finish
         out["window"][i] = w
         out["outcome"][i] = SERVED
@@ -325,6 +353,7 @@ def run(
         "end": np.full(n, np.nan),
         "window": np.full(n, -1, dtype=np.int64),
         "outcome": np.full(n, IN_SYSTEM, dtype=np.int8),
+        "recall_window": np.full(n if hall.no_shows else 0, -1, dtype=np.int64),
         "periods": [],
     }
     for day in range(hall.n_days):
@@ -336,6 +365,7 @@ def run(
         end=output["end"],
         window=output["window"],
         outcome=output["outcome"],
+        recall_window=output["recall_window"],
         period_window=np.array([p[0] for p in periods], dtype=np.int64),
         period_start=np.array([p[1] for p in periods], dtype=float),
         period_end=np.array([p[2] for p in periods], dtype=float),
