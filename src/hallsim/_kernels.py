@@ -244,29 +244,45 @@ def _serve(
     end,
     window,
     outcome,
-    absent_draw,
-    no_show_prob,
-    no_show_lost,
     recall_window,
-    recalling,
 ):
-    """Window ``w`` of group ``g`` calls ticket ``i`` at ``t``; returns when the window is free
-    again. An absent holder (first call only) costs the window its recalls instead."""
+    """Window ``w`` of group ``g`` calls ticket ``i`` at ``t`` (a holder who is present, see
+    :func:`_absent`); returns when the service ends. A requeued ticket keeps its first call."""
     c = category[i]
-    first_call = recall_window.size == 0 or recall_window[i] < 0
-    if first_call:
+    if recall_window.size == 0 or recall_window[i] < 0:  # a first call
         called[i] = t
-    if first_call and recall_window.size > 0 and absent_draw[i] < no_show_prob[c]:
-        recall_window[i] = w
-        outcome[i] = NO_SHOW  # until a requeue brings the holder back
-        recalling[w] = i
-        return t + no_show_lost[c]
     start[i] = t
     finish = t + service[i] * factor[g, c]
     end[i] = finish
     window[i] = w
     outcome[i] = SERVED
     return finish
+
+
+@njit(cache=True, inline="always")
+def _absent(
+    i,
+    w,
+    t,
+    category,
+    absent_draw,
+    no_show_prob,
+    no_show_lost,
+    called,
+    outcome,
+    recall_window,
+    recalling,
+):
+    """If ticket ``i``'s holder is absent at this first call, window ``w`` starts recalling:
+    returns when it gives up; otherwise -1."""
+    c = category[i]
+    if recall_window[i] >= 0 or not absent_draw[i] < no_show_prob[c]:
+        return -1.0
+    called[i] = t
+    recall_window[i] = w
+    outcome[i] = NO_SHOW  # until a requeue brings the holder back
+    recalling[w] = i
+    return t + no_show_lost[c]
 
 
 @njit(cache=True, inline="always")
@@ -493,6 +509,7 @@ def simulate_days(
     rank = np.arange(issued.size) if requeues else np.empty(0, dtype=np.int64)
     next_rank = issued.size  # ranks of requeued tickets come after every ticket number
     recalling = np.full(n_win, -1, dtype=np.int64)  # ticket whose holder a window recalls
+    no_shows = recall_window.size > 0
     q_head = np.zeros(n_cat, dtype=np.int64)
     q_tail = np.zeros(n_cat, dtype=np.int64)
     q_len = np.zeros(n_cat, dtype=np.int64)
@@ -597,25 +614,37 @@ def simulate_days(
                             outcome,
                             rank,
                         )
-                        finish = _serve(
-                            i,
-                            w,
-                            g,
-                            t,
-                            service,
-                            category,
-                            factor,
-                            called,
-                            start,
-                            end,
-                            window,
-                            outcome,
-                            absent_draw,
-                            no_show_prob,
-                            no_show_lost,
-                            recall_window,
-                            recalling,
-                        )
+                        finish = -1.0
+                        if no_shows:
+                            finish = _absent(
+                                i,
+                                w,
+                                t,
+                                category,
+                                absent_draw,
+                                no_show_prob,
+                                no_show_lost,
+                                called,
+                                outcome,
+                                recall_window,
+                                recalling,
+                            )
+                        if finish < 0:
+                            finish = _serve(
+                                i,
+                                w,
+                                g,
+                                t,
+                                service,
+                                category,
+                                factor,
+                                called,
+                                start,
+                                end,
+                                window,
+                                outcome,
+                                recall_window,
+                            )
                         _heap_replace_top(done_t, done_w, n_done, finish, w)
                         continue
                     n_done = _heap_pop(done_t, done_w, n_done)
@@ -690,25 +719,37 @@ def simulate_days(
                         while call_idx[call_ptr[best] + k] != c:
                             k = (k + 1) % size
                         call_position[best_w] = (k + 1) % size
-                    finish = _serve(
-                        i,
-                        best_w,
-                        best,
-                        t,
-                        service,
-                        category,
-                        factor,
-                        called,
-                        start,
-                        end,
-                        window,
-                        outcome,
-                        absent_draw,
-                        no_show_prob,
-                        no_show_lost,
-                        recall_window,
-                        recalling,
-                    )
+                    finish = -1.0
+                    if no_shows:
+                        finish = _absent(
+                            i,
+                            best_w,
+                            t,
+                            category,
+                            absent_draw,
+                            no_show_prob,
+                            no_show_lost,
+                            called,
+                            outcome,
+                            recall_window,
+                            recalling,
+                        )
+                    if finish < 0:
+                        finish = _serve(
+                            i,
+                            best_w,
+                            best,
+                            t,
+                            service,
+                            category,
+                            factor,
+                            called,
+                            start,
+                            end,
+                            window,
+                            outcome,
+                            recall_window,
+                        )
                     busy[best_w] = True
                     n_done = _heap_push(done_t, done_w, n_done, finish, best_w)
                     if patience[i] < np.inf and no_show_requeue[c]:  # it may wait again
@@ -896,25 +937,37 @@ def simulate_days(
                     outcome,
                     rank,
                 )
-                finish = _serve(
-                    i,
-                    w,
-                    g,
-                    t,
-                    service,
-                    category,
-                    factor,
-                    called,
-                    start,
-                    end,
-                    window,
-                    outcome,
-                    absent_draw,
-                    no_show_prob,
-                    no_show_lost,
-                    recall_window,
-                    recalling,
-                )
+                finish = -1.0
+                if no_shows:
+                    finish = _absent(
+                        i,
+                        w,
+                        t,
+                        category,
+                        absent_draw,
+                        no_show_prob,
+                        no_show_lost,
+                        called,
+                        outcome,
+                        recall_window,
+                        recalling,
+                    )
+                if finish < 0:
+                    finish = _serve(
+                        i,
+                        w,
+                        g,
+                        t,
+                        service,
+                        category,
+                        factor,
+                        called,
+                        start,
+                        end,
+                        window,
+                        outcome,
+                        recall_window,
+                    )
                 busy[w] = True
                 n_done = _heap_push(done_t, done_w, n_done, finish, w)
 
