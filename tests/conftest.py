@@ -55,6 +55,20 @@ def assert_within_ci(values, expected: float, what: str) -> None:
     )
 
 
+# every array of an EngineOutput: what "the same result" means between engines and kernels
+OUTPUT_FIELDS = (
+    "called",
+    "start",
+    "end",
+    "window",
+    "outcome",
+    "recall_window",
+    "period_window",
+    "period_start",
+    "period_end",
+)
+
+
 def on_minute_grid(inputs):
     """The same tickets on a one-minute grid: arrivals, services, patience and spans then
     coincide all the time (the ties the rules of ``hallsim.engines`` order)."""

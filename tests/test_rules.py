@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import on_minute_grid
+from conftest import OUTPUT_FIELDS, on_minute_grid
 
 import hallsim as hs
 from hallsim.compile import OUTCOMES, compile_scenario
@@ -332,16 +332,7 @@ def test_every_kernel_gives_the_result_of_the_full_rules(scenario_file, grid):
     full = fast.run(compiled, inputs, kernel="full-steps")
     for kernel in ("general", "auto"):
         other = fast.run(compiled, inputs, kernel=kernel)
-        for name in (
-            "called",
-            "start",
-            "end",
-            "window",
-            "outcome",
-            "period_window",
-            "period_start",
-            "period_end",
-        ):
+        for name in OUTPUT_FIELDS:
             np.testing.assert_array_equal(
                 getattr(other, name), getattr(full, name), err_msg=f"{kernel}: {name}"
             )
