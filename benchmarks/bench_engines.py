@@ -47,8 +47,8 @@ CONFIGURATIONS = {
 TARGET = 100.0  # simpy time / fast time
 DAYS = 10  # 4032 tickets a day: about 40,000 tickets
 SEED = 1
-TICKET_FIELDS = ("called", "start", "end", "window", "outcome")
-PERIOD_FIELDS = ("period_window", "period_start", "period_end")
+TICKET_FIELDS = ("called", "start", "end", "post", "outcome")
+PERIOD_FIELDS = ("period_post", "period_start", "period_end")
 
 
 def with_days(scenario: hallsim.Scenario, days: int) -> hallsim.Scenario:

@@ -60,10 +60,10 @@ OUTPUT_FIELDS = (
     "called",
     "start",
     "end",
-    "window",
+    "post",
     "outcome",
-    "recall_window",
-    "period_window",
+    "recall_post",
+    "period_post",
     "period_start",
     "period_end",
 )

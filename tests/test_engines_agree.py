@@ -1,9 +1,9 @@
 """The two engines agree: random small halls, every feature, identical ticket tables.
 
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
-open and close mid-queue, patience, priorities, daily caps, balking, no-shows, call rules and
-several days; half of
-them on a one-minute grid, where arrivals, services, patience and spans coincide all the time.
+open and close mid-queue, tidal blocks, staff with skills, speeds, shifts, breaks and rotation
+blocks, patience, priorities, daily caps, balking, no-shows, call rules and several days; half
+of them on a one-minute grid, where arrivals, services, patience and spans coincide all the time.
 The fast engine (each of its code paths) and the simpy engine get the same inputs and must
 give the same tickets and window periods. The profile is fixed (derandomized, no database)
 so CI repeats it.
@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hallsim as hs
+from hallsim.clock import clock
 from hallsim.compile import compile_scenario
 from hallsim.engines import fast, reference
 from hallsim.engines.inputs import draw_inputs
@@ -54,10 +55,6 @@ DISTRIBUTIONS = st.one_of(
         ),
     ),
 )
-
-
-def clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 @st.composite
@@ -128,20 +125,27 @@ def halls(draw) -> hs.Scenario:
         )
         window = {"id": f"W{w}", "count": draw(st.integers(1, 3)), "serves": serves}
         if draw(st.booleans()):  # one or two spans, cut on a 15-minute grid
-            cuts = sorted(
-                draw(
-                    st.lists(
-                        st.integers(0, hours // 15).map(lambda k: open_minute + 15 * k),
-                        min_size=2,
-                        max_size=4,
-                        unique=True,
-                    )
-                )
-            )
+            cuts = sorted(draw(quarter_hours(open_minute, hours, 2, 4)))
             pairs = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]
             window["open"] = [[clock(a), clock(b)] for a, b in pairs]
         if draw(st.booleans()):
             window["generalist_factor"] = draw(st.sampled_from([0.5, 1.5, 2.0]))
+        if draw(st.integers(0, 2)) == 0:  # a tidal block switches what it serves
+            a, b = sorted(draw(quarter_hours(open_minute, hours, 2)))
+            window["tidal"] = [
+                {
+                    "from": clock(a),
+                    "to": clock(b),
+                    "serves": draw(
+                        st.lists(
+                            st.sampled_from([c["id"] for c in categories]),
+                            min_size=1,
+                            max_size=2,
+                            unique=True,
+                        )
+                    ),
+                }
+            ]
         window["call"] = draw(st.sampled_from(["fcfs", "strict", "weighted", "threshold"]))
         windows.append(window)
     served = {
@@ -177,18 +181,90 @@ def halls(draw) -> hs.Scenario:
                 "category": draw(st.sampled_from(mine)),
                 "after_min": draw(st.sampled_from([0, 2, 5])),
             }
-    return hs.Scenario.model_validate(
-        {
-            "hall": {
-                "open": clock(open_minute),
-                "close": clock(close_minute),
-                "interval_min": interval,
-                "days": draw(st.integers(1, 2)),
-            },
-            "categories": categories,
-            "windows": windows,
-        }
+    data = {
+        "hall": {
+            "open": clock(open_minute),
+            "close": clock(close_minute),
+            "interval_min": interval,
+            "days": draw(st.integers(1, 2)),
+        },
+        "categories": categories,
+        "windows": windows,
+    }
+    try:
+        scenario = hs.Scenario.model_validate(data)
+    except hs.ScenarioError:  # tidal blocks took a category's last window away
+        for window in windows:
+            window.pop("tidal", None)
+        scenario = hs.Scenario.model_validate(data)
+    if draw(st.booleans()):
+        scenario = draw(staffed(data, open_minute, hours))
+    return scenario
+
+
+def quarter_hours(open_minute: int, hours: int, low: int, high: int | None = None):
+    """``low`` to ``high`` distinct times on a 15-minute grid within the opening hours."""
+    return st.lists(
+        st.integers(0, hours // 15).map(lambda k: open_minute + 15 * k),
+        min_size=low,
+        max_size=high or low,
+        unique=True,
     )
+
+
+@st.composite
+def staffed(draw, data: dict, open_minute: int, hours: int) -> hs.Scenario:
+    """``data`` with staff: one home window per member, skills, speeds, shifts, breaks, and
+    rotation blocks kept where the plan stays valid (nobody at two windows, no window
+    worked twice). Falls back to skills ``"*"``, then to no staff, when a category would have
+    no window."""
+    names = [
+        w["id"] if w["count"] == 1 else f"{w['id']}.{k + 1}"
+        for w in data["windows"]
+        for k in range(w["count"])
+    ]
+    homes = draw(st.permutations(names))
+    categories = [c["id"] for c in data["categories"]] + ["*"]
+    staff, k = [], 0
+    while k < len(homes):
+        count = min(draw(st.integers(1, 2)), len(homes) - k)
+        member = {"id": f"S{len(staff)}", "count": count, "windows": homes[k : k + count]}
+        k += count
+        member["skills"] = draw(st.lists(st.sampled_from(categories), min_size=1, max_size=2))
+        if draw(st.booleans()):
+            member["speed"] = draw(st.sampled_from([0.5, 1.5]))
+        if draw(st.booleans()):
+            a, b = sorted(draw(quarter_hours(open_minute, hours, 2)))
+            member["shift"] = [clock(a), clock(b)]
+            if draw(st.booleans()) and b - a >= 30:
+                c = draw(st.sampled_from(range(a + 15, b, 15)))
+                member["breaks"] = [[clock(c - 15), clock(c)]]
+        staff.append(member)
+    members = [
+        m["id"] if m["count"] == 1 else f"{m['id']}.{j + 1}"
+        for m in staff
+        for j in range(m["count"])
+    ]
+    rotation = []
+    for _ in range(draw(st.integers(0, 3))):
+        a, b = sorted(draw(quarter_hours(open_minute, hours, 2)))
+        block = {
+            "staff": draw(st.sampled_from(members)),
+            "window": draw(st.sampled_from(names)),
+            "from": clock(a),
+            "to": clock(b),
+        }
+        try:
+            hs.Scenario.model_validate({**data, "staff": staff, "rotation": [*rotation, block]})
+            rotation.append(block)
+        except hs.ScenarioError:
+            pass
+    for plan in (staff, [{**m, "skills": ["*"]} for m in staff]):
+        try:
+            return hs.Scenario.model_validate({**data, "staff": plan, "rotation": rotation})
+        except hs.ScenarioError:
+            pass
+    return hs.Scenario.model_validate(data)
 
 
 @PROFILE

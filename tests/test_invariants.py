@@ -68,6 +68,7 @@ def run(busy_hall):
 
 def test_every_ticket_once_with_one_outcome_and_consistent_times(busy_hall, run):
     hall = compile_scenario(busy_hall)
+    np.testing.assert_array_equal(hall.post_window, np.arange(hall.n_windows))  # one post each
     seeds = np.random.SeedSequence(run.seed).spawn(run.replications)
     for r, tickets in run.tickets.groupby("replication"):
         inputs = draw_inputs(hall, np.random.default_rng(seeds[r]))
@@ -79,7 +80,7 @@ def test_every_ticket_once_with_one_outcome_and_consistent_times(busy_hall, run)
         assert set(outcome) <= {"served", "abandoned", "in_system"}
         served = outcome == "served"
         window = tickets["window"].cat.codes.to_numpy()
-        group = hall.window_group[window[served]]
+        group = hall.post_group[window[served]]
         cat = inputs.category[served]
         start = tickets["start"].to_numpy()
         assert np.all(hall.serves[group, cat]), "a window served a category it does not serve"
@@ -118,7 +119,7 @@ def _open_at(scenario, group: int, minute_of_day: np.ndarray) -> np.ndarray:
 def test_no_service_starts_at_a_closed_window(busy_hall, run):
     hall = compile_scenario(busy_hall)
     served = run.tickets[run.tickets["outcome"] == "served"]
-    group = hall.window_group[served["window"].cat.codes.to_numpy()]
+    group = hall.post_group[served["window"].cat.codes.to_numpy()]
     minute = served["start"].to_numpy() - served["day"].to_numpy() * 1440.0
     for g in range(hall.n_groups):
         mine = group == g
@@ -135,7 +136,7 @@ def test_no_window_idles_while_a_ticket_it_serves_waits(busy_hall, run):
     waited = tickets[(tickets["start"] > tickets["issued"]) | (tickets["outcome"] != "served")]
     checked = 0
     for (r, w), at_window in served.groupby(["replication", "window"], observed=True):
-        g = hall.window_group[hall.window_names.index(w)]
+        g = hall.post_group[hall.window_names.index(w)]
         mine = waited[
             (waited["replication"] == r) & hall.serves[g, waited["category"].cat.codes.to_numpy()]
         ]

@@ -57,7 +57,7 @@ def _run(scenario: hs.Scenario, tickets: list[tuple], engine: str):
         absent_draw=np.where(absent, 0.0, 1.0) if compiled.no_shows else np.empty(0),
     )
     out = (fast if engine == "fast" else reference).run(compiled, inputs)
-    names = [compiled.window_names[w] if w >= 0 else None for w in out.window]
+    names = [compiled.window_names[w] if w >= 0 else None for w in out.post]
     outcomes = [OUTCOMES[o] for o in out.outcome]
     return out, names, outcomes
 
@@ -138,7 +138,7 @@ def test_a_span_ending_as_a_service_ends_closes_the_window(run):
     out, names, _ = run(scenario, [("08:40", "A", 20, INF), ("08:50", "A", 5, INF)])
     assert names == ["Early", "Late"]
     assert out.start[1] == clock("09:30")
-    periods = sorted(zip(out.period_window, out.period_start, out.period_end, strict=True))
+    periods = sorted(zip(out.period_post, out.period_start, out.period_end, strict=True))
     assert periods[:2] == [(0, clock("08:00"), clock("09:00")), (1, clock("09:30"), clock("17:00"))]
 
 
@@ -155,7 +155,7 @@ def test_a_closing_window_finishes_its_ticket_and_stays_open_only_until_then(run
     assert names == ["Early", "Z", None]
     assert outcomes == ["served", "served", "abandoned"]
     assert out.end[0] == clock("09:20") and out.start[1] == clock("10:00")
-    periods = sorted(zip(out.period_window, out.period_start, out.period_end, strict=True))
+    periods = sorted(zip(out.period_post, out.period_start, out.period_end, strict=True))
     assert periods[0] == (0, clock("08:00"), clock("09:20"))
 
 
@@ -188,7 +188,7 @@ def test_after_closing_time_windows_open_at_close_clear_the_queue_then_close(run
     assert outcomes == ["served"] * 3
     z_periods = [
         (s, e)
-        for w, s, e in zip(out.period_window, out.period_start, out.period_end, strict=True)
+        for w, s, e in zip(out.period_post, out.period_start, out.period_end, strict=True)
         if w == 0
     ]
     assert z_periods == [(clock("08:00"), clock("17:31"))]
@@ -262,7 +262,7 @@ def test_an_absent_holder_costs_the_window_its_recalls_then_is_dropped(run):
     assert outcomes == ["no_show", "served"]
     assert out.called[0] == clock("08:00") and np.isnan(out.start[0])
     assert out.end[0] == clock("08:03")  # the call and two recalls, a minute each
-    assert list(out.recall_window) == [0, -1]
+    assert list(out.recall_post) == [0, -1]
     assert out.start[1] == clock("08:03")
 
 

@@ -3,7 +3,8 @@
 
 The event loop follows the rules documented in :mod:`hallsim.engines` (the semantics both
 engines share). Kernels never draw random numbers: they transform pre-drawn inputs, so another
-engine can consume the very same draws.
+engine can consume the very same draws. A "window" here is what the engines serve at: a post
+(:mod:`hallsim.staffing`), which is a window of the hall when nobody rotates or switches.
 """
 
 from __future__ import annotations
@@ -183,12 +184,15 @@ def _heap_replace_top(keys, ids, n, t, i):
 
 
 @njit(cache=True, inline="always")
-def _idle_longer(idle_since, idle_round, w, v):
-    """Whether free window ``w`` has been idle longer than ``v``: freed at an earlier instant,
-    or in an earlier round of the same instant, or the lower number."""
+def _idle_longer(idle_since, idle_round, post_window, w, v):
+    """Whether free post ``w`` has been idle longer than ``v``: freed at an earlier instant,
+    or in an earlier round of the same instant, or at the lower window number."""
     return idle_since[w] < idle_since[v] or (
         idle_since[w] == idle_since[v]
-        and (idle_round[w] < idle_round[v] or (idle_round[w] == idle_round[v] and w < v))
+        and (
+            idle_round[w] < idle_round[v]
+            or (idle_round[w] == idle_round[v] and post_window[w] < post_window[v])
+        )
     )
 
 
@@ -244,12 +248,12 @@ def _serve(
     end,
     window,
     outcome,
-    recall_window,
+    recall_post,
 ):
     """Window ``w`` of group ``g`` calls ticket ``i`` at ``t`` (a holder who is present, see
     :func:`_absent`); returns when the service ends. A requeued ticket keeps its first call."""
     c = category[i]
-    if recall_window.size == 0 or recall_window[i] < 0:  # a first call
+    if recall_post.size == 0 or recall_post[i] < 0:  # a first call
         called[i] = t
     start[i] = t
     finish = t + service[i] * factor[g, c]
@@ -270,16 +274,16 @@ def _absent(
     no_show_lost,
     called,
     outcome,
-    recall_window,
+    recall_post,
     recalling,
 ):
     """If ticket ``i``'s holder is absent at this first call, window ``w`` starts recalling:
     returns when it gives up; otherwise -1."""
     c = category[i]
-    if recall_window[i] >= 0 or not absent_draw[i] < no_show_prob[c]:
+    if recall_post[i] >= 0 or not absent_draw[i] < no_show_prob[c]:
         return -1.0
     called[i] = t
-    recall_window[i] = w
+    recall_post[i] = w
     outcome[i] = NO_SHOW  # until a requeue brings the holder back
     recalling[w] = i
     return t + no_show_lost[c]
@@ -322,13 +326,87 @@ def _end_recall(
 
 
 @njit(cache=True, inline="always")
-def _close(w, t, n_periods, period_from, period_window, period_start, period_end):
-    """Window ``w`` closes at ``t``: record its open period; returns the period count."""
-    period_window[n_periods] = w
+def _close(
+    w,
+    t,
+    n_periods,
+    period_from,
+    period_post,
+    period_start,
+    period_end,
+    post_window,
+    post_staff,
+    desk_holder,
+    staff_holder,
+):
+    """Window (post) ``w`` closes at ``t``: record its open period, release its desk and its
+    staff member; returns the period count."""
+    period_post[n_periods] = w
     period_start[n_periods] = period_from[w]
     period_end[n_periods] = t
     period_from[w] = np.nan
+    desk_holder[post_window[w]] = -1
+    if post_staff[w] >= 0:
+        staff_holder[post_staff[w]] = -1
     return n_periods + 1
+
+
+@njit(cache=True, inline="always")
+def _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from):
+    """Open post ``w`` at ``t`` if its desk and its staff member are free (no other post of
+    theirs still finishing a ticket) and hold them; returns whether it opened."""
+    staff = post_staff[w]
+    if desk_holder[post_window[w]] >= 0 or (staff >= 0 and staff_holder[staff] >= 0):
+        return False
+    desk_holder[post_window[w]] = w
+    if staff >= 0:
+        staff_holder[staff] = w
+    period_from[w] = t
+    return True
+
+
+@njit(cache=True)
+def _open_waiting(
+    t,
+    round_,
+    waiting,
+    post_window,
+    post_staff,
+    desk_holder,
+    staff_holder,
+    period_from,
+    post_group,
+    free,
+    free_head,
+    free_len,
+    group_first,
+    group_count,
+    idle_since,
+    idle_round,
+):
+    """Posts whose span began while their desk or staff member was held open now, in post
+    order, if they can; returns how many did."""
+    opened = 0
+    for w in range(waiting.size):
+        if waiting[w] and _hold(
+            w, t, post_window, post_staff, desk_holder, staff_holder, period_from
+        ):
+            waiting[w] = False
+            opened += 1
+            _free(
+                w,
+                post_group[w],
+                t,
+                round_,
+                free,
+                free_head,
+                free_len,
+                group_first,
+                group_count,
+                idle_since,
+                idle_round,
+            )
+    return opened
 
 
 @njit(cache=True, inline="always")
@@ -442,6 +520,8 @@ def simulate_days(
     no_show_lost,
     no_show_requeue,
     window_group,
+    post_window,
+    post_staff,
     group_first,
     group_count,
     group_ncat,
@@ -463,8 +543,8 @@ def simulate_days(
     end,
     window,
     outcome,
-    recall_window,
-    period_window,
+    recall_post,
+    period_post,
     period_start,
     period_end,
     batch_only,
@@ -490,6 +570,11 @@ def simulate_days(
 
     busy = np.zeros(n_win, dtype=np.bool_)
     period_from = np.empty(n_win)  # start of the window's open period, NaN when closed
+    # posts hold their desk and staff member while open; a post whose span begins while they
+    # are held (finishing a ticket at another post) waits for them
+    desk_holder = np.empty(post_window.max() + 1 if n_win else 0, dtype=np.int64)
+    staff_holder = np.empty(max(post_staff.max() + 1 if n_win else 0, 1), dtype=np.int64)
+    waiting = np.zeros(n_win, dtype=np.bool_)
     idle_since = np.zeros(n_win)
     idle_round = np.zeros(n_win, dtype=np.int64)  # round of the instant it was freed in
     free = np.empty(n_win, dtype=np.int64)  # per-group FIFO rings of free open windows
@@ -509,7 +594,7 @@ def simulate_days(
     rank = np.arange(issued.size) if requeues else np.empty(0, dtype=np.int64)
     next_rank = issued.size  # ranks of requeued tickets come after every ticket number
     recalling = np.full(n_win, -1, dtype=np.int64)  # ticket whose holder a window recalls
-    no_shows = recall_window.size > 0
+    no_shows = recall_post.size > 0
     q_head = np.zeros(n_cat, dtype=np.int64)
     q_tail = np.zeros(n_cat, dtype=np.int64)
     q_len = np.zeros(n_cat, dtype=np.int64)
@@ -527,6 +612,10 @@ def simulate_days(
         # each day starts empty
         busy[:] = False
         period_from[:] = np.nan
+        desk_holder[:] = -1
+        staff_holder[:] = -1
+        waiting[:] = False
+        n_waiting = 0
         free_len[:] = 0
         mode[:] = _CLOSED
         waiting_for[:] = 0
@@ -568,10 +657,13 @@ def simulate_days(
             elif t_done < t_arr and t_done < t_other:
                 w = done_w[0]
                 requeue = recalling[w] >= 0 and no_show_requeue[category[recalling[w]]]
+                g = window_group[w]
                 if not (
-                    (n_done > 1 and done_t[1] == t) or (n_done > 2 and done_t[2] == t) or requeue
+                    (n_done > 1 and done_t[1] == t)
+                    or (n_done > 2 and done_t[2] == t)
+                    or requeue
+                    or (n_waiting > 0 and mode[g] != _OPEN)  # closing may let a post open
                 ):
-                    g = window_group[w]
                     if recalling[w] >= 0:  # the absent holder is dropped
                         next_rank = _end_recall(
                             w,
@@ -626,7 +718,7 @@ def simulate_days(
                                 no_show_lost,
                                 called,
                                 outcome,
-                                recall_window,
+                                recall_post,
                                 recalling,
                             )
                         if finish < 0:
@@ -643,7 +735,7 @@ def simulate_days(
                                 end,
                                 window,
                                 outcome,
-                                recall_window,
+                                recall_post,
                             )
                         _heap_replace_top(done_t, done_w, n_done, finish, w)
                         continue
@@ -665,7 +757,17 @@ def simulate_days(
                         )
                     else:  # closed, or free after closing time: the window closes
                         n_periods = _close(
-                            w, t, n_periods, period_from, period_window, period_start, period_end
+                            w,
+                            t,
+                            n_periods,
+                            period_from,
+                            period_post,
+                            period_start,
+                            period_end,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
                         )
                     continue
             elif (
@@ -705,7 +807,7 @@ def simulate_days(
                         or group_ncat[g] < group_ncat[best]
                         or (
                             group_ncat[g] == group_ncat[best]
-                            and _idle_longer(idle_since, idle_round, w, best_w)
+                            and _idle_longer(idle_since, idle_round, post_window, w, best_w)
                         )
                     ):
                         best = g
@@ -731,7 +833,7 @@ def simulate_days(
                             no_show_lost,
                             called,
                             outcome,
-                            recall_window,
+                            recall_post,
                             recalling,
                         )
                     if finish < 0:
@@ -748,7 +850,7 @@ def simulate_days(
                             end,
                             window,
                             outcome,
-                            recall_window,
+                            recall_post,
                         )
                     busy[best_w] = True
                     n_done = _heap_push(done_t, done_w, n_done, finish, best_w)
@@ -794,7 +896,17 @@ def simulate_days(
                     dirty = True
                 if mode[g] == _CLOSED:
                     n_periods = _close(
-                        w, t, n_periods, period_from, period_window, period_start, period_end
+                        w,
+                        t,
+                        n_periods,
+                        period_from,
+                        period_post,
+                        period_start,
+                        period_end,
+                        post_window,
+                        post_staff,
+                        desk_holder,
+                        staff_holder,
                     )
                 else:
                     _free(
@@ -812,6 +924,28 @@ def simulate_days(
                     )
                     dirty = True
 
+            if n_waiting > 0:  # posts waiting for a desk or staff member released now
+                opened = _open_waiting(
+                    t,
+                    round_,
+                    waiting,
+                    post_window,
+                    post_staff,
+                    desk_holder,
+                    staff_holder,
+                    period_from,
+                    window_group,
+                    free,
+                    free_head,
+                    free_len,
+                    group_first,
+                    group_count,
+                    idle_since,
+                    idle_round,
+                )
+                n_waiting -= opened
+                dirty |= opened > 0
+
             # 2. schedule: spans close, spans open, the hall closes (overtime)
             while ev < n_events and t_open + event_offset[ev] == t:
                 g = event_group[ev]
@@ -820,8 +954,12 @@ def simulate_days(
                 if kind == SPAN_OPEN:
                     mode[g] = _OPEN
                     for w in range(group_first[g], group_first[g] + group_count[g]):
-                        if np.isnan(period_from[w]):
-                            period_from[w] = t
+                        if np.isnan(period_from[w]) and not _hold(
+                            w, t, post_window, post_staff, desk_holder, staff_holder, period_from
+                        ):
+                            waiting[w] = True
+                            n_waiting += 1
+                            continue
                         if not busy[w]:
                             _free(
                                 w,
@@ -839,15 +977,51 @@ def simulate_days(
                     dirty = True
                 elif kind == SPAN_CLOSE:
                     mode[g] = _CLOSED
+                    for w in range(group_first[g], group_first[g] + group_count[g]):
+                        if waiting[w]:  # its span is over before it could open
+                            waiting[w] = False
+                            n_waiting -= 1
                     for k in range(free_len[g]):
                         w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
                         n_periods = _close(
-                            w, t, n_periods, period_from, period_window, period_start, period_end
+                            w,
+                            t,
+                            n_periods,
+                            period_from,
+                            period_post,
+                            period_start,
+                            period_end,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
                         )
                     free_len[g] = 0
                 elif kind == HALL_CLOSE:
                     mode[g] = _OVERTIME
                     overtime = True
+
+            if n_waiting > 0:  # posts waiting for a desk or staff member released now
+                opened = _open_waiting(
+                    t,
+                    round_,
+                    waiting,
+                    post_window,
+                    post_staff,
+                    desk_holder,
+                    staff_holder,
+                    period_from,
+                    window_group,
+                    free,
+                    free_head,
+                    free_len,
+                    group_first,
+                    group_count,
+                    idle_since,
+                    idle_round,
+                )
+                n_waiting -= opened
+                dirty |= opened > 0
 
             # 3. patience runs out
             while n_quit > 0 and quit_t[0] == t:
@@ -890,98 +1064,133 @@ def simulate_days(
                 arr += 1
                 dirty = True
 
-            # 5. free windows call waiting tickets
-            while dirty:
-                best = -1
-                best_w = -1
-                for g in range(n_grp):
-                    if free_len[g] == 0 or waiting_for[g] == 0:
-                        continue
-                    w = free[group_first[g] + free_head[g]]
-                    if (
-                        best < 0
-                        or group_ncat[g] < group_ncat[best]
-                        or (
-                            group_ncat[g] == group_ncat[best]
-                            and _idle_longer(idle_since, idle_round, w, best_w)
-                        )
-                    ):
-                        best = g
-                        best_w = w
-                if best < 0:
-                    break
-                g = best
-                w = best_w
-                free_head[g] = _wrap(free_head[g] + 1, group_count[g])
-                free_len[g] -= 1
-                i = _take_ticket(
-                    g,
-                    w,
-                    t,
-                    issued,
-                    priority,
-                    group_cat_ptr,
-                    group_cat_idx,
-                    cat_group_ptr,
-                    cat_group_idx,
-                    call_rule,
-                    call_ptr,
-                    call_idx,
-                    call_category,
-                    call_after,
-                    call_position,
-                    queue,
-                    q_head,
-                    q_len,
-                    waiting_for,
-                    outcome,
-                    rank,
-                )
-                finish = -1.0
-                if no_shows:
-                    finish = _absent(
-                        i,
-                        w,
-                        t,
-                        category,
-                        absent_draw,
-                        no_show_prob,
-                        no_show_lost,
-                        called,
-                        outcome,
-                        recall_window,
-                        recalling,
-                    )
-                if finish < 0:
-                    finish = _serve(
-                        i,
-                        w,
+            # 5. free windows call waiting tickets; 6. after closing time, free windows with
+            # nothing left to call close, which may let a waiting post open: then 5 and 6 again
+            while True:
+                while dirty:
+                    best = -1
+                    best_w = -1
+                    for g in range(n_grp):
+                        if free_len[g] == 0 or waiting_for[g] == 0:
+                            continue
+                        w = free[group_first[g] + free_head[g]]
+                        if (
+                            best < 0
+                            or group_ncat[g] < group_ncat[best]
+                            or (
+                                group_ncat[g] == group_ncat[best]
+                                and _idle_longer(idle_since, idle_round, post_window, w, best_w)
+                            )
+                        ):
+                            best = g
+                            best_w = w
+                    if best < 0:
+                        break
+                    g = best
+                    w = best_w
+                    free_head[g] = _wrap(free_head[g] + 1, group_count[g])
+                    free_len[g] -= 1
+                    i = _take_ticket(
                         g,
+                        w,
                         t,
-                        service,
-                        category,
-                        factor,
-                        called,
-                        start,
-                        end,
-                        window,
+                        issued,
+                        priority,
+                        group_cat_ptr,
+                        group_cat_idx,
+                        cat_group_ptr,
+                        cat_group_idx,
+                        call_rule,
+                        call_ptr,
+                        call_idx,
+                        call_category,
+                        call_after,
+                        call_position,
+                        queue,
+                        q_head,
+                        q_len,
+                        waiting_for,
                         outcome,
-                        recall_window,
+                        rank,
                     )
-                busy[w] = True
-                n_done = _heap_push(done_t, done_w, n_done, finish, w)
-
-            # 6. after closing time, a free window has nothing left to call: it closes
-            if overtime:
-                for g in range(n_grp):
-                    if mode[g] != _OVERTIME:
-                        continue
-                    for k in range(free_len[g]):
-                        w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
-                        n_periods = _close(
-                            w, t, n_periods, period_from, period_window, period_start, period_end
+                    finish = -1.0
+                    if no_shows:
+                        finish = _absent(
+                            i,
+                            w,
+                            t,
+                            category,
+                            absent_draw,
+                            no_show_prob,
+                            no_show_lost,
+                            called,
+                            outcome,
+                            recall_post,
+                            recalling,
                         )
-                    free_len[g] = 0
+                    if finish < 0:
+                        finish = _serve(
+                            i,
+                            w,
+                            g,
+                            t,
+                            service,
+                            category,
+                            factor,
+                            called,
+                            start,
+                            end,
+                            window,
+                            outcome,
+                            recall_post,
+                        )
+                    busy[w] = True
+                    n_done = _heap_push(done_t, done_w, n_done, finish, w)
+
+                opened = 0
+                if overtime:
+                    for g in range(n_grp):
+                        if mode[g] != _OVERTIME:
+                            continue
+                        for k in range(free_len[g]):
+                            w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
+                            n_periods = _close(
+                                w,
+                                t,
+                                n_periods,
+                                period_from,
+                                period_post,
+                                period_start,
+                                period_end,
+                                post_window,
+                                post_staff,
+                                desk_holder,
+                                staff_holder,
+                            )
+                        free_len[g] = 0
+                    if n_waiting > 0:
+                        opened = _open_waiting(
+                            t,
+                            round_,
+                            waiting,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
+                            period_from,
+                            window_group,
+                            free,
+                            free_head,
+                            free_len,
+                            group_first,
+                            group_count,
+                            idle_since,
+                            idle_round,
+                        )
+                        n_waiting -= opened
+                if opened == 0:
+                    break
+                dirty = True
     return n_periods
 
 
@@ -1001,7 +1210,7 @@ def simulate_fcfs_days(
     end,
     window,
     outcome,
-    period_window,
+    period_post,
     period_start,
     period_end,
 ):
@@ -1068,7 +1277,7 @@ def simulate_fcfs_days(
             free_key[base + j] = key
         t_close = t_open + close_offset
         for w in range(n_win):  # a window busy at closing time stays until it is done
-            period_window[n_periods] = w
+            period_post[n_periods] = w
             period_start[n_periods] = t_open
             period_end[n_periods] = last_end[w] if last_end[w] > t_close else t_close
             n_periods += 1
@@ -1120,7 +1329,7 @@ def ticket_aggregates(
     end,
     outcome,
     window,
-    recall_window,
+    recall_post,
     no_show_lost,
     day_ptr,
     day_open,
@@ -1191,8 +1400,8 @@ def ticket_aggregates(
                     totals[c, 8] += 1
                 left = end[i]
             rejoined = -1.0  # when a requeued ticket joined the queue again
-            if recall_window.size > 0 and recall_window[i] >= 0:
-                window_lost[recall_window[i]] += no_show_lost[c]
+            if recall_post.size > 0 and recall_post[i] >= 0:
+                window_lost[recall_post[i]] += no_show_lost[c]
                 if o != NO_SHOW:
                     rejoined = called[i] + no_show_lost[c] - t0
             # waiting (once, or twice when requeued) and service, split by slot (written out

@@ -19,6 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from .scenario import WEEKDAYS, Scenario
+from .staffing import Post
 
 __all__ = ["OUTCOMES", "CompiledHall", "compile_scenario"]
 
@@ -58,10 +59,15 @@ class CompiledHall:
     no_show_prob: np.ndarray  # (C,) float64, 0 for none
     no_show_lost: np.ndarray  # (C,) float64 minutes a window spends on an absent holder
     no_show_requeue: np.ndarray  # (C,) bool: requeue (else drop) after the recalls
-    # windows and groups
+    # windows, staff, and the posts the engines serve at (see hallsim.staffing)
     window_names: list[str]
-    window_group: np.ndarray  # (W,) int64
-    group_first: np.ndarray  # (G,) int64 first window of the group
+    window_entry: np.ndarray  # (X,) int64 [[windows]] entry of each window
+    staff_names: list[str]
+    post_group: np.ndarray  # (P,) int64
+    post_window: np.ndarray  # (P,) int64 the window a post is at
+    post_staff: np.ndarray  # (P,) int64 the staff member working it, -1 for none
+    handovers: bool  # whether posts share a window or a staff member (then one waits)
+    group_first: np.ndarray  # (G,) int64 first post of the group
     group_count: np.ndarray  # (G,) int64
     group_ncat: np.ndarray  # (G,) int64 number of categories served
     serves: np.ndarray  # (G, C) bool
@@ -79,7 +85,7 @@ class CompiledHall:
     event_minute: np.ndarray  # float64
     event_kind: np.ndarray  # int64: SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE
     event_group: np.ndarray  # int64
-    max_window_periods: int = field(default=0)  # bound on open periods of all windows in a day
+    max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
 
     @cached_property
     def fcfs_groups(self) -> bool:
@@ -87,10 +93,9 @@ class CompiledHall:
 
         True when each category is served by exactly one group, no category has patience,
         a daily cap, balking or no-shows, the categories of a group share one priority, and
-        every group calls by the FCFS rule and is open from opening to closing time; the fast
-        engine then takes a specialised kernel.
+        every group calls by the FCFS rule and is open from opening to closing time (so no
+        post waits for another); the fast engine then takes a specialised kernel.
         """
-        hall = self.scenario.hall
         return (
             bool(np.all(np.diff(self.cat_group_ptr) == 1))
             and all(
@@ -104,11 +109,10 @@ class CompiledHall:
                 len(set(self.category_priority[self.serves[g]].tolist())) == 1
                 for g in range(self.n_groups)
             )
-            and all(
-                self.scenario.spans(w) == [(hall.open_minute, hall.close_minute)]
-                and w.call.rule == "fcfs"
-                for w in self.scenario.windows
-            )
+            and bool(np.all(self.call_rule == CALL_FCFS))
+            and self.event_kind.size == 2 * self.n_groups  # one span per group: the whole day
+            and bool(np.all(self.event_minute[self.event_kind == SPAN_OPEN] == self.open_minute))
+            and bool(np.all(self.event_kind[self.event_kind != SPAN_OPEN] == HALL_CLOSE))
         )
 
     @property
@@ -128,6 +132,10 @@ class CompiledHall:
     @property
     def n_windows(self) -> int:
         return len(self.window_names)
+
+    @property
+    def n_posts(self) -> int:
+        return len(self.post_group)
 
     @property
     def n_groups(self) -> int:
@@ -152,27 +160,37 @@ def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
-def _call_rules(scenario: Scenario, served_rows: list[list[int]]):
-    """Per group: the category list of its call rule, the threshold category and minutes."""
+def _call_rules(scenario: Scenario, group_entry: list[int], served_rows: list[list[int]]):
+    """Per group: its call rule, the rule's category list, the threshold category and minutes
+    (restricted to what the group serves: staff skills and tidal blocks may narrow it; a
+    threshold on a category the group does not serve leaves the FCFS rule)."""
     ids = scenario.category_ids
-    rows, categories, minutes = [], [], []
-    for window, served in zip(scenario.windows, served_rows, strict=True):
-        call = window.call
+    rules, rows, categories, minutes = [], [], [], []
+    for e, served in zip(group_entry, served_rows, strict=True):
+        call = scenario.windows[e].call
+        threshold = call.rule == "threshold" and ids.index(call.category) in served
+        rules.append("fcfs" if call.rule == "threshold" and not threshold else call.rule)
         row: list[int] = []
         if call.rule == "strict":
-            row = [ids.index(cid) for cid in call.order]
+            row = [c for c in (ids.index(cid) for cid in call.order) if c in served]
         elif call.rule == "weighted":
-            listed = [ids.index(cid) for cid in call.weights]
-            row = [
-                c
-                for cid, c in zip(call.weights, listed, strict=True)
-                for _ in range(call.weights[cid])
-            ]
-            row += [c for c in served if c not in listed]
+            row = [c for cid, weight in call.weights.items() for c in [ids.index(cid)] * weight]
+            row = [c for c in row if c in served] + [c for c in served if c not in row]
         rows.append(row)
-        categories.append(ids.index(call.category) if call.rule == "threshold" else -1)
-        minutes.append(call.after_min if call.rule == "threshold" else 0.0)
-    return rows, categories, minutes
+        categories.append(ids.index(call.category) if threshold else -1)
+        minutes.append(call.after_min if threshold else 0.0)
+    return rules, rows, categories, minutes
+
+
+def _groups(posts: list[Post]) -> list[list[Post]]:
+    """Posts in groups that share everything but the window (and staff member): same
+    ``[[windows]]`` entry, categories, factors and spans. Groups come in entry order, then by
+    their first opening; a group's posts in window order."""
+    groups: dict[tuple, list[Post]] = {}
+    for post in posts:
+        groups.setdefault((post.entry, post.served, post.factors, post.spans), []).append(post)
+    ordered = sorted(groups.items(), key=lambda item: (item[0][0], item[0][3][0][0]))
+    return [sorted(members, key=lambda post: post.window) for _, members in ordered]
 
 
 def compile_scenario(scenario: Scenario) -> CompiledHall:
@@ -206,41 +224,32 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     first = WEEKDAYS.index(hall.first_weekday)
     day_weekday = (first + np.arange(hall.days)) % 7
 
-    names: list[str] = []
-    window_group: list[int] = []
-    group_first, group_count = [], []
-    served_rows: list[list[int]] = []
-    n_groups = len(scenario.windows)
+    groups = _groups(scenario.posts())
+    posts = [post for group in groups for post in group]
+    served_rows = [list(group[0].served) for group in groups]
+    n_groups = len(groups)
     serves = np.zeros((n_groups, n_cat), dtype=np.bool_)
     factor = np.ones((n_groups, n_cat))
     events: list[tuple[float, int, int]] = []
-    periods = 0
-    for g, window in enumerate(scenario.windows):
-        group_first.append(len(names))
-        group_count.append(window.count)
-        if window.count == 1:
-            names.append(window.id)
-        else:
-            names.extend(f"{window.id}.{k + 1}" for k in range(window.count))
-        window_group.extend([g] * window.count)
-        served = scenario.served_categories(window)
-        served_rows.append(served)
-        serves[g, served] = True
-        for c in served:
-            factor[g, c] = scenario.factor(window, c)
-        spans = scenario.spans(window)
-        periods += window.count * len(spans)
-        for start, end in spans:
+    for g, group in enumerate(groups):
+        serves[g, list(group[0].served)] = True
+        factor[g, list(group[0].served)] = group[0].factors
+        for start, end in group[0].spans:
             events.append((float(start), SPAN_OPEN, g))
             kind = HALL_CLOSE if end == hall.close_minute else SPAN_CLOSE
             events.append((float(end), kind, g))
     events.sort()
+    group_entry = [group[0].entry for group in groups]
     group_cat_ptr, group_cat_idx = _csr(served_rows)
-    call_rows, call_category, call_after = _call_rules(scenario, served_rows)
+    call_rules, call_rows, call_category, call_after = _call_rules(
+        scenario, group_entry, served_rows
+    )
     call_ptr, call_idx = _csr(call_rows)
     cat_group_ptr, cat_group_idx = _csr(
         [[g for g in range(n_groups) if serves[g, c]] for c in range(n_cat)]
     )
+    post_window = np.array([post.window for post in posts], dtype=np.int64)
+    post_staff = np.array([post.member for post in posts], dtype=np.int64)
     return CompiledHall(
         scenario=scenario,
         n_days=hall.days,
@@ -271,10 +280,21 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         ),
         rate_per_min=rate,
         weekday_factor=weekday,
-        window_names=names,
-        window_group=np.array(window_group, dtype=np.int64),
-        group_first=np.array(group_first, dtype=np.int64),
-        group_count=np.array(group_count, dtype=np.int64),
+        window_names=scenario.window_names,
+        window_entry=np.array(
+            [e for e, window in enumerate(scenario.windows) for _ in range(window.count)],
+            dtype=np.int64,
+        ),
+        staff_names=scenario.member_names,
+        post_group=np.repeat(np.arange(n_groups), [len(group) for group in groups]),
+        post_window=post_window,
+        post_staff=post_staff,
+        handovers=bool(
+            np.unique(post_window).size < post_window.size
+            or np.unique(post_staff[post_staff >= 0]).size < np.count_nonzero(post_staff >= 0)
+        ),
+        group_first=np.cumsum([0] + [len(group) for group in groups[:-1]]).astype(np.int64),
+        group_count=np.array([len(group) for group in groups], dtype=np.int64),
         group_ncat=serves.sum(axis=1).astype(np.int64),
         serves=serves,
         factor=factor,
@@ -282,9 +302,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         group_cat_idx=group_cat_idx,
         cat_group_ptr=cat_group_ptr,
         cat_group_idx=cat_group_idx,
-        call_rule=np.array(
-            [CALL_RULES.index(w.call.rule) for w in scenario.windows], dtype=np.int64
-        ),
+        call_rule=np.array([CALL_RULES.index(rule) for rule in call_rules], dtype=np.int64),
         call_ptr=call_ptr,
         call_idx=call_idx,
         call_category=np.array(call_category, dtype=np.int64),
@@ -292,5 +310,5 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         event_minute=np.array([e[0] for e in events]),
         event_kind=np.array([e[1] for e in events], dtype=np.int64),
         event_group=np.array([e[2] for e in events], dtype=np.int64),
-        max_window_periods=periods,
+        max_post_periods=sum(len(post.spans) for post in posts),
     )

@@ -63,7 +63,7 @@ def replication_tables(
     hall: CompiledHall, inputs: TicketInputs, output: EngineOutput, *, keep_tickets: bool
 ) -> dict:
     """Reduce one replication to arrays (cheap to send between processes)."""
-    n_cat, n_days, n_slots, n_win = hall.n_categories, hall.n_days, hall.n_slots, hall.n_windows
+    n_cat, n_days, n_slots, n_post = hall.n_categories, hall.n_days, hall.n_slots, hall.n_posts
     day_open = np.arange(n_days) * 1440.0 + hall.open_minute
     bounds = hall.slot_bounds()
 
@@ -74,15 +74,15 @@ def replication_tables(
     _kernels.slot_areas(
         open_group,
         period_day,
-        hall.window_group[output.period_window],
+        hall.post_group[output.period_post],
         output.period_start,
         output.period_end,
         day_open,
         bounds,
         hall.n_open_slots,
     )
-    window_open = np.bincount(
-        output.period_window, output.period_end - output.period_start, minlength=n_win
+    post_open = np.bincount(
+        output.period_post, output.period_end - output.period_start, minlength=n_post
     )
     # a ticket nobody called waits until the day's last window closes
     day_end = day_open - hall.open_minute + hall.close_minute
@@ -91,9 +91,9 @@ def replication_tables(
     counts = np.zeros((3, n_days, n_slots, n_cat), dtype=np.int64)
     wait_sum = np.zeros((n_days, n_slots, n_cat))
     areas = np.zeros((2, n_days, n_slots, n_cat))  # queue, busy
-    window_busy = np.zeros(n_win)
-    window_served = np.zeros(n_win, dtype=np.int64)
-    window_lost = np.zeros(n_win)
+    post_busy = np.zeros(n_post)
+    post_served = np.zeros(n_post, dtype=np.int64)
+    post_lost = np.zeros(n_post)
     totals = np.zeros((n_cat, 9), dtype=np.int64)
     served = np.bincount(inputs.category[output.outcome == SERVED], minlength=n_cat)
     served_ptr = np.concatenate([[0], np.cumsum(served)])
@@ -105,8 +105,8 @@ def replication_tables(
         output.start,
         output.end,
         output.outcome,
-        output.window,
-        output.recall_window,
+        output.post,
+        output.recall_post,
         hall.no_show_lost,
         inputs.day_ptr,
         day_open,
@@ -118,9 +118,9 @@ def replication_tables(
         counts,
         wait_sum,
         areas,
-        window_busy,
-        window_served,
-        window_lost,
+        post_busy,
+        post_served,
+        post_lost,
         totals,
         served_waits,
         served_ptr,
@@ -133,18 +133,21 @@ def replication_tables(
         "queue_area": areas[0],
         "busy_area": areas[1],
         "open_area": open_group @ hall.serves.astype(float),
-        "window_open": window_open,
-        "window_busy": window_busy,
-        "window_served": window_served,
-        "window_lost": window_lost,
+        "windows": _per(
+            hall.post_window, hall.n_windows, post_open, post_busy, post_lost, post_served
+        ),
+        "staff": _per(
+            hall.post_staff, len(hall.staff_names), post_open, post_busy, post_lost, post_served
+        ),
         "stats": _category_stats(
-            hall, totals, served_waits, served_ptr, window_open, window_busy, counts, wait_sum
+            hall, totals, served_waits, served_ptr, post_open, post_busy, counts, wait_sum
         ),
         "n_tickets": inputs.n_tickets,
         "served_after_close": int(totals[:, 4].sum()),
         "in_system": int(totals[:, 5].sum()),
     }
     if keep_tickets:
+        served_at = output.post >= 0
         tables["tickets"] = {
             "category": inputs.category.astype(np.int16),
             "day": inputs.day.astype(np.int32),
@@ -152,16 +155,33 @@ def replication_tables(
             "called": output.called,
             "start": output.start,
             "end": output.end,
-            "window": output.window.astype(np.int32),
+            "window": np.where(served_at, hall.post_window[output.post], -1).astype(np.int32),
+            "staff": np.where(served_at, hall.post_staff[output.post], -1).astype(np.int32),
             "outcome": output.outcome,
         }
     return tables
 
 
-def _category_stats(
-    hall, totals, served_waits, served_ptr, window_open, window_busy, counts, wait_sum
-):
-    """Per category and overall (last row): the summary metrics of one replication."""
+def _per(index, size, post_open, post_busy, post_lost, post_served) -> np.ndarray:
+    """Open, busy and lost minutes and tickets served, summed from posts to their window or
+    staff member (``index``: -1 for none), shape (size, 4)."""
+    kept = index >= 0
+    return np.stack(
+        [
+            np.bincount(index[kept], values[kept], minlength=size)
+            for values in (post_open, post_busy, post_lost, post_served)
+        ],
+        axis=1,
+    )
+
+
+def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy, counts, wait_sum):
+    """Per category and overall (last row): the summary metrics of one replication.
+
+    A category's utilisation is over the posts that serve it; imbalance and tickets per
+    window are over the windows that serve it at some time of the day."""
+    window_open = np.bincount(hall.post_window, post_open, minlength=hall.n_windows)
+    window_busy = np.bincount(hall.post_window, post_busy, minlength=hall.n_windows)
     with np.errstate(invalid="ignore", divide="ignore"):
         window_utilisation = window_busy / window_open
     daily = counts.sum(axis=2)  # (arrivals/served/abandoned, day, category)
@@ -170,15 +190,16 @@ def _category_stats(
     for c in [*range(hall.n_categories), None]:
         if c is None:
             waits, count = served_waits, totals.sum(axis=0)
-            windows = np.ones(hall.n_windows, dtype=bool)
+            posts = np.ones(hall.n_posts, dtype=bool)
             issued, served, wait = daily[0].sum(axis=1), daily[1].sum(axis=1), daily_wait.sum(1)
         else:
             waits = served_waits[served_ptr[c] : served_ptr[c + 1]]
             count = totals[c]
-            windows = hall.serves[hall.window_group, c]
+            posts = hall.serves[hall.post_group, c]
             issued, served, wait = daily[0][:, c], daily[1][:, c], daily_wait[:, c]
         n = count[0]
-        open_time = window_open[windows].sum()
+        open_time = post_open[posts].sum()
+        windows = np.bincount(hall.post_window[posts], minlength=hall.n_windows) > 0
         used = windows & (window_open > 0)
         peak = int(np.argmax(issued))
         rows.append(
@@ -191,7 +212,7 @@ def _category_stats(
                 count[7] / n if n else np.nan,
                 count[6] / n if n else np.nan,
                 count[8] / n if n else np.nan,
-                window_busy[windows].sum() / open_time if open_time > 0 else np.nan,
+                post_busy[posts].sum() / open_time if open_time > 0 else np.nan,
                 coefficient_of_variation(window_utilisation[used]),
                 gini(window_utilisation[used]),
                 count[1] / windows.sum() / hall.n_days,
@@ -215,6 +236,9 @@ class Results:
     windows : pandas.DataFrame
         Per replication and window: open and busy minutes, minutes lost recalling absent
         holders, utilisation (busy over open), tickets served.
+    staff : pandas.DataFrame
+        The same per replication and staff member (``open_min``: minutes staffing an open
+        window); no rows without ``[[staff]]``.
     replication_stats : pandas.DataFrame
         Per replication and category (and ``"overall"``): the metrics of :meth:`summary`.
     warnings : list of str
@@ -230,6 +254,7 @@ class Results:
     tickets: pd.DataFrame | None
     intervals: pd.DataFrame
     windows: pd.DataFrame
+    staff: pd.DataFrame
     replication_stats: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     rules: object | None = None
@@ -257,6 +282,7 @@ class Results:
             tickets=tickets,
             intervals=_interval_table(hall, parts, categories),
             windows=_window_table(hall, parts),
+            staff=_time_table(parts, "staff", "staff", hall.staff_names),
             replication_stats=_stats_table(hall, parts),
             warnings=warnings_ + _observed_warnings(hall, parts),
         )
@@ -329,7 +355,6 @@ def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataF
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
     counts = [p["n_tickets"] for p in parts]
-    n = sum(counts)
     return pd.DataFrame(
         {
             "replication": np.repeat(np.arange(len(parts), dtype=np.int32), counts),
@@ -343,7 +368,9 @@ def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataF
             "window": pd.Categorical.from_codes(
                 column("window"), dtype=pd.CategoricalDtype(hall.window_names)
             ),
-            "staff": pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=[]),
+            "staff": pd.Categorical.from_codes(
+                column("staff"), dtype=pd.CategoricalDtype(hall.staff_names)
+            ),
             "outcome": pd.Categorical.from_codes(
                 column("outcome"), dtype=pd.CategoricalDtype(OUTCOMES)
             ),
@@ -390,26 +417,33 @@ def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.Dat
 
 
 def _window_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
-    n_win = hall.n_windows
-    open_time = np.concatenate([p["window_open"] for p in parts])
-    busy = np.concatenate([p["window_busy"] for p in parts])
     group_ids = [w.id for w in hall.scenario.windows]
+    table = _time_table(parts, "windows", "window", hall.window_names)
+    table.insert(
+        2,
+        "group",
+        pd.Categorical(
+            np.tile(np.array(group_ids)[hall.window_entry], len(parts)), categories=group_ids
+        ),
+    )
+    return table
+
+
+def _time_table(parts: list[dict], key: str, column: str, names: list[str]) -> pd.DataFrame:
+    """Per replication and window (or staff member): open, busy and lost minutes,
+    utilisation, tickets served."""
+    values = np.concatenate([p[key] for p in parts]) if parts else np.zeros((0, 4))
     with np.errstate(invalid="ignore", divide="ignore"):
-        utilisation = busy / open_time
+        utilisation = values[:, 1] / values[:, 0]
     return pd.DataFrame(
         {
-            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), n_win),
-            "window": pd.Categorical(
-                np.tile(hall.window_names, len(parts)), categories=hall.window_names
-            ),
-            "group": pd.Categorical(
-                np.tile(np.array(group_ids)[hall.window_group], len(parts)), categories=group_ids
-            ),
-            "open_min": open_time,
-            "busy_min": busy,
-            "lost_min": np.concatenate([p["window_lost"] for p in parts]),
+            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), len(names)),
+            column: pd.Categorical(np.tile(names, len(parts)), categories=names),
+            "open_min": values[:, 0],
+            "busy_min": values[:, 1],
+            "lost_min": values[:, 2],
             "utilisation": utilisation,
-            "served": np.concatenate([p["window_served"] for p in parts]).astype(np.int64),
+            "served": values[:, 3].astype(np.int64),
         }
     )
 

@@ -28,8 +28,10 @@ from pydantic import (
     model_validator,
 )
 
+from .clock import minutes_of_day
 from .distributions import Distribution
 from .errors import Issue, ScenarioError
+from .staffing import Post, build_posts
 
 __all__ = [
     "Arrivals",
@@ -41,25 +43,16 @@ __all__ = [
     "NoShow",
     "Category",
     "Hall",
+    "Rotation",
     "Scenario",
+    "Staff",
+    "Tidal",
     "Window",
     "load_scenario",
     "minutes_of_day",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_TIME = re.compile(r"(?:([01][0-9]|2[0-3]):([0-5][0-9])|(24):(00))")
-
-
-def minutes_of_day(text: str) -> int:
-    """Minutes since midnight of a ``"HH:MM"`` time (``"24:00"`` is 1440)."""
-    match = _TIME.fullmatch(text)
-    if match is None:
-        raise ValueError(
-            f'must be a time of day "HH:MM" between "00:00" and "24:00" (got {text!r})'
-        )
-    hours, mins = (match.group(1), match.group(2)) if match.group(1) else ("24", "00")
-    return int(hours) * 60 + int(mins)
 
 
 def _time_of_day(value: Any) -> Any:
@@ -256,12 +249,33 @@ CallRule = Annotated[
 ]
 
 
-class Window(_Frozen):
-    """A group of ``count`` identical windows.
+Span = Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]
+Factor = Annotated[
+    Annotated[PositiveFloat, Tag("number")] | Annotated[dict[str, PositiveFloat], Tag("table")],
+    Discriminator(lambda v: "table" if isinstance(v, dict) else "number"),
+]
 
-    ``serves`` lists category ids, department names or ``"*"`` (a comprehensive window).
-    ``open`` lists the spans ``["HH:MM", "HH:MM"]`` the windows are open (default: the hall's
-    hours). ``generalist_factor`` multiplies service times at these windows, for every category
+
+class Tidal(_Frozen):
+    """A time block (潮汐) in which a window serves ``serves`` instead of its usual
+    categories."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: TimeOfDay = Field(alias="from")
+    to: TimeOfDay
+    serves: Annotated[list[Name], Field(min_length=1)]
+
+
+class Window(_Frozen):
+    """A group of ``count`` identical windows, named ``id`` (one window) or ``id.1`` ...
+    ``id.<count>``.
+
+    ``serves`` lists category ids, department names or ``"*"`` (a comprehensive window);
+    ``tidal`` blocks switch what the windows serve by time of day. ``open`` lists the spans
+    ``["HH:MM", "HH:MM"]`` the windows are open (default: the hall's hours); when the scenario
+    has ``[[staff]]``, a window is open only where such a span and a staff member working it
+    meet. ``generalist_factor`` multiplies service times at these windows, for every category
     (a number) or per category id (a table; unlisted categories 1.0). ``call`` is the rule a
     free window follows to call the next ticket (default FCFS with priorities).
     """
@@ -269,12 +283,56 @@ class Window(_Frozen):
     id: Name
     count: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
     serves: Annotated[list[Name], Field(min_length=1)]
-    open: list[Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]] | None = None
-    generalist_factor: Annotated[
-        Annotated[PositiveFloat, Tag("number")] | Annotated[dict[str, PositiveFloat], Tag("table")],
-        Discriminator(lambda v: "table" if isinstance(v, dict) else "number"),
-    ] = 1.0
+    open: list[Span] | None = None
+    tidal: list[Tidal] = []
+    generalist_factor: Factor = 1.0
     call: CallRule = CallFCFS()
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the windows of this entry."""
+        if self.count == 1:
+            return [self.id]
+        return [f"{self.id}.{k + 1}" for k in range(self.count)]
+
+
+class Staff(_Frozen):
+    """A named staff member, or a group of ``count`` interchangeable ones named ``id.1`` ...
+
+    ``skills`` lists the categories they can serve (ids, departments or ``"*"``); ``speed``
+    multiplies their service times, for every category (a number) or per category id (a
+    table; unlisted 1.0), on top of the window's ``generalist_factor``. They are on duty
+    during ``shift`` (default: the hall's hours) except ``breaks``, and work at their home
+    window (``windows``: one per member, window names or ``[[windows]]`` ids, which stand for
+    all their windows in order) unless a ``[[rotation]]`` block sends them elsewhere.
+    """
+
+    id: Name
+    count: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
+    skills: Annotated[list[Name], Field(min_length=1)] = ["*"]
+    speed: Factor = 1.0
+    shift: Span | None = None
+    breaks: list[Span] = []
+    windows: list[Name] = []
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the members of this entry."""
+        if self.count == 1:
+            return [self.id]
+        return [f"{self.id}.{k + 1}" for k in range(self.count)]
+
+
+class Rotation(_Frozen):
+    """A rotation block (交叉轮岗): staff member ``staff`` works window ``window`` from
+    ``from`` to ``to`` instead of their home window."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    staff: Name
+    window: Name
+    from_: TimeOfDay = Field(alias="from")
+    to: TimeOfDay
 
 
 class _CrossFieldErrors(Exception):
@@ -300,6 +358,8 @@ class Scenario(_Frozen):
     hall: Hall
     categories: Annotated[list[Category], Field(min_length=1)]
     windows: Annotated[list[Window], Field(min_length=1)]
+    staff: list[Staff] = []
+    rotation: list[Rotation] = []
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -345,6 +405,26 @@ class Scenario(_Frozen):
                 merged.append((start, end))
         return merged
 
+    @property
+    def window_names(self) -> list[str]:
+        """Names of every window, in file order (``id``, or ``id.k`` in a group)."""
+        return [name for window in self.windows for name in window.names]
+
+    @property
+    def member_names(self) -> list[str]:
+        """Names of every staff member, in file order (``id``, or ``id.k`` in a group)."""
+        return [name for staff in self.staff for name in staff.names]
+
+    def posts(self) -> list[Post]:
+        """Who works which window, serving what, when: see :mod:`hallsim.staffing`."""
+        return build_posts(self)[0]
+
+    def speed(self, staff: Staff, category: int) -> float:
+        """Service-time factor of ``staff`` for the category with index ``category``."""
+        if isinstance(staff.speed, dict):
+            return staff.speed.get(self.categories[category].id, 1.0)
+        return staff.speed
+
     def factor(self, window: Window, category: int) -> float:
         """Service-time factor of ``window`` for the category with index ``category``."""
         if isinstance(window.generalist_factor, dict):
@@ -362,6 +442,19 @@ class Scenario(_Frozen):
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         issues = list(self._cross_field_issues())
+        if not issues:  # the staff plan, laid out in time, needs valid parts
+            posts, issues = build_posts(self)
+            served = {c for post in posts for c in post.served}
+            issues += [
+                (
+                    ("categories", i),
+                    "no window serves this category while open (check the staff's skills "
+                    "and shifts, and tidal blocks)",
+                    _NO_VALUE,
+                )
+                for i in range(len(self.categories))
+                if not issues and i not in served
+            ]
         if issues:
             raise _CrossFieldErrors(issues)
         return self
@@ -396,6 +489,16 @@ class Scenario(_Frozen):
                     )
             served = self.served_categories(window)
             served_anywhere.update(served)
+            for k, tidal in enumerate(window.tidal):
+                for s, entry in enumerate(tidal.serves):
+                    found = self._resolve(entry)
+                    served_anywhere.update(found)
+                    if not found:
+                        yield (
+                            ("windows", w, "tidal", k, "serves", s),
+                            'not a category id, a department name or "*"',
+                            entry,
+                        )
             if isinstance(window.generalist_factor, dict):
                 served_ids = {self.categories[c].id for c in served}
                 for key in window.generalist_factor:
@@ -406,10 +509,81 @@ class Scenario(_Frozen):
                             key,
                         )
             yield from self._span_issues(w, window)
+            yield from self._tidal_issues(w, window)
             yield from self._call_issues(w, window, served)
         for i in range(len(self.categories)):
             if i not in served_anywhere:
                 yield ("categories", i), "no window serves this category", _NO_VALUE
+        yield from self._staff_issues()
+
+    def _staff_issues(self):
+        hall = self.hall
+        window_names = self.window_names
+        window_ids = {window.id for window in self.windows}
+        seen: dict[str, int] = {}
+        for s, staff in enumerate(self.staff):
+            for name in staff.names:
+                if name in seen:
+                    yield ("staff", s, "id"), f'duplicate staff member name "{name}"', staff.id
+                seen[name] = s
+            skills: set[int] = set()
+            for k, entry in enumerate(staff.skills):
+                skills.update(self._resolve(entry))
+                if not self._resolve(entry):
+                    yield (
+                        ("staff", s, "skills", k),
+                        'not a category id, a department name or "*"',
+                        entry,
+                    )
+            if isinstance(staff.speed, dict):
+                skill_ids = {self.categories[c].id for c in skills}
+                for key in staff.speed:
+                    if key not in skill_ids:
+                        yield ("staff", s, "speed", key), "not a skill of this staff", key
+            spans = [("shift", None, staff.shift)] if staff.shift else []
+            spans += [("breaks", k, span) for k, span in enumerate(staff.breaks)]
+            for key, k, (start, end) in spans:
+                if minutes_of_day(end) <= minutes_of_day(start):
+                    where = ("staff", s, key) + (() if k is None else (k,))
+                    yield where, "must end after it starts", [start, end]
+            shift = staff.shift or [hall.open, hall.close]
+            breaks = sorted(
+                (minutes_of_day(a), minutes_of_day(b), k, [a, b])
+                for k, (a, b) in enumerate(staff.breaks)
+            )
+            for a, b, k, text in breaks:
+                if b > a and (a < minutes_of_day(shift[0]) or b > minutes_of_day(shift[1])):
+                    yield (
+                        ("staff", s, "breaks", k),
+                        f"break must lie within the shift {shift[0]}-{shift[1]}",
+                        text,
+                    )
+            for (_, b0, k0, _), (a1, _, k1, text1) in zip(breaks, breaks[1:], strict=False):
+                if a1 < b0:
+                    yield ("staff", s, "breaks", k1), f"break overlaps breaks[{k0}]", text1
+            homes = 0
+            for k, name in enumerate(staff.windows):
+                if name in window_ids:
+                    homes += next(w.count for w in self.windows if w.id == name)
+                elif name in window_names:
+                    homes += 1
+                else:
+                    yield ("staff", s, "windows", k), "not a window name or id", name
+            if staff.windows and homes != staff.count:
+                yield (
+                    ("staff", s, "windows"),
+                    f"needs one home window per staff member: {staff.count}, not {homes}",
+                    staff.windows,
+                )
+        for j, block in enumerate(self.rotation):
+            if block.staff not in seen:
+                yield ("rotation", j, "staff"), "not a staff member's name", block.staff
+            if block.window not in window_names:
+                yield ("rotation", j, "window"), "not a window name", block.window
+            if minutes_of_day(block.to) <= minutes_of_day(block.from_):
+                yield ("rotation", j), "block must end after it starts", [block.from_, block.to]
+        if self.rotation and not self.staff:
+            yield ("rotation",), "a rotation needs [[staff]]", _NO_VALUE
 
     def _call_issues(self, w: int, window: Window, served: list[int]):
         call = window.call
@@ -427,6 +601,26 @@ class Scenario(_Frozen):
             elif cid in seen:
                 yield where, "listed twice", cid
             seen.add(cid)
+
+    def _tidal_issues(self, w: int, window: Window):
+        blocks = []
+        for k, tidal in enumerate(window.tidal):
+            a, b = minutes_of_day(tidal.from_), minutes_of_day(tidal.to)
+            if b <= a:
+                yield (
+                    ("windows", w, "tidal", k),
+                    "block must end after it starts",
+                    [
+                        tidal.from_,
+                        tidal.to,
+                    ],
+                )
+            else:
+                blocks.append((a, b, k, [tidal.from_, tidal.to]))
+        blocks.sort()
+        for (_, b0, k0, _), (a1, _, k1, text1) in zip(blocks, blocks[1:], strict=False):
+            if a1 < b0:
+                yield ("windows", w, "tidal", k1), f"block overlaps tidal[{k0}]", text1
 
     def _span_issues(self, w: int, window: Window):
         if window.open is None:

@@ -51,9 +51,9 @@ def run(
         end = np.full(n, np.nan)
         window = np.full(n, -1, dtype=np.int64)
         outcome = np.full(n, IN_SYSTEM, dtype=np.int8)
-    recall_window = np.full(n if hall.no_shows else 0, -1, dtype=np.int64)
-    n_periods_max = max(hall.n_days * hall.max_window_periods, 1)
-    period_window = np.empty(n_periods_max, dtype=np.int64)
+    recall_post = np.full(n if hall.no_shows else 0, -1, dtype=np.int64)
+    n_periods_max = max(hall.n_days * hall.max_post_periods, 1)
+    period_post = np.empty(n_periods_max, dtype=np.int64)
     period_start = np.empty(n_periods_max)
     period_end = np.empty(n_periods_max)
     day_open = np.arange(hall.n_days) * 1440.0 + hall.open_minute
@@ -73,7 +73,7 @@ def run(
             end,
             window,
             outcome,
-            period_window,
+            period_post,
             period_start,
             period_end,
         )
@@ -95,7 +95,9 @@ def run(
             hall.no_show_prob,
             hall.no_show_lost,
             hall.no_show_requeue,
-            hall.window_group,
+            hall.post_group,
+            hall.post_window,
+            hall.post_staff,
             hall.group_first,
             hall.group_count,
             hall.group_ncat,
@@ -117,22 +119,22 @@ def run(
             end,
             window,
             outcome,
-            recall_window,
-            period_window,
+            recall_post,
+            period_post,
             period_start,
             period_end,
             kernel == "full-steps",
         )
     # periods in one canonical order (window, then start) whichever kernel made them
-    order = np.lexsort((period_start[:n_periods], period_window[:n_periods]))
+    order = np.lexsort((period_start[:n_periods], period_post[:n_periods]))
     return EngineOutput(
         called=called,
         start=start,
         end=end,
-        window=window,
+        post=window,
         outcome=outcome,
-        recall_window=recall_window,
-        period_window=period_window[order],
+        recall_post=recall_post,
+        period_post=period_post[order],
         period_start=period_start[order],
         period_end=period_end[order],
     )

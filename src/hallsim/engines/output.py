@@ -1,4 +1,4 @@
-"""What an engine returns for one replication: ticket outcomes and window open periods."""
+"""What an engine returns for one replication: ticket outcomes and the posts' open periods."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ __all__ = ["EngineOutput"]
 
 @dataclass(frozen=True)
 class EngineOutput:
-    """Per ticket (issue order): ``called``, ``start``, ``end`` (minutes, NaN when not
+    """Engines serve at *posts* (:mod:`hallsim.staffing`: a window, its staff member and what
+    it serves; numbered as in :class:`~hallsim.compile.CompiledHall`, whose ``post_window``
+    and ``post_staff`` say where and who).
+
+    Per ticket (issue order): ``called``, ``start``, ``end`` (minutes, NaN when not
     applicable; ``called`` may be the very array ``start`` when every call starts a service at
-    once), ``window`` (-1 when never served) and ``outcome`` (a code of
-    :data:`hallsim.compile.OUTCOMES`), ``recall_window`` (the window that called an absent
+    once), ``post`` (-1 when never served) and ``outcome`` (a code of
+    :data:`hallsim.compile.OUTCOMES`), ``recall_post`` (the post that called an absent
     holder and recalled in vain, -1 otherwise; empty when no category has no-shows). Per open
-    period of a window: ``period_window``,
-    ``period_start``, ``period_end``; a window is open from the start of its span until it
-    closes, or until it finishes the service it had in hand.
+    period of a post: ``period_post``, ``period_start``, ``period_end``; a post is open from
+    the start of its span until it closes, or until it finishes the service it had in hand.
     """
 
     called: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    window: np.ndarray
+    post: np.ndarray
     outcome: np.ndarray
-    recall_window: np.ndarray
-    period_window: np.ndarray
+    recall_post: np.ndarray
+    period_post: np.ndarray
     period_start: np.ndarray
     period_end: np.ndarray

@@ -69,7 +69,7 @@ def window_call_rule(day: Day, window: int) -> int:
     ``[[windows]]`` entry): strict category order, weighted round robin, a waiting-time
     threshold, or by default :func:`highest_priority_then_oldest`."""
     hall = day.hall
-    group = hall.window_group[window]
+    group = hall.post_group[window]
     rule = hall.call_rule[group]
     listed = hall.call_idx[hall.call_ptr[group] : hall.call_ptr[group + 1]]
     if rule == CALL_STRICT:
@@ -130,13 +130,18 @@ class Day:
         self.env = _HallEnvironment(initial_time=self.open_time)
         self.round = (self.open_time, 0)  # (instant, round) of the event being processed
         self.mode = ["closed"] * hall.n_groups  # closed, open, overtime
-        self.busy = [False] * hall.n_windows
+        self.busy = [False] * hall.n_posts
         self.free: list[set[int]] = [set() for _ in range(hall.n_groups)]
-        self.idle_since: list[tuple[float, int]] = [(0.0, 0)] * hall.n_windows
-        self.period_from: list[float | None] = [None] * hall.n_windows
+        self.idle_since: list[tuple[float, int]] = [(0.0, 0)] * hall.n_posts
+        self.period_from: list[float | None] = [None] * hall.n_posts
+        # an open post holds its window (desk) and staff member; a post whose span begins
+        # while another post holds them (finishing a ticket) waits until they are released
+        self.desk_holder: dict[int, int] = {}
+        self.staff_holder: dict[int, int] = {}
+        self.waiting: set[int] = set()
         self.queues = [deque() for _ in range(hall.n_categories)]
         self.calls_pending = False
-        self.call_position = [0] * hall.n_windows  # of each window in its round robin
+        self.call_position = [0] * hall.n_posts  # of each window in its round robin
         self.rank: dict[int, int] = {}  # requeued tickets join the queue again
         self.next_rank = inputs.n_tickets
         lo, hi = inputs.day_ptr[day], inputs.day_ptr[day + 1]
@@ -154,7 +159,7 @@ class Day:
 
     def queues_of(self, window: int) -> list[deque]:
         """The queues (waiting tickets in issue order) of the categories ``window`` serves."""
-        group = self.hall.window_group[window]
+        group = self.hall.post_group[window]
         return [self.queues[c] for c in np.flatnonzero(self.hall.serves[group])]
 
     def rank_of(self, ticket: int) -> int:
@@ -240,15 +245,17 @@ class Day:
             if kind == SPAN_OPEN:
                 self.mode[group] = "open"
                 for w in windows:
-                    if self.period_from[w] is None:
-                        self.period_from[w] = self.now
-                    if not self.busy[w]:
+                    if self.period_from[w] is None and not self._hold(w):
+                        self.waiting.add(w)
+                    elif not self.busy[w]:
                         self._set_free(w)
                 self._request_calls()
             elif kind == SPAN_CLOSE:
                 self.mode[group] = "closed"
+                self.waiting.difference_update(windows)  # their span ended before they opened
                 for w in sorted(self.free[group]):
                     self._close(w)
+                self._open_waiting_after(SCHEDULE, len(hall.event_minute))
             elif kind == HALL_CLOSE:
                 self.mode[group] = "overtime"
                 self._request_calls()  # its step 6 closes the free windows
@@ -269,8 +276,9 @@ class Day:
             else:
                 self.output["end"][absent] = self.now
         self.busy[w] = False
-        if self.mode[self.hall.window_group[w]] == "closed":
+        if self.mode[self.hall.post_group[w]] == "closed":
             self._close(w)
+            self._open_waiting_after(ENDS, self.hall.n_posts)
         else:
             self._set_free(w)
             self._request_calls()
@@ -281,36 +289,65 @@ class Day:
         """Window ``w`` calls ticket ``i``: its service starts at once, unless the holder is
         absent at this first call (then the window recalls, see :class:`NoShow`)."""
         hall = self.hall
-        group = hall.window_group[w]
+        group = hall.post_group[w]
         c = self.inputs.category[i]
         self.queues[c].remove(i)
         self.free[group].discard(w)
         self.busy[w] = True
         out = self.output
-        first_call = out["recall_window"].size == 0 or out["recall_window"][i] < 0
+        first_call = out["recall_post"].size == 0 or out["recall_post"][i] < 0
         if first_call:
             out["called"][i] = self.now
         if first_call and hall.no_shows and self.inputs.absent_draw[i] < hall.no_show_prob[c]:
-            out["recall_window"][i] = w
+            out["recall_post"][i] = w
             out["outcome"][i] = NO_SHOW  # until a requeue brings the holder back
             self.env.process(self._service(w, self.now + hall.no_show_lost[c], absent=i))
             return
         finish = self.now + self.inputs.service[i] * hall.factor[group, c]
         out["start"][i] = self.now
         out["end"][i] = finish
-        out["window"][i] = w
+        out["post"][i] = w
         out["outcome"][i] = SERVED
         self.env.process(self._service(w, finish))
 
     def _set_free(self, w: int) -> None:
         """``w`` is free from this instant and round on (what "idle longest" compares)."""
-        self.free[self.hall.window_group[w]].add(w)
+        self.free[self.hall.post_group[w]].add(w)
         self.idle_since[w] = self.round
 
     def _close(self, w: int) -> None:
-        self.free[self.hall.window_group[w]].discard(w)
+        """Post ``w`` closes: its window and staff member are released."""
+        self.free[self.hall.post_group[w]].discard(w)
         self.output["periods"].append((w, self.period_from[w], self.now))
         self.period_from[w] = None
+        del self.desk_holder[self.hall.post_window[w]]
+        self.staff_holder.pop(self.hall.post_staff[w], None)
+
+    def _hold(self, w: int) -> bool:
+        """Open post ``w`` now if its window and staff member are free, and hold them."""
+        desk, staff = self.hall.post_window[w], self.hall.post_staff[w]
+        if desk in self.desk_holder or staff in self.staff_holder:
+            return False
+        self.desk_holder[desk] = w
+        if staff >= 0:
+            self.staff_holder[staff] = w
+        self.period_from[w] = self.now
+        return True
+
+    def _open_waiting(self) -> bool:
+        """Waiting posts whose window and staff member are free open now, in post order."""
+        opened = [w for w in sorted(self.waiting) if self._hold(w)]
+        self.waiting.difference_update(opened)
+        for w in opened:
+            self._set_free(w)
+        return bool(opened)
+
+    def _open_waiting_after(self, step: int, tie: int) -> None:
+        """Once every event of this ``step`` and round has happened, open waiting posts."""
+        if self.waiting:
+            instant, current = self.round
+            event = self.env.at(instant, _priority(current, step, tie))
+            event.callbacks.append(lambda _: self._open_waiting() and self._request_calls())
 
     def _calls(self, _event) -> None:
         """Step 5: free windows call waiting tickets, the most specialised window first, then
@@ -320,24 +357,26 @@ class Day:
         hall = self.hall
         while True:
             candidates = [
-                (hall.group_ncat[g], self.idle_since[w], w)
+                (hall.group_ncat[g], self.idle_since[w], hall.post_window[w], w)
                 for g in range(hall.n_groups)
                 for w in self.free[g]
                 if any(self.queues[c] for c in np.flatnonzero(hall.serves[g]))
             ]
-            if not candidates:
+            if candidates:
+                w = min(candidates)[-1]
+                i = self.rules.call_next(self, w)
+                if not any(i in queue for queue in self.queues_of(w)):
+                    raise ValueError(
+                        f"Rules.call_next chose ticket {i!r}, which window {w} may not call"
+                    )
+                self._call(w, i)
+                continue
+            for g in range(hall.n_groups):  # step 6: after closing, a free window closes
+                if self.mode[g] == "overtime":
+                    for w in sorted(self.free[g]):
+                        self._close(w)
+            if not (self.waiting and self._open_waiting()):  # then steps 5 and 6 again
                 break
-            w = min(candidates)[2]
-            i = self.rules.call_next(self, w)
-            if not any(i in queue for queue in self.queues_of(w)):
-                raise ValueError(
-                    f"Rules.call_next chose ticket {i!r}, which window {w} may not call"
-                )
-            self._call(w, i)
-        for g in range(hall.n_groups):  # step 6: after closing, a free window closes
-            if self.mode[g] == "overtime":
-                for w in sorted(self.free[g]):
-                    self._close(w)
 
 
 def run(
@@ -351,9 +390,9 @@ def run(
         "called": np.full(n, np.nan),
         "start": np.full(n, np.nan),
         "end": np.full(n, np.nan),
-        "window": np.full(n, -1, dtype=np.int64),
+        "post": np.full(n, -1, dtype=np.int64),
         "outcome": np.full(n, IN_SYSTEM, dtype=np.int8),
-        "recall_window": np.full(n if hall.no_shows else 0, -1, dtype=np.int64),
+        "recall_post": np.full(n if hall.no_shows else 0, -1, dtype=np.int64),
         "periods": [],
     }
     for day in range(hall.n_days):
@@ -363,10 +402,10 @@ def run(
         called=output["called"],
         start=output["start"],
         end=output["end"],
-        window=output["window"],
+        post=output["post"],
         outcome=output["outcome"],
-        recall_window=output["recall_window"],
-        period_window=np.array([p[0] for p in periods], dtype=np.int64),
+        recall_post=output["recall_post"],
+        period_post=np.array([p[0] for p in periods], dtype=np.int64),
         period_start=np.array([p[1] for p in periods], dtype=float),
         period_end=np.array([p[2] for p in periods], dtype=float),
     )
