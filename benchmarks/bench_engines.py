@@ -105,31 +105,55 @@ def measure(path: Path, days: int, repeat: int, repeat_simpy: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print its figures; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=DAYS, metavar="N",
-                        help=f"days per configuration (default {DAYS}: about 40,000 tickets)")
-    parser.add_argument("--repeat", type=int, default=3, metavar="R",
-                        help="repetitions of each fast run, the best counts (default 3)")
-    parser.add_argument("--repeat-simpy", type=int, default=1, metavar="R",
-                        help="repetitions of the simpy run, the best counts (default 1)")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if the fast/simpy ratio is below 100 or outputs differ")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=DAYS,
+        metavar="N",
+        help=f"days per configuration (default {DAYS}: about 40,000 tickets)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        metavar="R",
+        help="repetitions of each fast run, the best counts (default 3)",
+    )
+    parser.add_argument(
+        "--repeat-simpy",
+        type=int,
+        default=1,
+        metavar="R",
+        help="repetitions of the simpy run, the best counts (default 1)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if the fast/simpy ratio is below 100 or outputs differ",
+    )
     args = parser.parse_args(argv)
     if args.days < 1 or args.repeat < 1 or args.repeat_simpy < 1:
         parser.error("--days, --repeat and --repeat-simpy must be positive")
 
-    print(f"engines benchmark: hallsim {hallsim.__version__}, simpy {simpy.__version__}, "
-          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f} at start")
-    print(f"hall-8, {args.days} days, inputs drawn once (default_rng({SEED})); fast: best of "
-          f"{args.repeat} after a warm-up, simpy: best of {args.repeat_simpy}; "
-          f"target fast/simpy speed ratio >= {TARGET:.0f}\n")
+    print(
+        f"engines benchmark: hallsim {hallsim.__version__}, simpy {simpy.__version__}, "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} at start"
+    )
+    print(
+        f"hall-8, {args.days} days, inputs drawn once (default_rng({SEED})); fast: best of "
+        f"{args.repeat} after a warm-up, simpy: best of {args.repeat_simpy}; "
+        f"target fast/simpy speed ratio >= {TARGET:.0f}\n"
+    )
     results = {
         name: measure(path, args.days, args.repeat, args.repeat_simpy)
         for name, path in CONFIGURATIONS.items()
     }
 
-    header = (f"{'configuration':<18} {'engine':<42} {'tickets':>8} {'s':>8} "
-              f"{'tickets/s':>12} {'x simpy':>8}")
+    header = (
+        f"{'configuration':<18} {'engine':<42} {'tickets':>8} {'s':>8} "
+        f"{'tickets/s':>12} {'x simpy':>8}"
+    )
     print(header)
     print("-" * len(header))
     labels = {
@@ -141,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         n, seconds = result["tickets"], result["seconds"]
         for engine, label in labels.items():
             s = seconds[engine]
-            print(f"{name:<18} {label:<42} {n:>8,} {s:>8.4f} {n / s:>12,.0f} "
-                  f"{seconds['simpy'] / s:>8.1f}")
+            print(
+                f"{name:<18} {label:<42} {n:>8,} {s:>8.4f} {n / s:>12,.0f} "
+                f"{seconds['simpy'] / s:>8.1f}"
+            )
     print()
 
     failed = False
@@ -154,17 +180,23 @@ def main(argv: list[str] | None = None) -> int:
             failed |= enforced and not ok
             verdict, sign = ("PASS", ">=") if ok else ("FAIL", "<")
             note = "" if enforced else "  (reported, not enforced)"
-            print(f"{verdict} {name:<17} {labels[engine]:<38} {ratio:8.1f} x simpy {sign} "
-                  f"{TARGET:.0f}{note}")
+            print(
+                f"{verdict} {name:<17} {labels[engine]:<38} {ratio:8.1f} x simpy {sign} "
+                f"{TARGET:.0f}{note}"
+            )
     print()
     for name, result in results.items():
         for engine, diff in result["diff"].items():
             failed |= bool(diff)
             verdict = "differ in " + ", ".join(diff) if diff else "identical"
-            print(f"{'SAME' if not diff else 'DIFF'} {name:<17} {labels[engine]} vs simpy: "
-                  f"{verdict} ({', '.join(TICKET_FIELDS)}; open periods)")
-    print(f"\nload average {os.getloadavg()[0]:.2f} at end (figures are slower when other "
-          "processes share the CPUs)")
+            print(
+                f"{'SAME' if not diff else 'DIFF'} {name:<17} {labels[engine]} vs simpy: "
+                f"{verdict} ({', '.join(TICKET_FIELDS)}; open periods)"
+            )
+    print(
+        f"\nload average {os.getloadavg()[0]:.2f} at end (figures are slower when other "
+        "processes share the CPUs)"
+    )
     return 1 if args.check and failed else 0
 
 

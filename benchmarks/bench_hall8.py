@@ -224,20 +224,35 @@ LEVELS = {
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print its figures; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=None, metavar="N",
-                        help="days per configuration (default: about 2 million tickets)")
-    parser.add_argument("--repeat", type=int, default=3, metavar="R",
-                        help="repetitions per figure, the best counts (default 3)")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if level (1) misses the target")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="days per configuration (default: about 2 million tickets)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        metavar="R",
+        help="repetitions per figure, the best counts (default 3)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if level (1) misses the target"
+    )
     args = parser.parse_args(argv)
     if (args.days is not None and args.days < 1) or args.repeat < 1:
         parser.error("--days and --repeat must be positive")
 
-    print(f"hall-8 benchmark: hallsim {hallsim.__version__}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
-    print(f"best of {args.repeat} after warm-up; target {TARGET / 1e6:.0f} M tickets/s "
-          "single-threaded; 'x base' = speed / minimal kernel's speed in this run\n")
+    print(
+        f"hall-8 benchmark: hallsim {hallsim.__version__}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
+    )
+    print(
+        f"best of {args.repeat} after warm-up; target {TARGET / 1e6:.0f} M tickets/s "
+        "single-threaded; 'x base' = speed / minimal kernel's speed in this run\n"
+    )
     results = {}
     for name, path in CONFIGURATIONS.items():
         results[name] = measure(name, path, args.days, args.repeat)
@@ -250,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         for level, label in LEVELS.items():
             s = seconds[level]
             tag = "base" if level == "baseline" else level
-            print(f"{name:<18} {tag + ' ' + label:<52} {n:>9,} {s:>7.3f} "
-                  f"{n / s / 1e6:>7.2f} {base / s:>7.2f}")
+            print(
+                f"{name:<18} {tag + ' ' + label:<52} {n:>9,} {s:>7.3f} "
+                f"{n / s / 1e6:>7.2f} {base / s:>7.2f}"
+            )
     print()
     missed = False
     for name, (n, seconds, _) in results.items():
@@ -260,17 +277,23 @@ def main(argv: list[str] | None = None) -> int:
             ok = rate >= TARGET
             missed |= level == "(1)" and not ok
             verdict, sign = ("PASS", ">=") if ok else ("FAIL", "<")
-            print(f"{verdict} {name:<17} level {level:<4} {rate / 1e6:6.2f} M tickets/s {sign} "
-                  f"{TARGET / 1e6:.0f} M/s  ({LEVELS[level]})")
+            print(
+                f"{verdict} {name:<17} level {level:<4} {rate / 1e6:6.2f} M tickets/s {sign} "
+                f"{TARGET / 1e6:.0f} M/s  ({LEVELS[level]})"
+            )
 
-    print("\nwhere the time goes (best of each stage, seconds; simulate() = compile_scenario + "
-          "draw_inputs + fast.run + replication_tables + Results.from_replications)")
+    print(
+        "\nwhere the time goes (best of each stage, seconds; simulate() = compile_scenario + "
+        "draw_inputs + fast.run + replication_tables + Results.from_replications)"
+    )
     names = list(results)
     print(f"{'stage':<42}" + "".join(f"{name:>20}" for name in names))
     for stage in results[names[0]][2]:
         print(f"{stage:<42}" + "".join(f"{results[name][2][stage]:>20.3f}" for name in names))
-    print(f"\nload average {os.getloadavg()[0]:.2f} at end (figures are slower when other "
-          "processes share the CPUs)")
+    print(
+        f"\nload average {os.getloadavg()[0]:.2f} at end (figures are slower when other "
+        "processes share the CPUs)"
+    )
     return 1 if args.check and missed else 0
 
 

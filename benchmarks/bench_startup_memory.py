@@ -68,8 +68,9 @@ def run_child(command: list[str]) -> tuple[float, float, str]:
     env = {**os.environ, "TQDM_DISABLE": "1"}
     with tempfile.TemporaryFile(mode="w+") as stderr:
         t0 = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                   stderr=stderr, text=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
         timer = threading.Timer(TIMEOUT, process.kill)
         timer.start()
         stdout = process.stdout.read()
@@ -80,8 +81,9 @@ def run_child(command: list[str]) -> tuple[float, float, str]:
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             stderr.seek(0)
-            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}:\n"
-                               f"{stderr.read()}")
+            raise RuntimeError(
+                f"{' '.join(command)} exited with {process.returncode}:\n{stderr.read()}"
+            )
     return wall, usage.ru_maxrss * 1024 / 1e6, stdout  # ru_maxrss is in KiB on Linux
 
 
@@ -102,16 +104,30 @@ def verdict(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Measure and print; return the exit status (always 0)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=None, metavar="N",
-                        help="days of hall-8 (b) for the memory run (default: ~2 M tickets)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="days of hall-8 (b) for the memory run (default: ~2 M tickets)",
+    )
     args = parser.parse_args(argv)
     days = args.days or days_for(TICKETS)
 
-    print(f"startup and memory: hallsim {hallsim.__version__}, Python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.2f}\n")
-    command = [*hallsim_command(), "run", str(SMALL.relative_to(ROOT)), "--replications", "3",
-               "--seed", "1"]
+    print(
+        f"startup and memory: hallsim {hallsim.__version__}, Python "
+        f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.2f}\n"
+    )
+    command = [
+        *hallsim_command(),
+        "run",
+        str(SMALL.relative_to(ROOT)),
+        "--replications",
+        "3",
+        "--seed",
+        "1",
+    ]
     print(f"$ TQDM_DISABLE=1 {' '.join(command)}")
     first, first_rss, _ = run_child(command)
     second, second_rss, _ = run_child(command)
@@ -122,23 +138,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  for reference: python -c pass      {interpreter:6.2f} s")
     print(f"  python -c 'import hallsim'          {imports:6.2f} s   peak {import_rss:6.0f} MB")
     ok_startup = second < STARTUP_TARGET
-    print(f"{verdict(ok_startup)} second `hallsim run` {second:.2f} s "
-          f"{'<' if ok_startup else '>='} {STARTUP_TARGET:.0f} s\n")
+    print(
+        f"{verdict(ok_startup)} second `hallsim run` {second:.2f} s "
+        f"{'<' if ok_startup else '>='} {STARTUP_TARGET:.0f} s\n"
+    )
 
-    print(f"simulate(hall-8 (b), {days} days, replications=1, seed=1) in a fresh process; "
-          "peak RSS (ru_maxrss) in MB = 10^6 bytes")
+    print(
+        f"simulate(hall-8 (b), {days} days, replications=1, seed=1) in a fresh process; "
+        "peak RSS (ru_maxrss) in MB = 10^6 bytes"
+    )
     lines = []
     for keep in (True, False):
-        wall, rss, stdout = run_child([sys.executable, "-c", SIMULATE, str(days),
-                                       "1" if keep else "0", str(HALL8)])
+        wall, rss, stdout = run_child(
+            [sys.executable, "-c", SIMULATE, str(days), "1" if keep else "0", str(HALL8)]
+        )
         tickets = int(stdout.split()[-1])
-        print(f"  keep_tickets={keep!s:<5} {tickets:>9,} tickets  peak {rss:6.0f} MB  "
-              f"(wall {wall:.1f} s with imports)")
+        print(
+            f"  keep_tickets={keep!s:<5} {tickets:>9,} tickets  peak {rss:6.0f} MB  "
+            f"(wall {wall:.1f} s with imports)"
+        )
         ok = rss < MEMORY_TARGET
-        lines.append(f"{verdict(ok)} peak memory, keep_tickets={keep!s:<5} {rss:4.0f} MB "
-                     f"{'<' if ok else '>='} {MEMORY_TARGET:.0f} MB")
-    print("  (fixed cost: 'import hallsim' alone peaks at "
-          f"{import_rss:.0f} MB)")
+        lines.append(
+            f"{verdict(ok)} peak memory, keep_tickets={keep!s:<5} {rss:4.0f} MB "
+            f"{'<' if ok else '>='} {MEMORY_TARGET:.0f} MB"
+        )
+    print(f"  (fixed cost: 'import hallsim' alone peaks at {import_rss:.0f} MB)")
     print("\n".join(lines))
     return 0
 

@@ -73,6 +73,7 @@ print(f"{len(fast.tickets):,} tickets, identical in both engines")
 # notebook this works on Linux and macOS (the workers are forked from the kernel); elsewhere
 # put the rule in a `.py` module and import it.
 
+
 # %%
 def shortest_expected_service(day: Day, window: int) -> int:
     """Call the ticket whose category has the smallest mean service time, then the oldest."""

@@ -57,7 +57,7 @@ def _run(scenario: hs.Scenario, tickets: list[tuple], engine: str):
         absent_draw=np.where(absent, 0.0, 1.0) if compiled.no_shows else np.empty(0),
     )
     out = (fast if engine == "fast" else reference).run(compiled, inputs)
-    names = [compiled.window_names[w] if w >= 0 else None for w in out.post]
+    names = [compiled.window_names[compiled.post_window[w]] if w >= 0 else None for w in out.post]
     outcomes = [OUTCOMES[o] for o in out.outcome]
     return out, names, outcomes
 

@@ -117,6 +117,21 @@ CA = 'categories[0] (id="A")'
 CB = 'categories[1] (id="B")'
 CC = 'categories[2] (id="C")'
 
+# A staff plan for the base: Li works W2 with a break, during which team.1 relieves her;
+# team (two members) works W1.1 and W1.2.
+STAFFED = both(
+    put(
+        ("staff",),
+        [
+            {"id": "Li", "windows": ["W2"], "breaks": [["10:00", "10:30"]]},
+            {"id": "team", "count": 2, "skills": ["dept1", "B"], "windows": ["W1"]},
+        ],
+    ),
+    put(("rotation",), [{"staff": "team.1", "window": "W2", "from": "10:00", "to": "10:30"}]),
+)
+LI = 'staff[0] (id="Li")'
+TEAM = 'staff[1] (id="team")'
+
 # (mutation, location, fragments that must appear in the located line)
 CASES = [
     # serves: unknown entries, categories nobody serves
@@ -577,6 +592,149 @@ CASES = [
         f"{CB}.priority",
         ["integer", "(got 'high')"],
         id="priority-text",
+    ),
+    # staff, rotation and tidal blocks (on a staffed copy of the base)
+    pytest.param(
+        both(STAFFED, put(("staff", 0, "shift"), ["12:00", "09:00"])),
+        f"{LI}.shift",
+        ["must end after it starts", "['12:00', '09:00']"],
+        id="shift-ends-before-it-starts",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 0, "breaks"), [["07:00", "08:30"]])),
+        f"{LI}.breaks[0]",
+        ["within the shift 08:00-12:00", "['07:00', '08:30']"],
+        id="break-outside-shift",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 0, "breaks"), [["10:00", "10:30"], ["10:15", "11:00"]])),
+        f"{LI}.breaks[1]",
+        ["overlaps breaks[0]", "['10:15', '11:00']"],
+        id="breaks-overlap",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 0, "skills"), ["nosuch"])),
+        f"{LI}.skills[0]",
+        ["not a category id", "'nosuch'"],
+        id="staff-skill-unknown",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 1, "speed"), {"C": 1.2})),
+        f"{TEAM}.speed.C",
+        ["not a skill of this staff", "'C'"],
+        id="staff-speed-not-a-skill",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 1, "speed"), 0)),
+        f"{TEAM}.speed",
+        ["> 0", "(got 0)"],
+        id="staff-speed-zero",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 1, "windows"), ["W9"])),
+        f"{TEAM}.windows[0]",
+        ["not a window name or id", "'W9'"],
+        id="staff-home-window-unknown",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 1, "windows"), ["W1.1"])),
+        f"{TEAM}.windows",
+        ["one home window per staff member: 2, not 1"],
+        id="staff-home-windows-too-few",
+    ),
+    pytest.param(
+        both(STAFFED, lambda data: data["staff"].append({"id": "team.1"})),
+        'staff[2] (id="team.1").id',
+        ['duplicate staff member name "team.1"'],
+        id="staff-duplicate-member",
+    ),
+    pytest.param(
+        both(STAFFED, put(("staff", 1, "windows"), ["W2", "W1.1"])),
+        f"{TEAM}.windows",
+        ['window "W2" is already worked by "Li" from 08:00 to 10:00', "'team.1'"],
+        id="window-worked-twice-by-home",
+    ),
+    pytest.param(
+        both(STAFFED, put(("rotation", 0, "staff"), "Wang")),
+        "rotation[0].staff",
+        ["not a staff member's name", "'Wang'"],
+        id="rotation-unknown-staff",
+    ),
+    pytest.param(
+        both(STAFFED, put(("rotation", 0, "window"), "W1")),
+        "rotation[0].window",
+        ["not a window name", "'W1'"],
+        id="rotation-group-not-a-window",
+    ),
+    pytest.param(
+        both(STAFFED, put(("rotation", 0, "to"), "09:00")),
+        "rotation[0]",
+        ["block must end after it starts", "['10:00', '09:00']"],
+        id="rotation-ends-before-it-starts",
+    ),
+    pytest.param(
+        both(
+            STAFFED,
+            lambda data: data["rotation"].append(
+                {"staff": "team.1", "window": "W1.1", "from": "10:15", "to": "11:00"}
+            ),
+        ),
+        "rotation[1]",
+        ['puts "team.1" at two windows at once: overlaps rotation[0]'],
+        id="rotation-one-person-at-two-windows",
+    ),
+    pytest.param(
+        both(
+            STAFFED,
+            lambda data: data["rotation"].append(
+                {"staff": "team.2", "window": "W2", "from": "10:15", "to": "11:00"}
+            ),
+        ),
+        "rotation[1]",
+        ['window "W2" is already worked by "team.1" from 10:15 to 10:30', "'team.2'"],
+        id="rotation-window-worked-twice",
+    ),
+    pytest.param(
+        put(("rotation",), [{"staff": "Li", "window": "W2", "from": "10:00", "to": "11:00"}]),
+        "rotation",
+        ["a rotation needs [[staff]]"],
+        id="rotation-without-staff",
+    ),
+    pytest.param(
+        both(STAFFED, drop(("staff", 0)), put(("rotation",), [])),
+        CC,
+        ["no window serves this category while open"],
+        id="category-without-staffed-window",
+    ),
+    pytest.param(
+        put(("windows", 1, "tidal"), [{"from": "11:00", "to": "10:00", "serves": ["A"]}]),
+        f"{W2}.tidal[0]",
+        ["block must end after it starts", "['11:00', '10:00']"],
+        id="tidal-ends-before-it-starts",
+    ),
+    pytest.param(
+        put(
+            ("windows", 1, "tidal"),
+            [
+                {"from": "09:00", "to": "10:00", "serves": ["A", "C"]},
+                {"from": "09:30", "to": "11:00", "serves": ["C"]},
+            ],
+        ),
+        f"{W2}.tidal[1]",
+        ["block overlaps tidal[0]", "['09:30', '11:00']"],
+        id="tidal-blocks-overlap",
+    ),
+    pytest.param(
+        put(("windows", 1, "tidal"), [{"from": "09:00", "to": "10:00", "serves": ["Z"]}]),
+        f"{W2}.tidal[0].serves[0]",
+        ["not a category id", "'Z'"],
+        id="tidal-serves-unknown",
+    ),
+    pytest.param(
+        put(("windows", 1, "tidal"), [{"from": "08:00", "to": "12:00", "serves": ["A"]}]),
+        CC,
+        ["no window serves this category while open"],
+        id="tidal-leaves-a-category-unserved",
     ),
 ]
 

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="write tickets, intervals, windows and summary CSVs and a PNG here",
+        help="write tickets, intervals, windows, staff and summary CSVs and a PNG here",
     )
     run.add_argument(
         "--no-tickets", action="store_true", help="keep only aggregates (for very long runs)"
@@ -76,9 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             from .scenario import load_scenario
 
             scenario = load_scenario(args.file)
+            staff = f", {len(scenario.member_names)} staff" if scenario.staff else ""
             print(
                 f"{args.file}: ok ({len(scenario.categories)} categories, "
-                f"{sum(w.count for w in scenario.windows)} windows)"
+                f"{len(scenario.window_names)} windows{staff})"
             )
             return 0
         return _run(args)
@@ -131,6 +132,8 @@ def _write(results, summary, out: Path) -> None:
     summary.to_csv(out / "summary.csv")
     results.intervals.to_csv(out / "intervals.csv", index=False)
     results.windows.to_csv(out / "windows.csv", index=False)
+    if len(results.staff):
+        results.staff.to_csv(out / "staff.csv", index=False)
     if results.tickets is not None:
         results.tickets.to_csv(out / "tickets.csv", index=False)
     figure = plot_day(results)

@@ -540,19 +540,18 @@ class Scenario(_Frozen):
                 for key in staff.speed:
                     if key not in skill_ids:
                         yield ("staff", s, "speed", key), "not a skill of this staff", key
-            spans = [("shift", None, staff.shift)] if staff.shift else []
-            spans += [("breaks", k, span) for k, span in enumerate(staff.breaks)]
-            for key, k, (start, end) in spans:
-                if minutes_of_day(end) <= minutes_of_day(start):
-                    where = ("staff", s, key) + (() if k is None else (k,))
-                    yield where, "must end after it starts", [start, end]
             shift = staff.shift or [hall.open, hall.close]
+            if minutes_of_day(shift[1]) <= minutes_of_day(shift[0]):
+                yield ("staff", s, "shift"), "must end after it starts", shift
+                continue
             breaks = sorted(
                 (minutes_of_day(a), minutes_of_day(b), k, [a, b])
                 for k, (a, b) in enumerate(staff.breaks)
             )
             for a, b, k, text in breaks:
-                if b > a and (a < minutes_of_day(shift[0]) or b > minutes_of_day(shift[1])):
+                if b <= a:
+                    yield ("staff", s, "breaks", k), "must end after it starts", text
+                elif a < minutes_of_day(shift[0]) or b > minutes_of_day(shift[1]):
                     yield (
                         ("staff", s, "breaks", k),
                         f"break must lie within the shift {shift[0]}-{shift[1]}",
@@ -569,12 +568,17 @@ class Scenario(_Frozen):
                     homes += 1
                 else:
                     yield ("staff", s, "windows", k), "not a window name or id", name
-            if staff.windows and homes != staff.count:
+                    homes = None
+                    break
+            if staff.windows and homes is not None and homes != staff.count:
                 yield (
                     ("staff", s, "windows"),
                     f"needs one home window per staff member: {staff.count}, not {homes}",
                     staff.windows,
                 )
+        if self.rotation and not self.staff:
+            yield ("rotation",), "a rotation needs [[staff]] to rotate", _NO_VALUE
+            return
         for j, block in enumerate(self.rotation):
             if block.staff not in seen:
                 yield ("rotation", j, "staff"), "not a staff member's name", block.staff
@@ -582,8 +586,6 @@ class Scenario(_Frozen):
                 yield ("rotation", j, "window"), "not a window name", block.window
             if minutes_of_day(block.to) <= minutes_of_day(block.from_):
                 yield ("rotation", j), "block must end after it starts", [block.from_, block.to]
-        if self.rotation and not self.staff:
-            yield ("rotation",), "a rotation needs [[staff]]", _NO_VALUE
 
     def _call_issues(self, w: int, window: Window, served: list[int]):
         call = window.call

@@ -173,8 +173,9 @@ def _assign(
     for m, x, minutes, where in homes + blocks:
         clash = minutes & (member_at[x] >= 0)
         if clash.any():
-            a, b = _runs(clash, first)[0]
-            other = member_names[member_at[x][clash][0]]
+            holder = member_at[x][clash][0]
+            a, b = _runs(clash & (member_at[x] == holder), first)[0]
+            other = member_names[holder]
             issues.append(
                 (
                     where,

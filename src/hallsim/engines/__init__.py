@@ -13,6 +13,18 @@ and closes. A window open at closing time keeps calling tickets that were issued
 closing, and closes as soon as it is free with nothing left that it may call. A ticket still
 waiting when no window that serves it will call again stays with outcome ``in_system``.
 
+**Staff and posts.** With ``[[staff]]``, a window is open only while a staff member on duty
+works it (their shift without breaks, at their home window or where a rotation block sends
+them); it serves what both the window (its tidal block, if any) and the staff member can,
+and a service takes the base draw times the window's factor times the staff member's speed.
+Each combination of window, staff member and served categories is a *post*
+(:mod:`hallsim.staffing`); without staff, a window's post changes only at tidal blocks. A
+post opens and closes like a window with spans. A staff member whose post ends (a break, the
+shift's end, a rotation block, a tidal switch) finishes the ticket in hand first; the next
+post of that window or of that staff member waits, and opens the moment both are released:
+at the end of the step that released them (step 1 or 2 below; in overtime, step 6, after
+which steps 5 and 6 repeat). Waiting posts open in post order.
+
 **Calls.** When a ticket can be matched, a free window calls it:
 
 - among the free open windows that have a waiting ticket they serve, the window with the
