@@ -66,6 +66,11 @@ OUTPUT_FIELDS = (
     "period_post",
     "period_start",
     "period_end",
+    "reserve_pool",
+    "reserve_requested",
+    "reserve_opened",
+    "reserve_post",
+    "reserve_reason",
 )
 
 

@@ -2,11 +2,11 @@
 
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
 open and close mid-queue, tidal blocks, staff with skills, speeds, shifts, breaks and rotation
-blocks, patience, priorities, daily caps, balking, no-shows, call rules and several days; half
-of them on a one-minute grid, where arrivals, services, patience and spans coincide all the time.
-The fast engine (each of its code paths) and the simpy engine get the same inputs and must
-give the same tickets and window periods. The profile is fixed (derandomized, no database)
-so CI repeats it.
+blocks, reserve pools, patience, priorities, daily caps, balking, no-shows, call rules and
+several days; half of them on a one-minute grid, where arrivals, services, patience and spans
+coincide all the time. The fast engine (each of its code paths) and the simpy engine get the
+same inputs and must give the same tickets, window periods and reserve activations. The
+profile is fixed (derandomized, no database) so CI repeats it.
 """
 
 from __future__ import annotations
@@ -199,7 +199,42 @@ def halls(draw) -> hs.Scenario:
         scenario = hs.Scenario.model_validate(data)
     if draw(st.booleans()):
         scenario = draw(staffed(data, open_minute, hours))
+    if draw(st.integers(0, 2)) == 0:
+        scenario = draw(with_reserve(scenario, open_minute, hours))
     return scenario
+
+
+@st.composite
+def with_reserve(draw, scenario: hs.Scenario, open_minute: int, hours: int) -> hs.Scenario:
+    """``scenario`` with a reserve pool on some of its windows (which then open for the pool
+    alone, unless staff work them)."""
+    open_queue = draw(st.one_of(st.none(), st.integers(1, 4)))
+    pool = {
+        "id": "reserve",
+        "staff": draw(st.integers(1, 2)),
+        "windows": draw(
+            st.lists(st.sampled_from(scenario.window_names), min_size=1, max_size=2, unique=True)
+        ),
+        "serves": draw(
+            st.lists(st.sampled_from(scenario.category_ids), min_size=1, max_size=2, unique=True)
+        ),
+        "open_wait_min": draw(st.sampled_from([0.5, 2, 5]))
+        if open_queue is None or draw(st.booleans())
+        else None,
+        "close_wait_min": draw(st.sampled_from([0, 0.25])),
+        "delay_min": draw(st.sampled_from([0, 1, 3])),
+    }
+    if open_queue is not None:
+        pool["open_queue"] = open_queue
+        pool["close_queue"] = draw(st.integers(0, open_queue - 1))
+    if draw(st.booleans()):
+        a, b = sorted(draw(quarter_hours(open_minute, hours, 2)))
+        pool["hours"] = [clock(a), clock(b)]
+    data = scenario.model_dump(by_alias=True)
+    try:
+        return hs.Scenario.model_validate({**data, "reserve": [pool]})
+    except hs.ScenarioError:  # its windows were a category's only ones
+        return scenario
 
 
 def quarter_hours(open_minute: int, hours: int, low: int, high: int | None = None):

@@ -736,6 +736,57 @@ CASES = [
         ["no window serves this category while open"],
         id="tidal-leaves-a-category-unserved",
     ),
+    # reserve pools
+    pytest.param(
+        put(("reserve",), [{"id": "peak", "windows": ["W9"], "serves": ["A"], "open_queue": 3}]),
+        'reserve[0] (id="peak").windows[0]',
+        ["not a window name or id", "'W9'"],
+        id="reserve-unknown-window",
+    ),
+    pytest.param(
+        put(("reserve",), [{"id": "peak", "windows": ["W2"], "serves": ["Z"], "open_queue": 3}]),
+        'reserve[0] (id="peak").serves[0]',
+        ["not a category id", "'Z'"],
+        id="reserve-rule-for-unknown-category",
+    ),
+    pytest.param(
+        put(("reserve",), [{"id": "peak", "windows": ["W2"], "serves": ["A"]}]),
+        'reserve[0] (id="peak")',
+        ["give open_queue, open_wait_min or both"],
+        id="reserve-without-trigger",
+    ),
+    pytest.param(
+        put(
+            ("reserve",),
+            [{"id": "peak", "windows": ["W2"], "serves": ["A"], "open_queue": 3, "close_queue": 3}],
+        ),
+        'reserve[0] (id="peak")',
+        ["close_queue must be below open_queue", "close_queue=3, open_queue=3"],
+        id="reserve-close-not-below-open",
+    ),
+    pytest.param(
+        put(
+            ("reserve",),
+            [
+                {
+                    "id": "peak",
+                    "windows": ["W2"],
+                    "serves": ["A"],
+                    "open_queue": 3,
+                    "hours": ["07:00", "10:00"],
+                }
+            ],
+        ),
+        'reserve[0] (id="peak").hours',
+        ["within the hall's hours 08:00-12:00", "['07:00', '10:00']"],
+        id="reserve-hours-outside-the-hall",
+    ),
+    pytest.param(
+        put(("reserve",), [{"id": "peak", "windows": ["W2"], "serves": ["*"], "open_queue": 3}]),
+        CC,
+        ["no window serves this category while open"],
+        id="reserve-takes-a-categorys-only-window",
+    ),
 ]
 
 

@@ -22,6 +22,8 @@ from .compile import (
     HALL_CLOSE,
     IN_SYSTEM,
     NO_SHOW,
+    RESERVE_END,
+    RESERVE_START,
     SERVED,
     SPAN_CLOSE,
     SPAN_OPEN,
@@ -405,16 +407,39 @@ def _open_waiting(
                 group_count,
                 idle_since,
                 idle_round,
+                post_window,
             )
     return opened
 
 
 @njit(cache=True, inline="always")
 def _free(
-    w, g, t, round_, free, free_head, free_len, group_first, group_count, idle_since, idle_round
+    w,
+    g,
+    t,
+    round_,
+    free,
+    free_head,
+    free_len,
+    group_first,
+    group_count,
+    idle_since,
+    idle_round,
+    post_window,
 ):
-    """Append window ``w`` to the ring of free windows of its group ``g``, idle since ``t``."""
-    free[group_first[g] + _wrap(free_head[g] + free_len[g], group_count[g])] = w
+    """Add window ``w`` to the ring of free windows of its group ``g``, idle since ``t``: at
+    the back, or before windows freed at the same instant and round with a higher window
+    number (the ring stays in the order of :func:`_idle_longer`)."""
+    first = group_first[g]
+    size = group_count[g]
+    k = free_len[g]
+    while k > 0:
+        v = free[first + _wrap(free_head[g] + k - 1, size)]
+        if not (idle_since[v] == t and idle_round[v] == round_ and post_window[v] > post_window[w]):
+            break
+        free[first + _wrap(free_head[g] + k, size)] = v
+        k -= 1
+    free[first + _wrap(free_head[g] + k, size)] = w
     free_len[g] += 1
     idle_since[w] = t
     idle_round[w] = round_
@@ -502,6 +527,92 @@ def _take_ticket(
 
 
 @njit(cache=True)
+def _pool_queue(p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, outcome):
+    """Tickets waiting in reserve pool ``p``'s categories, and the earliest issue time among
+    those first in line (inf when none wait)."""
+    waiting = 0
+    first = np.inf
+    for k in range(pool_cat_ptr[p], pool_cat_ptr[p + 1]):
+        c = pool_cat_idx[k]
+        if q_len[c] > 0:
+            waiting += q_len[c]
+            first = min(first, issued[_head(c, queue, q_head, outcome)])
+    return waiting, first
+
+
+@njit(cache=True)
+def _pool_post(
+    p,
+    pool_first_post,
+    pool_n_windows,
+    pool_n_members,
+    post_window,
+    post_staff,
+    desk_holder,
+    staff_holder,
+):
+    """The post a reserve of pool ``p`` would open now: its first free window, worked by its
+    first free member; -1 when there is none."""
+    first = pool_first_post[p]
+    members = pool_n_members[p]
+    for i in range(pool_n_windows[p]):
+        if desk_holder[post_window[first + i * members]] >= 0:
+            continue
+        for j in range(members):
+            if staff_holder[post_staff[first + j]] < 0:
+                return first + i * members + j
+        return -1
+    return -1
+
+
+@njit(cache=True)
+def _close_pool(
+    p,
+    t,
+    n_periods,
+    pool_first_post,
+    pool_n_windows,
+    pool_n_members,
+    window_group,
+    mode,
+    busy,
+    free_len,
+    period_from,
+    period_post,
+    period_start,
+    period_end,
+    post_window,
+    post_staff,
+    desk_holder,
+    staff_holder,
+):
+    """Reserve pool ``p`` stands down: its free windows close now, busy ones when their
+    ticket is done. Returns the period count."""
+    first = pool_first_post[p]
+    for w in range(first, first + pool_n_windows[p] * pool_n_members[p]):
+        g = window_group[w]
+        if mode[g] == _CLOSED:
+            continue
+        mode[g] = _CLOSED
+        if not busy[w]:
+            free_len[g] = 0
+            n_periods = _close(
+                w,
+                t,
+                n_periods,
+                period_from,
+                period_post,
+                period_start,
+                period_end,
+                post_window,
+                post_staff,
+                desk_holder,
+                staff_holder,
+            )
+    return n_periods
+
+
+@njit(cache=True)
 def simulate_days(
     issued,
     category,
@@ -538,6 +649,16 @@ def simulate_days(
     event_offset,
     event_kind,
     event_group,
+    pool_first_post,
+    pool_n_windows,
+    pool_n_members,
+    pool_cat_ptr,
+    pool_cat_idx,
+    pool_open_queue,
+    pool_open_wait,
+    pool_close_queue,
+    pool_close_wait,
+    pool_delay,
     called,
     start,
     end,
@@ -547,6 +668,11 @@ def simulate_days(
     period_post,
     period_start,
     period_end,
+    act_pool,
+    act_request,
+    act_open,
+    act_post,
+    act_reason,
     batch_only,
 ):
     """Run every day of one replication; fills the output arrays, returns the period count.
@@ -555,14 +681,24 @@ def simulate_days(
     the caller with NaN, NaN, NaN, -1, IN_SYSTEM). Per window open period: window, start, end.
 
     An instant with a single event (a service ending, a ticket arriving: nearly all of them)
-    takes a short path; instants where events coincide apply the six steps of the rules in
-    full. Both give the same result; ``batch_only=True`` forces the full steps (for tests).
+    takes a short path; instants where events coincide apply the steps of the rules in
+    full. Both give the same result; ``batch_only=True`` forces the full steps (for tests;
+    reserve pools force them too). Returns the number of open periods and of reserve
+    activations written.
     """
     n_win = window_group.size
     n_grp = group_count.size
     n_cat = priority.size
     n_days = day_open.size
     n_events = event_offset.size
+    n_pools = pool_first_post.size
+    batch_only = batch_only or n_pools > 0  # reserves check the queues after every round
+    pool_active = np.zeros(n_pools, dtype=np.bool_)  # within the pool's hours
+    pending = np.empty(n_pools)  # when an activation opens a reserve window (inf: none)
+    requested = np.empty(n_pools)
+    reason = np.zeros(n_pools, dtype=np.int8)
+    timer = np.empty(n_pools)  # when the first in line will have waited open_wait
+    n_acts = 0
 
     max_day = 0
     for d in range(n_days):
@@ -614,6 +750,9 @@ def simulate_days(
         period_from[:] = np.nan
         desk_holder[:] = -1
         staff_holder[:] = -1
+        pool_active[:] = False
+        pending[:] = np.inf
+        timer[:] = np.inf
         waiting[:] = False
         n_waiting = 0
         free_len[:] = 0
@@ -645,6 +784,8 @@ def simulate_days(
             t_other = t_open + event_offset[ev] if ev < n_events else np.inf
             if n_quit > 0 and quit_t[0] < t_other:
                 t_other = quit_t[0]
+            for p in range(n_pools):
+                t_other = min(t_other, pending[p], timer[p])
             t = min(t_arr, t_done, t_other)
             if t == np.inf:
                 break
@@ -754,6 +895,7 @@ def simulate_days(
                             group_count,
                             idle_since,
                             idle_round,
+                            post_window,
                         )
                     else:  # closed, or free after closing time: the window closes
                         n_periods = _close(
@@ -921,6 +1063,7 @@ def simulate_days(
                         group_count,
                         idle_since,
                         idle_round,
+                        post_window,
                     )
                     dirty = True
 
@@ -973,6 +1116,7 @@ def simulate_days(
                                 group_count,
                                 idle_since,
                                 idle_round,
+                                post_window,
                             )
                     dirty = True
                 elif kind == SPAN_CLOSE:
@@ -1000,6 +1144,70 @@ def simulate_days(
                 elif kind == HALL_CLOSE:
                     mode[g] = _OVERTIME
                     overtime = True
+                elif kind == RESERVE_START:
+                    pool_active[g] = True
+                elif kind == RESERVE_END:
+                    pool_active[g] = False
+                    pending[g] = np.inf
+                    n_periods = _close_pool(
+                        g,
+                        t,
+                        n_periods,
+                        pool_first_post,
+                        pool_n_windows,
+                        pool_n_members,
+                        window_group,
+                        mode,
+                        busy,
+                        free_len,
+                        period_from,
+                        period_post,
+                        period_start,
+                        period_end,
+                        post_window,
+                        post_staff,
+                        desk_holder,
+                        staff_holder,
+                    )
+            for p in range(n_pools):  # reserve windows whose activation delay is over open
+                if pending[p] != t:
+                    continue
+                pending[p] = np.inf
+                w = _pool_post(
+                    p,
+                    pool_first_post,
+                    pool_n_windows,
+                    pool_n_members,
+                    post_window,
+                    post_staff,
+                    desk_holder,
+                    staff_holder,
+                )
+                if w >= 0:
+                    g = window_group[w]
+                    mode[g] = _OPEN
+                    _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from)
+                    _free(
+                        w,
+                        g,
+                        t,
+                        round_,
+                        free,
+                        free_head,
+                        free_len,
+                        group_first,
+                        group_count,
+                        idle_since,
+                        idle_round,
+                        post_window,
+                    )
+                    dirty = True
+                    act_pool[n_acts] = p
+                    act_request[n_acts] = requested[p]
+                    act_open[n_acts] = t
+                    act_post[n_acts] = w
+                    act_reason[n_acts] = reason[p]
+                    n_acts += 1
 
             if n_waiting > 0:  # posts waiting for a desk or staff member released now
                 opened = _open_waiting(
@@ -1188,10 +1396,81 @@ def simulate_days(
                             idle_round,
                         )
                         n_waiting -= opened
+                # 7. reserve pools look at their queues: stand down, or call a reserve
+                for p in range(n_pools):
+                    n_wait, first = _pool_queue(
+                        p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, outcome
+                    )
+                    due = first + pool_open_wait[p]
+                    if n_wait <= pool_close_queue[p] and (
+                        n_wait == 0 or t - first <= pool_close_wait[p]
+                    ):
+                        pending[p] = np.inf
+                        n_periods = _close_pool(
+                            p,
+                            t,
+                            n_periods,
+                            pool_first_post,
+                            pool_n_windows,
+                            pool_n_members,
+                            window_group,
+                            mode,
+                            busy,
+                            free_len,
+                            period_from,
+                            period_post,
+                            period_start,
+                            period_end,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
+                        )
+                    elif (
+                        pool_active[p]
+                        and pending[p] == np.inf
+                        and (n_wait >= pool_open_queue[p] or t >= due)
+                        and _pool_post(
+                            p,
+                            pool_first_post,
+                            pool_n_windows,
+                            pool_n_members,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
+                        )
+                        >= 0
+                    ):
+                        pending[p] = t + pool_delay[p]
+                        requested[p] = t
+                        reason[p] = 0 if n_wait >= pool_open_queue[p] else 1
+                    timer[p] = due if n_wait > 0 and t < due else np.inf
+                if n_pools > 0 and n_waiting > 0:
+                    more = _open_waiting(
+                        t,
+                        round_,
+                        waiting,
+                        post_window,
+                        post_staff,
+                        desk_holder,
+                        staff_holder,
+                        period_from,
+                        window_group,
+                        free,
+                        free_head,
+                        free_len,
+                        group_first,
+                        group_count,
+                        idle_since,
+                        idle_round,
+                    )
+                    n_waiting -= more
+                    opened += more
                 if opened == 0:
                     break
                 dirty = True
-    return n_periods
+    return n_periods, n_acts
 
 
 @njit(cache=True)

@@ -18,6 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .clock import minutes_of_day
 from .scenario import WEEKDAYS, Scenario
 from .staffing import Post
 
@@ -27,8 +28,11 @@ __all__ = ["OUTCOMES", "CompiledHall", "compile_scenario"]
 OUTCOMES = ("served", "abandoned", "balked", "no_show", "capped", "in_system")
 SERVED, ABANDONED, BALKED, NO_SHOW, CAPPED, IN_SYSTEM = range(len(OUTCOMES))
 
-# Kinds of schedule event, applied in this order at one instant (after service completions).
-SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE = 0, 1, 2
+# Kinds of schedule event, applied in this order at one instant (after service completions);
+# the reserve kinds' "group" is the reserve pool.
+SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE, RESERVE_END, RESERVE_START = range(5)
+# Why a reserve window opened.
+RESERVE_REASONS = ("queue", "wait")
 
 # Call rules of a window group (scenario ``call.rule``).
 CALL_RULES = ("fcfs", "strict", "weighted", "threshold")
@@ -85,19 +89,32 @@ class CompiledHall:
     event_minute: np.ndarray  # float64
     event_kind: np.ndarray  # int64: SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE
     event_group: np.ndarray  # int64
+    # reserve pools: posts pool_first_post[p] + i * members + j (window i, member j)
+    pool_first_post: np.ndarray  # (R,) int64
+    pool_n_windows: np.ndarray  # (R,) int64
+    pool_n_members: np.ndarray  # (R,) int64
+    pool_cat_ptr: np.ndarray  # CSR: categories a pool serves and watches
+    pool_cat_idx: np.ndarray
+    pool_open_queue: np.ndarray  # (R,) int64 (a huge number when not a trigger)
+    pool_open_wait: np.ndarray  # (R,) float64 minutes (inf when not a trigger)
+    pool_close_queue: np.ndarray  # (R,) int64
+    pool_close_wait: np.ndarray  # (R,) float64
+    pool_delay: np.ndarray  # (R,) float64 minutes
     max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
 
     @cached_property
     def fcfs_groups(self) -> bool:
         """Whether every window group is an independent first-come-first-served queue.
 
-        True when each category is served by exactly one group, no category has patience,
+        True when there is no reserve pool, each category is served by exactly one group, no
+        category has patience,
         a daily cap, balking or no-shows, the categories of a group share one priority, and
         every group calls by the FCFS rule and is open from opening to closing time (so no
         post waits for another); the fast engine then takes a specialised kernel.
         """
         return (
-            bool(np.all(np.diff(self.cat_group_ptr) == 1))
+            self.n_pools == 0
+            and bool(np.all(np.diff(self.cat_group_ptr) == 1))
             and all(
                 c.patience is None
                 and c.daily_cap is None
@@ -136,6 +153,10 @@ class CompiledHall:
     @property
     def n_posts(self) -> int:
         return len(self.post_group)
+
+    @property
+    def n_pools(self) -> int:
+        return len(self.pool_first_post)
 
     @property
     def n_groups(self) -> int:
@@ -182,6 +203,23 @@ def _call_rules(scenario: Scenario, group_entry: list[int], served_rows: list[li
     return rules, rows, categories, minutes
 
 
+def _reserve_posts(scenario: Scenario) -> list[Post]:
+    """The posts of the reserve pools, opened by their triggers (no spans): window ``i``
+    worked by member ``j``, for each pool in order."""
+    posts = []
+    member = len(scenario.member_names) - sum(pool.staff for pool in scenario.reserve)
+    entries = scenario.window_entries
+    for pool in scenario.reserve:
+        served = scenario.resolve(pool.serves)
+        for x in scenario.window_indices(pool.windows):
+            window = scenario.windows[entries[x]]
+            factors = tuple(scenario.factor(window, c) * scenario.speed(pool, c) for c in served)
+            for j in range(pool.staff):
+                posts.append(Post(x, entries[x], member + j, tuple(served), factors, ()))
+        member += pool.staff
+    return posts
+
+
 def _groups(posts: list[Post]) -> list[list[Post]]:
     """Posts in groups that share everything but the window (and staff member): same
     ``[[windows]]`` entry, categories, factors and spans. Groups come in entry order, then by
@@ -224,8 +262,14 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     first = WEEKDAYS.index(hall.first_weekday)
     day_weekday = (first + np.arange(hall.days)) % 7
 
-    groups = _groups(scenario.posts())
+    groups = _groups(scenario.posts()) + [[post] for post in _reserve_posts(scenario)]
     posts = [post for group in groups for post in group]
+    pool_sizes = [(len(scenario.window_indices(p.windows)), p.staff) for p in scenario.reserve]
+    pool_first = (
+        len(posts)
+        - sum(w * m for w, m in pool_sizes)
+        + np.cumsum([0] + [w * m for w, m in pool_sizes[:-1]])
+    )
     served_rows = [list(group[0].served) for group in groups]
     n_groups = len(groups)
     serves = np.zeros((n_groups, n_cat), dtype=np.bool_)
@@ -238,6 +282,10 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
             events.append((float(start), SPAN_OPEN, g))
             kind = HALL_CLOSE if end == hall.close_minute else SPAN_CLOSE
             events.append((float(end), kind, g))
+    for p, pool in enumerate(scenario.reserve):
+        start, end = pool.hours or (hall.open, hall.close)
+        events.append((float(minutes_of_day(start)), RESERVE_START, p))
+        events.append((float(minutes_of_day(end)), RESERVE_END, p))
     events.sort()
     group_entry = [group[0].entry for group in groups]
     group_cat_ptr, group_cat_idx = _csr(served_rows)
@@ -248,6 +296,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     cat_group_ptr, cat_group_idx = _csr(
         [[g for g in range(n_groups) if serves[g, c]] for c in range(n_cat)]
     )
+    pool_cat_ptr, pool_cat_idx = _csr([scenario.resolve(pool.serves) for pool in scenario.reserve])
     post_window = np.array([post.window for post in posts], dtype=np.int64)
     post_staff = np.array([post.member for post in posts], dtype=np.int64)
     return CompiledHall(
@@ -310,5 +359,21 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         event_minute=np.array([e[0] for e in events]),
         event_kind=np.array([e[1] for e in events], dtype=np.int64),
         event_group=np.array([e[2] for e in events], dtype=np.int64),
+        pool_first_post=np.array(pool_first, dtype=np.int64).reshape(-1)[: len(pool_sizes)],
+        pool_n_windows=np.array([w for w, _ in pool_sizes], dtype=np.int64),
+        pool_n_members=np.array([m for _, m in pool_sizes], dtype=np.int64),
+        pool_cat_ptr=pool_cat_ptr,
+        pool_cat_idx=pool_cat_idx,
+        pool_open_queue=np.array(
+            [2**62 if p.open_queue is None else p.open_queue for p in scenario.reserve],
+            dtype=np.int64,
+        ),
+        pool_open_wait=np.array(
+            [np.inf if p.open_wait_min is None else p.open_wait_min for p in scenario.reserve],
+            dtype=float,
+        ),
+        pool_close_queue=np.array([p.close_queue for p in scenario.reserve], dtype=np.int64),
+        pool_close_wait=np.array([p.close_wait_min for p in scenario.reserve], dtype=float),
+        pool_delay=np.array([p.delay_min for p in scenario.reserve], dtype=float),
         max_post_periods=sum(len(post.spans) for post in posts),
     )

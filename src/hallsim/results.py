@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import _kernels
-from .compile import OUTCOMES, SERVED, CompiledHall
+from .compile import OUTCOMES, RESERVE_REASONS, SERVED, CompiledHall
 from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
 from .metrics import coefficient_of_variation, gini
@@ -146,6 +146,17 @@ def replication_tables(
         "served_after_close": int(totals[:, 4].sum()),
         "in_system": int(totals[:, 5].sum()),
     }
+    periods = zip(output.period_post.tolist(), output.period_start.tolist(), strict=True)
+    closing = dict(zip(periods, output.period_end.tolist(), strict=True))
+    activations = zip(output.reserve_post.tolist(), output.reserve_opened.tolist(), strict=True)
+    tables["reserve"] = {
+        "pool": output.reserve_pool,
+        "requested": output.reserve_requested,
+        "opened": output.reserve_opened,
+        "closed": np.array([closing[key] for key in activations], dtype=float),
+        "post": output.reserve_post,
+        "reason": output.reserve_reason,
+    }
     if keep_tickets:
         served_at = output.post >= 0
         tables["tickets"] = {
@@ -238,7 +249,11 @@ class Results:
         holders, utilisation (busy over open), tickets served.
     staff : pandas.DataFrame
         The same per replication and staff member (``open_min``: minutes staffing an open
-        window); no rows without ``[[staff]]``.
+        window), reserve staff included; no rows without staff.
+    reserve : pandas.DataFrame
+        One row per reserve activation: its pool, day, when the trigger fired
+        (``requested_min``), when the window opened and closed, why (``queue`` or
+        ``wait``), the window and the reserve staff member.
     replication_stats : pandas.DataFrame
         Per replication and category (and ``"overall"``): the metrics of :meth:`summary`.
     warnings : list of str
@@ -255,6 +270,7 @@ class Results:
     intervals: pd.DataFrame
     windows: pd.DataFrame
     staff: pd.DataFrame
+    reserve: pd.DataFrame
     replication_stats: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     rules: object | None = None
@@ -283,6 +299,7 @@ class Results:
             intervals=_interval_table(hall, parts, categories),
             windows=_window_table(hall, parts),
             staff=_time_table(parts, "staff", "staff", hall.staff_names),
+            reserve=_reserve_table(hall, parts),
             replication_stats=_stats_table(hall, parts),
             warnings=warnings_ + _observed_warnings(hall, parts),
         )
@@ -444,6 +461,35 @@ def _time_table(parts: list[dict], key: str, column: str, names: list[str]) -> p
             "lost_min": values[:, 2],
             "utilisation": utilisation,
             "served": values[:, 3].astype(np.int64),
+        }
+    )
+
+
+def _reserve_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+    """One row per reserve activation."""
+    counts = [p["reserve"]["pool"].size for p in parts]
+
+    def column(key):
+        return np.concatenate([p["reserve"][key] for p in parts])
+
+    pools = [pool.id for pool in hall.scenario.reserve]
+    post = column("post").astype(np.int64)
+    opened = column("opened")
+    return pd.DataFrame(
+        {
+            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), counts),
+            "pool": pd.Categorical.from_codes(column("pool").astype(np.int64), categories=pools),
+            "day": (opened // 1440).astype(np.int32),
+            "requested_min": column("requested"),
+            "opened_min": opened,
+            "closed_min": column("closed"),
+            "reason": pd.Categorical.from_codes(
+                column("reason").astype(np.int64), categories=list(RESERVE_REASONS)
+            ),
+            "window": pd.Categorical.from_codes(
+                hall.post_window[post], categories=hall.window_names
+            ),
+            "staff": pd.Categorical.from_codes(hall.post_staff[post], categories=hall.staff_names),
         }
     )
 

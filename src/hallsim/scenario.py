@@ -43,6 +43,7 @@ __all__ = [
     "NoShow",
     "Category",
     "Hall",
+    "Reserve",
     "Rotation",
     "Scenario",
     "Staff",
@@ -323,6 +324,49 @@ class Staff(_Frozen):
         return [f"{self.id}.{k + 1}" for k in range(self.count)]
 
 
+class Reserve(_Frozen):
+    """A pool of ``staff`` reserve staff (应急人员, named ``id.1`` ...) who open ``windows``
+    (names or ``[[windows]]`` ids, tried in order) to serve ``serves`` when those categories'
+    queue grows: when ``open_queue`` of their tickets wait, or the oldest has waited
+    ``open_wait_min``. A window opens ``delay_min`` after the trigger, one at a time; the
+    pool's windows close (each finishing its ticket in hand) once at most ``close_queue``
+    wait and none longer than ``close_wait_min``, and at the end of ``hours``. ``speed``
+    multiplies their service times."""
+
+    id: Name
+    staff: Annotated[int, Field(gt=0, le=1000, strict=True)] = 1
+    windows: Annotated[list[Name], Field(min_length=1)]
+    serves: Annotated[list[Name], Field(min_length=1)]
+    open_queue: Annotated[int, Field(ge=1, strict=True)] | None = None
+    open_wait_min: NonNegativeFloat | None = None
+    close_queue: Annotated[int, Field(ge=0, strict=True)] = 0
+    close_wait_min: NonNegativeFloat = 0.0
+    delay_min: NonNegativeFloat = 0.0
+    hours: Span | None = None
+    speed: Factor = 1.0
+
+    @model_validator(mode="after")
+    def _a_trigger(self) -> Reserve:
+        if self.open_queue is None and self.open_wait_min is None:
+            raise ValueError("give open_queue, open_wait_min or both")
+        if self.open_queue is not None and self.close_queue >= self.open_queue:
+            raise ValueError(
+                f"close_queue must be below open_queue (got close_queue={self.close_queue}, "
+                f"open_queue={self.open_queue})"
+            )
+        if self.open_wait_min is not None and self.close_wait_min >= self.open_wait_min:
+            raise ValueError(
+                f"close_wait_min must be below open_wait_min (got close_wait_min="
+                f"{self.close_wait_min:g}, open_wait_min={self.open_wait_min:g})"
+            )
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the pool's members."""
+        return [f"{self.id}.{k + 1}" for k in range(self.staff)]
+
+
 class Rotation(_Frozen):
     """A rotation block (交叉轮岗): staff member ``staff`` works window ``window`` from
     ``from`` to ``to`` instead of their home window."""
@@ -360,6 +404,7 @@ class Scenario(_Frozen):
     windows: Annotated[list[Window], Field(min_length=1)]
     staff: list[Staff] = []
     rotation: list[Rotation] = []
+    reserve: list[Reserve] = []
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -411,16 +456,37 @@ class Scenario(_Frozen):
         return [name for window in self.windows for name in window.names]
 
     @property
+    def window_entries(self) -> list[int]:
+        """The ``[[windows]]`` entry of every window, in file order."""
+        return [e for e, window in enumerate(self.windows) for _ in window.names]
+
+    def window_indices(self, names: list[str]) -> list[int]:
+        """Indices of windows named in ``names``: window names, or ``[[windows]]`` ids that
+        stand for all their windows in order."""
+        window_names = self.window_names
+        out = []
+        for name in names:
+            entry = next((w for w in self.windows if w.id == name), None)
+            out.extend(window_names.index(n) for n in (entry.names if entry else [name]))
+        return out
+
+    def resolve(self, entries: list[str]) -> list[int]:
+        """Sorted indices of the categories that ids, department names or ``"*"`` name."""
+        return sorted({c for entry in entries for c in self._resolve(entry)})
+
+    @property
     def member_names(self) -> list[str]:
-        """Names of every staff member, in file order (``id``, or ``id.k`` in a group)."""
-        return [name for staff in self.staff for name in staff.names]
+        """Names of every staff member, in file order (``id``, or ``id.k`` in a group), then
+        the members of the reserve pools."""
+        return [name for staff in [*self.staff, *self.reserve] for name in staff.names]
 
     def posts(self) -> list[Post]:
         """Who works which window, serving what, when: see :mod:`hallsim.staffing`."""
         return build_posts(self)[0]
 
-    def speed(self, staff: Staff, category: int) -> float:
-        """Service-time factor of ``staff`` for the category with index ``category``."""
+    def speed(self, staff: Staff | Reserve, category: int) -> float:
+        """Service-time factor of ``staff`` (or a reserve pool) for the category with index
+        ``category``."""
         if isinstance(staff.speed, dict):
             return staff.speed.get(self.categories[category].id, 1.0)
         return staff.speed
@@ -449,7 +515,7 @@ class Scenario(_Frozen):
                 (
                     ("categories", i),
                     "no window serves this category while open (check the staff's skills "
-                    "and shifts, and tidal blocks)",
+                    "and shifts, tidal blocks, and windows kept for reserve pools)",
                     _NO_VALUE,
                 )
                 for i in range(len(self.categories))
@@ -576,11 +642,48 @@ class Scenario(_Frozen):
                     f"needs one home window per staff member: {staff.count}, not {homes}",
                     staff.windows,
                 )
+        seen_pools: set[str] = set()
+        for p, pool in enumerate(self.reserve):
+            for name in pool.names:
+                if name in seen:
+                    yield ("reserve", p, "id"), f'duplicate staff member name "{name}"', pool.id
+                seen[name] = -1
+            if pool.id in seen_pools:
+                yield ("reserve", p, "id"), "duplicate reserve pool id", pool.id
+            seen_pools.add(pool.id)
+            for k, name in enumerate(pool.windows):
+                if name not in window_ids and name not in window_names:
+                    yield ("reserve", p, "windows", k), "not a window name or id", name
+            served: set[int] = set()
+            for k, entry in enumerate(pool.serves):
+                served.update(self._resolve(entry))
+                if not self._resolve(entry):
+                    yield (
+                        ("reserve", p, "serves", k),
+                        'not a category id, a department name or "*"',
+                        entry,
+                    )
+            if isinstance(pool.speed, dict):
+                served_ids = {self.categories[c].id for c in served}
+                for key in pool.speed:
+                    if key not in served_ids:
+                        yield ("reserve", p, "speed", key), "not a category the pool serves", key
+            if pool.hours is not None:
+                a, b = (minutes_of_day(x) for x in pool.hours)
+                if b <= a:
+                    yield ("reserve", p, "hours"), "must end after it starts", pool.hours
+                elif a < hall.open_minute or b > hall.close_minute:
+                    yield (
+                        ("reserve", p, "hours"),
+                        f"must lie within the hall's hours {hall.open}-{hall.close}",
+                        pool.hours,
+                    )
         if self.rotation and not self.staff:
             yield ("rotation",), "a rotation needs [[staff]] to rotate", _NO_VALUE
             return
+        regular = {name for staff in self.staff for name in staff.names}
         for j, block in enumerate(self.rotation):
-            if block.staff not in seen:
+            if block.staff not in regular:
                 yield ("rotation", j, "staff"), "not a staff member's name", block.staff
             if block.window not in window_names:
                 yield ("rotation", j, "window"), "not a window name", block.window

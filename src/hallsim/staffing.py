@@ -1,7 +1,8 @@
 """Posts: which window is open, worked by whom and serving what, at each time of day.
 
 A *post* is one window worked by one staff member (or by nobody in particular, in a
-scenario without ``[[staff]]``) under one set of served categories and factors, with the
+scenario without ``[[staff]]``, where a window a reserve pool lists opens for the reserve
+alone) under one set of served categories and factors, with the
 spans of the day it holds. A window changes post when its staff member changes (shifts,
 breaks, rotation blocks) or when a tidal block switches what it serves; two posts of one
 window, or of one staff member, are never open at the same time. The engines serve at posts;
@@ -51,8 +52,8 @@ def build_posts(scenario: Scenario) -> tuple[list[Post], list[tuple[tuple, str, 
     hall = scenario.hall
     first, last = hall.open_minute, hall.close_minute
     length = last - first
-    window_names = [name for window in scenario.windows for name in window.names]
-    window_entry = [e for e, window in enumerate(scenario.windows) for _ in window.names]
+    window_names = scenario.window_names
+    window_entry = scenario.window_entries
     member_names = [name for staff in scenario.staff for name in staff.names]
     member_entry = [s for s, staff in enumerate(scenario.staff) for _ in staff.names]
     staffed = bool(scenario.staff)
@@ -92,11 +93,11 @@ def build_posts(scenario: Scenario) -> tuple[list[Post], list[tuple[tuple, str, 
         if (e, k, m) not in served_cache:
             window = scenario.windows[e]
             entries = window.serves if k == 0 else window.tidal[k - 1].serves
-            categories = sorted({c for entry in entries for c in scenario._resolve(entry)})
+            categories = scenario.resolve(entries)
             factors = [scenario.factor(window, c) for c in categories]
             if m >= 0:
                 staff = scenario.staff[member_entry[m]]
-                skills = {c for entry in staff.skills for c in scenario._resolve(entry)}
+                skills = set(scenario.resolve(staff.skills))
                 pairs = [
                     (c, f * scenario.speed(staff, c))
                     for c, f in zip(categories, factors, strict=True)
@@ -107,9 +108,18 @@ def build_posts(scenario: Scenario) -> tuple[list[Post], list[tuple[tuple, str, 
             served_cache[(e, k, m)] = (tuple(categories), tuple(factors))
         return served_cache[(e, k, m)]
 
+    reserve_only = (
+        set()
+        if staffed
+        else set(
+            scenario.window_indices([name for pool in scenario.reserve for name in pool.windows])
+        )
+    )
     posts: list[Post] = []
     for x, e in enumerate(window_entry):
         window = scenario.windows[e]
+        if x in reserve_only:  # opened by its reserve pool alone
+            continue
         if not staffed and not window.tidal:
             categories, factors = served(x, 0, -1)
             posts.append(Post(x, e, -1, categories, factors, tuple(scenario.spans(window))))
@@ -142,7 +152,7 @@ def _assign(
         on = mask(*shift)
         for start, end in staff.breaks:
             on &= ~mask(start, end)
-        homes = _window_list(scenario, staff.windows, window_names)
+        homes = scenario.window_indices(staff.windows)
         for k in range(staff.count):
             duty[m] = on
             if homes:
@@ -185,16 +195,3 @@ def _assign(
                 )
             )
         member_at[x][minutes & (member_at[x] < 0)] = m
-
-
-def _window_list(scenario, names, window_names) -> list[int]:
-    """Window indices of a list of window names and ``[[windows]]`` ids (each id standing for
-    all its windows)."""
-    out = []
-    for name in names:
-        entry = next((w for w in scenario.windows if w.id == name), None)
-        if entry is not None:
-            out.extend(window_names.index(n) for n in entry.names)
-        else:
-            out.append(window_names.index(name))
-    return out

@@ -25,6 +25,17 @@ post of that window or of that staff member waits, and opens the moment both are
 at the end of the step that released them (step 1 or 2 below; in overtime, step 6, after
 which steps 5 and 6 repeat). Waiting posts open in post order.
 
+**Reserve pools.** A ``[[reserve]]`` pool's windows open only for the pool. In step 7 of
+every round (below) each pool looks at the tickets waiting in its categories: if at most
+``close_queue`` wait and the first in line (of any of them) has waited at most
+``close_wait_min``, it stands down (a pending activation is dropped; its free windows close,
+busy ones after the ticket in hand). Otherwise, within its hours, with no activation under
+way and a window and a member free, it calls a reserve when ``open_queue`` tickets wait, or
+(reason ``wait``) the first in line has waited ``open_wait_min`` (the engines wake at that
+instant); ``delay_min`` later, in step 2 (a round later if the delay is zero), the pool's
+first free window opens worked by its first free member, if both are still free. At the end
+of its hours the pool stands down.
+
 **Calls.** When a ticket can be matched, a free window calls it:
 
 - among the free open windows that have a waiting ticket they serve, the window with the
@@ -48,10 +59,12 @@ spans that end close their free windows, spans that start open their windows (in
 order), the hall's closing time switches windows open at close to overtime; (3) tickets whose
 patience ends now leave; (4) tickets issued now join the queues; (5) free windows call waiting
 tickets by the rules above, until no free window has a ticket it may call; (6) after closing
-time, free windows close. So a window freeing at the instant a ticket's patience ends does
-not call that ticket; a window freeing as a ticket arrives chooses among all waiting tickets,
-the new one included, by the rules above; a span ending as a service ends closes the window.
+time, free windows close; (7) reserve pools look at their queues (steps 5 to 7 repeat while
+a window released in 6 or 7 lets a waiting post open). So a window freeing at the instant a
+ticket's patience ends does not call that ticket; a window freeing as a ticket arrives
+chooses among all waiting tickets, the new one included, by the rules above; a span ending as
+a service ends closes the window.
 Events caused at the instant they happen (a zero-length service ending, a zero patience
-running out) are applied in a new round of the six steps at the same instant; arrivals and
+running out) are applied in a new round of the steps at the same instant; arrivals and
 the schedule always belong to an instant's first round.
 """

@@ -30,7 +30,7 @@ def run(
     chooses the code path, never the result: ``"auto"`` takes the specialised kernel when
     every window group is an independent FCFS queue (:attr:`CompiledHall.fcfs_groups`);
     ``"general"`` is the event loop, with a short path for an instant holding one event;
-    ``"full-steps"`` applies all six steps of the rules at every instant. Tests run all three
+    ``"full-steps"`` applies all steps of the rules at every instant. Tests run all three
     and require identical outputs.
     """
     if kernel not in KERNELS:
@@ -52,7 +52,15 @@ def run(
         window = np.full(n, -1, dtype=np.int64)
         outcome = np.full(n, IN_SYSTEM, dtype=np.int8)
     recall_post = np.full(n if hall.no_shows else 0, -1, dtype=np.int64)
-    n_periods_max = max(hall.n_days * hall.max_post_periods, 1)
+    # a reserve activation needs the queue to change (a ticket event) since the last one
+    n_acts_max = hall.n_pools * 2 * (n + hall.n_days)
+    n_periods_max = max(hall.n_days * hall.max_post_periods + n_acts_max, 1)
+    act_pool = np.empty(n_acts_max, dtype=np.int64)
+    act_request = np.empty(n_acts_max)
+    act_open = np.empty(n_acts_max)
+    act_post = np.empty(n_acts_max, dtype=np.int64)
+    act_reason = np.empty(n_acts_max, dtype=np.int8)
+    n_acts = 0
     period_post = np.empty(n_periods_max, dtype=np.int64)
     period_start = np.empty(n_periods_max)
     period_end = np.empty(n_periods_max)
@@ -78,7 +86,7 @@ def run(
             period_end,
         )
     else:
-        n_periods = _kernels.simulate_days(
+        n_periods, n_acts = _kernels.simulate_days(
             inputs.issued,
             inputs.category,
             inputs.service,
@@ -114,6 +122,16 @@ def run(
             hall.event_minute - hall.open_minute,
             hall.event_kind,
             hall.event_group,
+            hall.pool_first_post,
+            hall.pool_n_windows,
+            hall.pool_n_members,
+            hall.pool_cat_ptr,
+            hall.pool_cat_idx,
+            hall.pool_open_queue,
+            hall.pool_open_wait,
+            hall.pool_close_queue,
+            hall.pool_close_wait,
+            hall.pool_delay,
             called,
             start,
             end,
@@ -123,6 +141,11 @@ def run(
             period_post,
             period_start,
             period_end,
+            act_pool,
+            act_request,
+            act_open,
+            act_post,
+            act_reason,
             kernel == "full-steps",
         )
     # periods in one canonical order (window, then start) whichever kernel made them
@@ -137,4 +160,9 @@ def run(
         period_post=period_post[order],
         period_start=period_start[order],
         period_end=period_end[order],
+        reserve_pool=act_pool[:n_acts].copy(),
+        reserve_requested=act_request[:n_acts].copy(),
+        reserve_opened=act_open[:n_acts].copy(),
+        reserve_post=act_post[:n_acts].copy(),
+        reserve_reason=act_reason[:n_acts].copy(),
     )

@@ -22,6 +22,10 @@ class EngineOutput:
     holder and recalled in vain, -1 otherwise; empty when no category has no-shows). Per open
     period of a post: ``period_post``, ``period_start``, ``period_end``; a post is open from
     the start of its span until it closes, or until it finishes the service it had in hand.
+    Per reserve activation, in the order they opened: ``reserve_pool``, when the trigger
+    fired (``reserve_requested``) and the window opened (``reserve_opened``), the post it
+    opened (``reserve_post``) and why (``reserve_reason``, a code of
+    :data:`hallsim.compile.RESERVE_REASONS`); it closes with that post's period.
     """
 
     called: np.ndarray
@@ -33,3 +37,8 @@ class EngineOutput:
     period_post: np.ndarray
     period_start: np.ndarray
     period_end: np.ndarray
+    reserve_pool: np.ndarray
+    reserve_requested: np.ndarray
+    reserve_opened: np.ndarray
+    reserve_post: np.ndarray
+    reserve_reason: np.ndarray

@@ -4,12 +4,14 @@ It consumes the same :class:`~hallsim.engines.inputs.TicketInputs` as the fast e
 returns the same :class:`~hallsim.engines.output.EngineOutput`; for every scenario the fast
 engine supports the two agree to the float. The rules are those of :mod:`hallsim.engines`.
 
-How the six steps of an instant are kept in order: every simpy event carries, as its simpy
+How the steps of an instant are kept in order: every simpy event carries, as its simpy
 *priority*, the number ``(round, step, tie)`` spelt in digits. simpy processes the events of
 one instant in priority order, so services ending (step 1) come before schedule changes (2),
-patience (3), arrivals (4) and the calls (5, one event per round that needs it). Arrivals
-and the schedule are known in advance and belong to round 0; an event caused at the instant
-it happens (a zero-length service, a zero patience) belongs to the next round.
+patience (3), arrivals (4) and the calls (5, one event per round that needs it, which also
+runs steps 6 and 7). Arrivals and the schedule are known in advance and belong to round 0;
+an event caused at the instant it happens (a zero-length service, a zero patience, a reserve
+with no delay) belongs to the next round. With reserve pools, every round runs the calls
+event, since step 7 looks at the queues after every round.
 
 Extending: :class:`Rules` holds the rule that decides which waiting ticket a free window calls.
 Pass your own callable as ``simulate(..., engine="simpy", rules=Rules(call_next=...))``; see
@@ -37,6 +39,8 @@ from ..compile import (
     HALL_CLOSE,
     IN_SYSTEM,
     NO_SHOW,
+    RESERVE_END,
+    RESERVE_START,
     SERVED,
     SPAN_CLOSE,
     SPAN_OPEN,
@@ -139,6 +143,12 @@ class Day:
         self.desk_holder: dict[int, int] = {}
         self.staff_holder: dict[int, int] = {}
         self.waiting: set[int] = set()
+        # reserve pools: within their hours, a pending activation's time, the wait timer
+        self.pool_active = [False] * hall.n_pools
+        self.pending = [np.inf] * hall.n_pools
+        self.requested = [np.inf] * hall.n_pools
+        self.reason = [0] * hall.n_pools
+        self.timer = [np.inf] * hall.n_pools
         self.queues = [deque() for _ in range(hall.n_categories)]
         self.calls_pending = False
         self.call_position = [0] * hall.n_posts  # of each window in its round robin
@@ -178,8 +188,13 @@ class Day:
         instant, current = self.round
         round_ = current + 1 if caused and time == instant else 0
         event = self.env.at(time, _priority(round_, step, tie))
-        event.callbacks.append(lambda _: setattr(self, "round", (time, round_)))
+        event.callbacks.append(lambda _: self._enter_round(time, round_))
         return event
+
+    def _enter_round(self, time: float, round_: int) -> None:
+        self.round = (time, round_)
+        if self.hall.n_pools:  # reserve pools look at the queues after every round
+            self._request_calls()
 
     def _request_calls(self) -> None:
         """Step 5 of this round: let free windows call, once everything else has happened."""
@@ -255,7 +270,14 @@ class Day:
                 self.waiting.difference_update(windows)  # their span ended before they opened
                 for w in sorted(self.free[group]):
                     self._close(w)
-                self._open_waiting_after(SCHEDULE, len(hall.event_minute))
+                self._open_waiting_after(SCHEDULE, len(hall.event_minute) + hall.n_pools)
+            elif kind == RESERVE_START:
+                self.pool_active[group] = True
+            elif kind == RESERVE_END:
+                self.pool_active[group] = False
+                self.pending[group] = np.inf
+                self._stand_down(group)
+                self._open_waiting_after(SCHEDULE, len(hall.event_minute) + hall.n_pools)
             elif kind == HALL_CLOSE:
                 self.mode[group] = "overtime"
                 self._request_calls()  # its step 6 closes the free windows
@@ -375,8 +397,97 @@ class Day:
                 if self.mode[g] == "overtime":
                     for w in sorted(self.free[g]):
                         self._close(w)
-            if not (self.waiting and self._open_waiting()):  # then steps 5 and 6 again
+            opened = bool(self.waiting) and self._open_waiting()
+            for p in range(hall.n_pools):  # step 7
+                self._check_pool(p)
+            opened = (bool(self.waiting) and self._open_waiting()) or opened
+            if not opened:  # else steps 5 to 7 again
                 break
+
+    # ------------------------------------------------------------------ reserve pools
+
+    def _pool_posts(self, p: int) -> range:
+        """Posts of pool ``p``: window ``i``, member ``j`` is post first + i * members + j."""
+        hall = self.hall
+        first = hall.pool_first_post[p]
+        return range(first, first + hall.pool_n_windows[p] * hall.pool_n_members[p])
+
+    def _pool_post(self, p: int) -> int:
+        """The post a reserve of pool ``p`` would open: its first free window, worked by its
+        first free member; -1 when there is none."""
+        hall = self.hall
+        first, members = hall.pool_first_post[p], hall.pool_n_members[p]
+        for i in range(hall.pool_n_windows[p]):
+            if hall.post_window[first + i * members] not in self.desk_holder:
+                for j in range(members):
+                    if hall.post_staff[first + j] not in self.staff_holder:
+                        return first + i * members + j
+                return -1
+        return -1
+
+    def _check_pool(self, p: int) -> None:
+        """Step 7 for pool ``p``: stand down when its queue is calm, else call a reserve when
+        the queue is long or its first in line has waited long; keep the wait timer."""
+        hall = self.hall
+        categories = hall.pool_cat_idx[hall.pool_cat_ptr[p] : hall.pool_cat_ptr[p + 1]]
+        queues = [self.queues[c] for c in categories]
+        waiting = sum(len(queue) for queue in queues)
+        first = min((self.inputs.issued[queue[0]] for queue in queues if queue), default=np.inf)
+        due = first + hall.pool_open_wait[p]
+        now = self.now
+        if waiting <= hall.pool_close_queue[p] and (
+            waiting == 0 or now - first <= hall.pool_close_wait[p]
+        ):
+            self.pending[p] = np.inf
+            self._stand_down(p)
+        elif (
+            self.pool_active[p]
+            and self.pending[p] == np.inf
+            and (waiting >= hall.pool_open_queue[p] or now >= due)
+            and self._pool_post(p) >= 0
+        ):
+            self.pending[p] = now + hall.pool_delay[p]
+            self.requested[p] = now
+            self.reason[p] = 0 if waiting >= hall.pool_open_queue[p] else 1
+            tie = len(hall.event_minute) + p
+            event = self._event(self.pending[p], SCHEDULE, tie, caused=True)
+            event.callbacks.append(lambda _, p=p, at=self.pending[p]: self._activate(p, at))
+        timer = due if waiting > 0 and now < due else np.inf
+        if timer != self.timer[p] and timer < np.inf:
+            tie = len(hall.event_minute) + hall.n_pools + 1 + p
+            event = self.env.at(timer, _priority(0, SCHEDULE, tie))
+            event.callbacks.append(lambda _, p=p, at=timer: self._wake(p, at))
+        self.timer[p] = timer
+
+    def _wake(self, p: int, at: float) -> None:
+        """Pool ``p``'s first in line has waited long enough: a round to look again (unless
+        the timer moved since)."""
+        if self.timer[p] == at:
+            self._enter_round(at, 0)
+            self._request_calls()
+
+    def _activate(self, p: int, at: float) -> None:
+        """Pool ``p``'s activation delay is over: a reserve opens a window, if one is free."""
+        if self.pending[p] != at:
+            return  # stood down in the meantime
+        self.pending[p] = np.inf
+        w = self._pool_post(p)
+        if w < 0:
+            return
+        self.mode[self.hall.post_group[w]] = "open"
+        self._hold(w)
+        self._set_free(w)
+        self.output["reserve"].append((p, self.requested[p], self.now, w, self.reason[p]))
+        self._request_calls()
+
+    def _stand_down(self, p: int) -> None:
+        """Pool ``p``'s free windows close now, busy ones when their ticket is done."""
+        for w in self._pool_posts(p):
+            group = self.hall.post_group[w]
+            if self.mode[group] != "closed":
+                self.mode[group] = "closed"
+                if not self.busy[w]:
+                    self._close(w)
 
 
 def run(
@@ -394,6 +505,7 @@ def run(
         "outcome": np.full(n, IN_SYSTEM, dtype=np.int8),
         "recall_post": np.full(n if hall.no_shows else 0, -1, dtype=np.int64),
         "periods": [],
+        "reserve": [],
     }
     for day in range(hall.n_days):
         Day(hall, inputs, output, day, rules or Rules()).env.run()
@@ -408,4 +520,9 @@ def run(
         period_post=np.array([p[0] for p in periods], dtype=np.int64),
         period_start=np.array([p[1] for p in periods], dtype=float),
         period_end=np.array([p[2] for p in periods], dtype=float),
+        reserve_pool=np.array([a[0] for a in output["reserve"]], dtype=np.int64),
+        reserve_requested=np.array([a[1] for a in output["reserve"]], dtype=float),
+        reserve_opened=np.array([a[2] for a in output["reserve"]], dtype=float),
+        reserve_post=np.array([a[3] for a in output["reserve"]], dtype=np.int64),
+        reserve_reason=np.array([a[4] for a in output["reserve"]], dtype=np.int8),
     )
