@@ -71,22 +71,26 @@ OUTPUT_FIELDS = (
     "reserve_opened",
     "reserve_post",
     "reserve_reason",
+    "office_start",
+    "office_end",
+    "pickup_arrive",
+    "pickup_start",
+    "pickup_end",
 )
 
 
 def on_minute_grid(inputs):
     """The same tickets on a one-minute grid: arrivals, services, patience and spans then
     coincide all the time (the ties the rules of ``hallsim.engines`` order)."""
-    from hallsim.engines.inputs import TicketInputs
+    import dataclasses
 
-    return TicketInputs(
+    return dataclasses.replace(
+        inputs,
         issued=np.floor(inputs.issued),
-        category=inputs.category,
         service=np.round(inputs.service),
         patience=np.round(inputs.patience),
-        day_ptr=inputs.day_ptr,
-        balk_draw=inputs.balk_draw,
-        absent_draw=inputs.absent_draw,
+        office_service=np.round(inputs.office_service),
+        pickup_service=np.round(inputs.pickup_service),
     )
 
 

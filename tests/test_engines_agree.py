@@ -2,11 +2,12 @@
 
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
 open and close mid-queue, tidal blocks, staff with skills, speeds, shifts, breaks and rotation
-blocks, reserve pools, patience, priorities, daily caps, balking, no-shows, call rules and
-several days; half of them on a one-minute grid, where arrivals, services, patience and spans
-coincide all the time. The fast engine (each of its code paths) and the simpy engine get the
-same inputs and must give the same tickets, window periods and reserve activations. The
-profile is fixed (derandomized, no database) so CI repeats it.
+blocks, reserve pools, back offices and pickup, patience, priorities, daily caps, balking,
+no-shows, call rules and several days; half of them on a one-minute grid, where arrivals,
+services, patience and spans coincide all the time. The fast engine (each of its code paths)
+and the simpy engine get the same inputs and must give the same tickets, window periods,
+reserve activations and back-office times. The profile is fixed (derandomized, no database)
+so CI repeats it.
 """
 
 from __future__ import annotations
@@ -201,7 +202,39 @@ def halls(draw) -> hs.Scenario:
         scenario = draw(staffed(data, open_minute, hours))
     if draw(st.integers(0, 2)) == 0:
         scenario = draw(with_reserve(scenario, open_minute, hours))
+    if draw(st.integers(0, 2)) == 0:
+        scenario = draw(with_back_office(scenario, open_minute, hours))
     return scenario
+
+
+@st.composite
+def with_back_office(draw, scenario: hs.Scenario, open_minute: int, hours: int) -> hs.Scenario:
+    """``scenario`` with deferred cases: one or two back offices with working spans that may
+    reach past closing time, and pickup windows for some categories."""
+    data = scenario.model_dump(by_alias=True)
+    offices = []
+    for k in range(draw(st.integers(1, 2))):
+        office = {"id": f"O{k}", "staff": draw(st.integers(1, 3)), "service": draw(DISTRIBUTIONS)}
+        if draw(st.booleans()):
+            cuts = sorted(draw(quarter_hours(open_minute, hours + 60, 2, 4)))
+            office["hours"] = [
+                [clock(a), clock(b)] for a, b in zip(cuts[::2], cuts[1::2], strict=False)
+            ]
+        offices.append(office)
+    data["back_office"] = offices
+    if draw(st.booleans()):
+        data["pickup"] = {"windows": draw(st.integers(1, 2)), "service": draw(DISTRIBUTIONS)}
+        if draw(st.booleans()):
+            a, b = sorted(draw(quarter_hours(open_minute, hours, 2)))
+            data["pickup"]["hours"] = [[clock(a), clock(b)]]
+    for category in data["categories"]:
+        if draw(st.booleans()):
+            category["deferred"] = {
+                "share": draw(st.sampled_from([0.3, 1.0])),
+                "back_office": draw(st.sampled_from([o["id"] for o in offices])),
+                "pickup": data.get("pickup") is not None and draw(st.booleans()),
+            }
+    return hs.Scenario.model_validate(data)
 
 
 @st.composite

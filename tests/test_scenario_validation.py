@@ -787,6 +787,68 @@ CASES = [
         ["no window serves this category while open"],
         id="reserve-takes-a-categorys-only-window",
     ),
+    # back office and pickup
+    pytest.param(
+        put(
+            ("categories", 0, "deferred"), {"share": 0.5, "back_office": "nosuch", "pickup": False}
+        ),
+        f"{CA}.deferred.back_office",
+        ["not a back office id", "'nosuch'"],
+        id="deferred-unknown-back-office",
+    ),
+    pytest.param(
+        both(
+            put(
+                ("back_office",), [{"id": "ap", "service": {"dist": "exponential", "mean_min": 30}}]
+            ),
+            put(("categories", 0, "deferred"), {"share": 0.5, "back_office": "ap"}),
+        ),
+        f"{CA}.deferred.pickup",
+        ["needs a [pickup] section"],
+        id="deferred-pickup-without-pickup-windows",
+    ),
+    pytest.param(
+        put(("categories", 0, "deferred"), {"share": 1.5, "back_office": "ap", "pickup": False}),
+        f"{CA}.deferred.share",
+        ["<= 1", "(got 1.5)"],
+        id="deferred-share-above-one",
+    ),
+    pytest.param(
+        put(
+            ("back_office",),
+            [
+                {
+                    "id": "ap",
+                    "hours": [["12:00", "08:00"]],
+                    "service": {"dist": "exponential", "mean_min": 30},
+                }
+            ],
+        ),
+        'back_office[0] (id="ap").hours[0]',
+        ["span must end after it starts", "['12:00', '08:00']"],
+        id="back-office-hours-end-before-start",
+    ),
+    pytest.param(
+        put(
+            ("pickup",),
+            {
+                "hours": [["09:00", "12:00"], ["11:00", "13:00"]],
+                "service": {"dist": "exponential", "mean_min": 2},
+            },
+        ),
+        "pickup.hours[1]",
+        ["span overlaps hours[0]", "['11:00', '13:00']"],
+        id="pickup-hours-overlap",
+    ),
+    pytest.param(
+        put(
+            ("back_office",),
+            [{"id": "ap", "staff": 0, "service": {"dist": "exponential", "mean_min": 3}}],
+        ),
+        'back_office[0] (id="ap").staff',
+        ["> 0", "(got 0)"],
+        id="back-office-no-staff",
+    ),
 ]
 
 

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="write tickets, intervals, windows, staff and summary CSVs and a PNG here",
+        help="write the summary and every table as CSV, and a PNG, here",
     )
     run.add_argument(
         "--no-tickets", action="store_true", help="keep only aggregates (for very long runs)"
@@ -132,8 +132,10 @@ def _write(results, summary, out: Path) -> None:
     summary.to_csv(out / "summary.csv")
     results.intervals.to_csv(out / "intervals.csv", index=False)
     results.windows.to_csv(out / "windows.csv", index=False)
-    if len(results.staff):
-        results.staff.to_csv(out / "staff.csv", index=False)
+    for name in ("staff", "reserve", "back_office"):
+        table = getattr(results, name)
+        if len(table):
+            table.to_csv(out / f"{name}.csv", index=False)
     if results.tickets is not None:
         results.tickets.to_csv(out / "tickets.csv", index=False)
     figure = plot_day(results)

@@ -100,6 +100,14 @@ class CompiledHall:
     pool_close_queue: np.ndarray  # (R,) int64
     pool_close_wait: np.ndarray  # (R,) float64
     pool_delay: np.ndarray  # (R,) float64 minutes
+    # deferred cases: back offices and pickup (see hallsim.engines.backoffice)
+    deferred_share: np.ndarray  # (C,) float64
+    deferred_office: np.ndarray  # (C,) int64, -1 for none
+    deferred_pickup: np.ndarray  # (C,) bool
+    office_staff: np.ndarray  # (O,) int64
+    office_spans: list[np.ndarray]  # per office (k, 2) working spans, minutes of day
+    pickup_windows: int
+    pickup_spans: np.ndarray  # (k, 2) minutes of day
     max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
 
     @cached_property
@@ -155,6 +163,15 @@ class CompiledHall:
         return len(self.post_group)
 
     @property
+    def defers(self) -> bool:
+        """Whether any category sends deferred cases to a back office."""
+        return bool(np.any(self.deferred_office >= 0))
+
+    @property
+    def n_offices(self) -> int:
+        return len(self.office_staff)
+
+    @property
     def n_pools(self) -> int:
         return len(self.pool_first_post)
 
@@ -201,6 +218,14 @@ def _call_rules(scenario: Scenario, group_entry: list[int], served_rows: list[li
         categories.append(ids.index(call.category) if threshold else -1)
         minutes.append(call.after_min if threshold else 0.0)
     return rules, rows, categories, minutes
+
+
+def _working_spans(hall, hours: list[list[str]] | None) -> np.ndarray:
+    """Sorted working spans, minutes of day, shape (k, 2); default the hall's hours."""
+    spans = sorted(
+        (minutes_of_day(a), minutes_of_day(b)) for a, b in hours or [(hall.open, hall.close)]
+    )
+    return np.array(spans, dtype=float).reshape(-1, 2)
 
 
 def _reserve_posts(scenario: Scenario) -> list[Post]:
@@ -298,6 +323,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     )
     pool_cat_ptr, pool_cat_idx = _csr([scenario.resolve(pool.serves) for pool in scenario.reserve])
     post_window = np.array([post.window for post in posts], dtype=np.int64)
+    offices = [office.id for office in scenario.back_office]
     post_staff = np.array([post.member for post in posts], dtype=np.int64)
     return CompiledHall(
         scenario=scenario,
@@ -375,5 +401,25 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         pool_close_queue=np.array([p.close_queue for p in scenario.reserve], dtype=np.int64),
         pool_close_wait=np.array([p.close_wait_min for p in scenario.reserve], dtype=float),
         pool_delay=np.array([p.delay_min for p in scenario.reserve], dtype=float),
+        deferred_share=np.array(
+            [0.0 if c.deferred is None else c.deferred.share for c in scenario.categories]
+        ),
+        deferred_office=np.array(
+            [
+                -1 if c.deferred is None else offices.index(c.deferred.back_office)
+                for c in scenario.categories
+            ],
+            dtype=np.int64,
+        ),
+        deferred_pickup=np.array(
+            [c.deferred is not None and c.deferred.pickup for c in scenario.categories],
+            dtype=np.bool_,
+        ),
+        office_staff=np.array([o.staff for o in scenario.back_office], dtype=np.int64),
+        office_spans=[_working_spans(hall, o.hours) for o in scenario.back_office],
+        pickup_windows=0 if scenario.pickup is None else scenario.pickup.windows,
+        pickup_spans=_working_spans(
+            hall, None if scenario.pickup is None else scenario.pickup.hours
+        ),
         max_post_periods=sum(len(post.spans) for post in posts),
     )

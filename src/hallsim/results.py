@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import _kernels
 from .compile import OUTCOMES, RESERVE_REASONS, SERVED, CompiledHall
+from .engines.backoffice import deferred_cases
 from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
 from .metrics import coefficient_of_variation, gini
@@ -53,6 +54,22 @@ METRICS = (
     "peak_day_tickets",
     "peak_day_mean_wait",
 )
+
+
+# Per replication and category, for deferred cases (Results.back_office)
+BACK_OFFICE_METRICS = (
+    "deferred",  # cases sent to the back office
+    "office_wait",  # mean minutes from the window to the back office starting on it
+    "lead_time",  # mean minutes from the ticket's issue to the result being ready
+    "same_day",  # share of finished cases ready on the day their ticket was issued
+    "office_wip",  # time-average cases in the back office (waiting or worked on)
+    "office_queue",  # time-average cases waiting in the back office
+    "unfinished",  # cases still open when the run ends
+    "pickups",  # citizens who collected at the pickup windows
+    "pickup_wait",  # mean minutes waited at the pickup windows
+)
+# Ticket-table columns of deferred cases
+STAGE_COLUMNS = ("office_start", "office_end", "pickup_arrive", "pickup_start", "pickup_end")
 
 
 class HallWarning(UserWarning):
@@ -170,7 +187,57 @@ def replication_tables(
             "staff": np.where(served_at, hall.post_staff[output.post], -1).astype(np.int32),
             "outcome": output.outcome,
         }
+        if hall.defers:
+            tables["tickets"].update({key: getattr(output, key) for key in STAGE_COLUMNS})
+    if hall.defers:
+        tables["back_office"] = _back_office_stats(hall, inputs, output)
     return tables
+
+
+def _time_average(arrive: np.ndarray, leave: np.ndarray, t0: float, t1: float) -> float:
+    """Time-average number present over [t0, t1) of items present from ``arrive`` to
+    ``leave`` (NaN: still there at t1), by integrating the count between events."""
+    times = np.clip(np.concatenate([arrive, np.nan_to_num(leave, nan=t1)]), t0, t1)
+    steps = np.concatenate([np.ones(arrive.size), -np.ones(leave.size)])
+    order = np.argsort(times, kind="stable")
+    count = np.cumsum(steps[order])
+    return float(np.sum(count[:-1] * np.diff(times[order])) / (t1 - t0)) if times.size else 0.0
+
+
+def _back_office_stats(hall: CompiledHall, inputs: TicketInputs, output: EngineOutput):
+    """Per category: the BACK_OFFICE_METRICS of its deferred cases in one replication. Work
+    in progress and queue are time averages from the first opening to the end of the last
+    day."""
+    t0, t1 = hall.open_minute, hall.n_days * 1440.0
+    deferred = deferred_cases(hall, inputs, output.outcome)
+    rows = []
+    for c in range(hall.n_categories):
+        cases = np.flatnonzero(deferred & (inputs.category == c))
+        arrive = output.end[cases]
+        start, finish = output.office_start[cases], output.office_end[cases]
+        done = ~np.isnan(finish)
+        lead = finish[done] - inputs.issued[cases][done]
+        same_day = np.floor(finish[done] / 1440.0) == inputs.day[cases][done]
+        came = ~np.isnan(output.pickup_start[cases])
+        pickup_wait = output.pickup_start[cases][came] - output.pickup_arrive[cases][came]
+        rows.append(
+            [
+                cases.size,
+                _mean(start[done] - arrive[done]),
+                _mean(lead),
+                _mean(same_day),
+                _time_average(arrive, finish, t0, t1),
+                _time_average(arrive, start, t0, t1),
+                np.count_nonzero(~done),
+                np.count_nonzero(came),
+                _mean(pickup_wait),
+            ]
+        )
+    return np.array(rows, dtype=float)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if values.size else np.nan
 
 
 def _per(index, size, post_open, post_busy, post_lost, post_served) -> np.ndarray:
@@ -254,6 +321,11 @@ class Results:
         One row per reserve activation: its pool, day, when the trigger fired
         (``requested_min``), when the window opened and closed, why (``queue`` or
         ``wait``), the window and the reserve staff member.
+    back_office : pandas.DataFrame
+        Per replication and category, deferred cases (:data:`BACK_OFFICE_METRICS`): how
+        many, back-office wait, lead time to the result, share ready the same day, work in
+        progress and queue (time averages), unfinished, pickups and pickup wait. With
+        deferred cases the ticket table also has their stage times (:data:`STAGE_COLUMNS`).
     replication_stats : pandas.DataFrame
         Per replication and category (and ``"overall"``): the metrics of :meth:`summary`.
     warnings : list of str
@@ -271,6 +343,7 @@ class Results:
     windows: pd.DataFrame
     staff: pd.DataFrame
     reserve: pd.DataFrame
+    back_office: pd.DataFrame
     replication_stats: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     rules: object | None = None
@@ -300,6 +373,7 @@ class Results:
             windows=_window_table(hall, parts),
             staff=_time_table(parts, "staff", "staff", hall.staff_names),
             reserve=_reserve_table(hall, parts),
+            back_office=_back_office_table(hall, parts),
             replication_stats=_stats_table(hall, parts),
             warnings=warnings_ + _observed_warnings(hall, parts),
         )
@@ -391,9 +465,24 @@ def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataF
             "outcome": pd.Categorical.from_codes(
                 column("outcome"), dtype=pd.CategoricalDtype(OUTCOMES)
             ),
+            **{key: column(key) for key in STAGE_COLUMNS if hall.defers},
         },
         copy=False,
     )
+
+
+def _back_office_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+    """Per replication and category (categories without a back office have zero cases)."""
+    if not hall.defers:
+        return pd.DataFrame(columns=["replication", "category", *BACK_OFFICE_METRICS])
+    values = np.concatenate([p["back_office"] for p in parts])
+    table = pd.DataFrame(values, columns=list(BACK_OFFICE_METRICS))
+    for key in ("deferred", "unfinished", "pickups"):
+        table[key] = table[key].astype(np.int64)
+    ids = hall.category_ids
+    table.insert(0, "category", pd.Categorical(np.tile(ids, len(parts)), categories=ids))
+    table.insert(0, "replication", np.repeat(np.arange(len(parts), dtype=np.int32), len(ids)))
+    return table
 
 
 def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:

@@ -35,14 +35,17 @@ from .staffing import Post, build_posts
 
 __all__ = [
     "Arrivals",
+    "BackOffice",
     "Balking",
     "CallFCFS",
     "CallStrict",
     "CallThreshold",
     "CallWeighted",
+    "Deferred",
     "NoShow",
     "Category",
     "Hall",
+    "Pickup",
     "Reserve",
     "Rotation",
     "Scenario",
@@ -184,6 +187,17 @@ class NoShow(_Frozen):
         return (1 + self.recalls) * self.recall_min
 
 
+class Deferred(_Frozen):
+    """A share of a category's served tickets are deferred items (承诺件): after the window,
+    the case goes to back office ``back_office``, and with ``pickup`` the citizen collects
+    the result at the pickup windows. The others are instant items (即办件), done at the
+    window."""
+
+    share: Annotated[float, Field(ge=0, le=1)]
+    back_office: Name
+    pickup: bool = True
+
+
 class Category(_Frozen):
     """A kind of business: its arrivals, service time, patience and priority.
 
@@ -191,7 +205,7 @@ class Category(_Frozen):
     how long a citizen waits before leaving (reneging). ``daily_cap`` (限号) refuses tickets
     beyond that many a day (outcome ``capped``); ``balking`` makes citizens leave without a
     ticket when the queue is long (outcome ``balked``); ``no_show`` makes some holders absent
-    when called (过号).
+    when called (过号); ``deferred`` sends a share of its cases to a back office.
     """
 
     id: Name
@@ -204,6 +218,7 @@ class Category(_Frozen):
     daily_cap: Annotated[int, Field(ge=0, strict=True)] | None = None
     balking: Balking | None = None
     no_show: NoShow | None = None
+    deferred: Deferred | None = None
 
     @field_validator("id")
     @classmethod
@@ -367,6 +382,30 @@ class Reserve(_Frozen):
         return [f"{self.id}.{k + 1}" for k in range(self.staff)]
 
 
+class BackOffice(_Frozen):
+    """A back-office stage (后台审批): ``staff`` people work its queue of deferred cases first
+    come, first served, during ``hours`` (default: the hall's) every day; a case in hand at
+    the end of a span is finished. The citizen does not wait there. Its queue carries over
+    from day to day."""
+
+    id: Name
+    staff: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
+    hours: list[Span] | None = None
+    service: Distribution
+
+
+class Pickup(_Frozen):
+    """The pickup windows (统一出件): ``windows`` windows open during ``hours`` (default: the
+    hall's) serve citizens collecting deferred results, first come, first served, each taking
+    ``service``. A citizen collects on the day the back office finishes, if it finishes
+    within that day's pickup hours, else on the next day at a uniformly drawn time of its
+    pickup hours."""
+
+    windows: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
+    hours: list[Span] | None = None
+    service: Distribution
+
+
 class Rotation(_Frozen):
     """A rotation block (交叉轮岗): staff member ``staff`` works window ``window`` from
     ``from`` to ``to`` instead of their home window."""
@@ -405,6 +444,8 @@ class Scenario(_Frozen):
     staff: list[Staff] = []
     rotation: list[Rotation] = []
     reserve: list[Reserve] = []
+    back_office: list[BackOffice] = []
+    pickup: Pickup | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -581,6 +622,32 @@ class Scenario(_Frozen):
             if i not in served_anywhere:
                 yield ("categories", i), "no window serves this category", _NO_VALUE
         yield from self._staff_issues()
+        yield from self._office_issues()
+
+    def _office_issues(self):
+        offices = [office.id for office in self.back_office]
+        for k, office in enumerate(self.back_office):
+            if offices.index(office.id) != k:
+                yield ("back_office", k, "id"), "duplicate back office id", office.id
+            yield from _hours_issues(("back_office", k, "hours"), office.hours)
+        if self.pickup is not None:
+            yield from _hours_issues(("pickup", "hours"), self.pickup.hours)
+        for i, category in enumerate(self.categories):
+            deferred = category.deferred
+            if deferred is None:
+                continue
+            if deferred.back_office not in offices:
+                yield (
+                    ("categories", i, "deferred", "back_office"),
+                    "not a back office id",
+                    deferred.back_office,
+                )
+            if deferred.pickup and self.pickup is None:
+                yield (
+                    ("categories", i, "deferred", "pickup"),
+                    "needs a [pickup] section (or pickup = false)",
+                    True,
+                )
 
     def _staff_issues(self):
         hall = self.hall
@@ -752,6 +819,21 @@ class Scenario(_Frozen):
         for (_, b0, s0, _), (a1, _, s1, text1) in zip(spans, spans[1:], strict=False):
             if a1 < b0:
                 yield ("windows", w, "open", s1), f"span overlaps open[{s0}]", text1
+
+
+def _hours_issues(where: tuple, hours: list[list[str]] | None):
+    """Working spans: each ends after it starts, none overlap."""
+    spans = []
+    for k, (start, end) in enumerate(hours or []):
+        a, b = minutes_of_day(start), minutes_of_day(end)
+        if b <= a:
+            yield (*where, k), "span must end after it starts", [start, end]
+        else:
+            spans.append((a, b, k, [start, end]))
+    spans.sort()
+    for (_, b0, k0, _), (a1, _, k1, text1) in zip(spans, spans[1:], strict=False):
+        if a1 < b0:
+            yield (*where, k1), f"span overlaps {where[-1]}[{k0}]", text1
 
 
 def _scenario_error(error: Exception, data: Any) -> ScenarioError:

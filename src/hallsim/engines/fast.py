@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _kernels
 from ..compile import IN_SYSTEM, CompiledHall
+from .backoffice import run_stages
 from .inputs import TicketInputs, check_inputs
 from .output import EngineOutput
 
@@ -165,4 +166,14 @@ def run(
         reserve_opened=act_open[:n_acts].copy(),
         reserve_post=act_post[:n_acts].copy(),
         reserve_reason=act_reason[:n_acts].copy(),
+        **run_stages(hall, inputs, end, outcome, _stage_queue),
     )
+
+
+def _stage_queue(arrive, service, servers, span_start, span_end):
+    """A back office or the pickup windows, by the numba kernel."""
+    start = np.full(arrive.size, np.nan)
+    end = np.full(arrive.size, np.nan)
+    order = np.lexsort((np.arange(arrive.size), arrive))
+    _kernels.stage_fcfs(arrive, order, service, servers, span_start, span_end, start, end)
+    return start, end

@@ -11,7 +11,12 @@ tickets. :func:`draw_inputs` draws them from one ``numpy.random.Generator`` in a
 6. if any category balks, one uniform per ticket in issue order (it balks when the uniform is
    below its balking probability);
 7. if any category has no-shows, one uniform per ticket in issue order (its holder is absent
-   when first called if the uniform is below the category's no-show probability).
+   when first called if the uniform is below the category's no-show probability);
+8. if any category defers cases to a back office: one uniform per ticket in issue order (a
+   served ticket is deferred if it is below the category's share); back-office times,
+   office by office (tickets of the categories it takes, in issue order); and with a pickup,
+   pickup service times and one uniform per ticket (when a next-day pickup comes), both in
+   issue order.
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ class TicketInputs:
     day_ptr: np.ndarray
     balk_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
     absent_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    deferred_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    office_service: np.ndarray = field(default_factory=lambda: np.empty(0))
+    pickup_service: np.ndarray = field(default_factory=lambda: np.empty(0))
+    pickup_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def n_tickets(self) -> int:
@@ -102,7 +111,21 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     absent_draw = rng.random(n) if hall.no_shows else np.empty(0)
     day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
     day_ptr = np.concatenate([[0], np.cumsum(day_counts)]).astype(np.int64)
-    return TicketInputs(issued, category, service, patience, day_ptr, balk_draw, absent_draw)
+    deferred = {}
+    if hall.defers:
+        deferred["deferred_draw"] = rng.random(n)
+        office = hall.deferred_office[category]
+        office_service = np.full(n, np.nan)
+        for o, spec in enumerate(hall.scenario.back_office):
+            mine = office == o
+            office_service[mine] = spec.service.sample(rng, int(mine.sum()))
+        deferred["office_service"] = office_service
+        if hall.pickup_windows:
+            deferred["pickup_service"] = hall.scenario.pickup.service.sample(rng, n)
+            deferred["pickup_draw"] = rng.random(n)
+    return TicketInputs(
+        issued, category, service, patience, day_ptr, balk_draw, absent_draw, **deferred
+    )
 
 
 def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
@@ -125,7 +148,15 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
                 f"(got {type(array).__name__} {getattr(array, 'dtype', '')} "
                 f"{getattr(array, 'shape', '')})"
             )
-    for name, needed in (("balk_draw", hall.balks), ("absent_draw", hall.no_shows)):
+    pickup = hall.defers and hall.pickup_windows > 0
+    for name, needed in (
+        ("balk_draw", hall.balks),
+        ("absent_draw", hall.no_shows),
+        ("deferred_draw", hall.defers),
+        ("office_service", hall.defers),
+        ("pickup_service", pickup),
+        ("pickup_draw", pickup),
+    ):
         draws = getattr(inputs, name)
         if not (
             isinstance(draws, np.ndarray)

@@ -25,7 +25,9 @@ class EngineOutput:
     Per reserve activation, in the order they opened: ``reserve_pool``, when the trigger
     fired (``reserve_requested``) and the window opened (``reserve_opened``), the post it
     opened (``reserve_post``) and why (``reserve_reason``, a code of
-    :data:`hallsim.compile.RESERVE_REASONS`); it closes with that post's period.
+    :data:`hallsim.compile.RESERVE_REASONS`); it closes with that post's period. Per ticket,
+    for deferred cases (:mod:`hallsim.engines.backoffice`; empty when no category defers):
+    ``office_start``, ``office_end``, ``pickup_arrive``, ``pickup_start``, ``pickup_end``.
     """
 
     called: np.ndarray
@@ -42,3 +44,8 @@ class EngineOutput:
     reserve_opened: np.ndarray
     reserve_post: np.ndarray
     reserve_reason: np.ndarray
+    office_start: np.ndarray
+    office_end: np.ndarray
+    pickup_arrive: np.ndarray
+    pickup_start: np.ndarray
+    pickup_end: np.ndarray

@@ -46,10 +46,18 @@ from ..compile import (
     SPAN_OPEN,
     CompiledHall,
 )
+from .backoffice import run_stages
 from .inputs import TicketInputs, check_inputs
 from .output import EngineOutput
 
-__all__ = ["Day", "Rules", "highest_priority_then_oldest", "run", "window_call_rule"]
+__all__ = [
+    "Day",
+    "Rules",
+    "highest_priority_then_oldest",
+    "run",
+    "stage_queue",
+    "window_call_rule",
+]
 
 # the steps of an instant, in the order they apply
 ENDS, SCHEDULE, PATIENCE, ARRIVES, CALLS = range(1, 6)
@@ -525,4 +533,51 @@ def run(
         reserve_opened=np.array([a[2] for a in output["reserve"]], dtype=float),
         reserve_post=np.array([a[3] for a in output["reserve"]], dtype=np.int64),
         reserve_reason=np.array([a[4] for a in output["reserve"]], dtype=np.int8),
+        **run_stages(hall, inputs, output["end"], output["outcome"], stage_queue),
     )
+
+
+def stage_queue(
+    arrive: np.ndarray,
+    service: np.ndarray,
+    servers: int,
+    span_start: np.ndarray,
+    span_end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A back office or the pickup windows as simpy processes: cases join one queue in order
+    of arrival (then index); each server, when free, waits for working hours and a case, takes
+    the first in line and works it to the end."""
+    env = _HallEnvironment()
+    start = np.full(arrive.size, np.nan)
+    end = np.full(arrive.size, np.nan)
+    queue: deque[int] = deque()
+    signal = [env.event()]  # succeeds when a case joins the queue
+
+    def arrivals():
+        for j in np.lexsort((np.arange(arrive.size), arrive)):
+            yield env.at(arrive[j], 0)
+            queue.append(j)
+            signal[0].succeed()
+            signal[0] = env.event()
+
+    def server():
+        while True:
+            if not queue:
+                yield signal[0]
+                continue
+            span = np.searchsorted(span_end, env.now, side="right")  # first span not over
+            if span == span_end.size:
+                return
+            if env.now < span_start[span]:
+                yield env.at(span_start[span], 0)
+                continue
+            j = queue.popleft()
+            start[j] = env.now
+            end[j] = env.now + service[j]
+            yield env.at(end[j], 0)
+
+    env.process(arrivals())
+    for _ in range(servers):
+        env.process(server())
+    env.run()
+    return start, end
