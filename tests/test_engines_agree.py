@@ -2,12 +2,12 @@
 
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
 open and close mid-queue, tidal blocks, staff with skills, speeds, shifts, breaks and rotation
-blocks, reserve pools, back offices and pickup, patience, priorities, daily caps, balking,
-no-shows, call rules and several days; half of them on a one-minute grid, where arrivals,
-services, patience and spans coincide all the time. The fast engine (each of its code paths)
-and the simpy engine get the same inputs and must give the same tickets, window periods,
-reserve activations and back-office times. The profile is fixed (derandomized, no database)
-so CI repeats it.
+blocks, reserve pools, back offices and pickup, patience, priorities, priority shares,
+appointments, daily caps, balking, no-shows, call rules and several days; half of them on a
+one-minute grid, where arrivals, services, patience and spans coincide all the time. The fast
+engine (each of its code paths) and the simpy engine get the same inputs and must give the
+same tickets, window periods, reserve activations and back-office times. The profile is fixed
+(derandomized, no database) so CI repeats it.
 """
 
 from __future__ import annotations
@@ -98,6 +98,26 @@ def halls(draw) -> hs.Scenario:
                     ]
                 )
             )
+        if draw(st.integers(0, 3)) == 0:
+            category["priority_share"] = {
+                "share": draw(st.sampled_from([0.2, 0.5])),
+                "priority": draw(st.integers(0, 3)),
+            }
+        if draw(st.integers(0, 3)) == 0:
+            slot = draw(st.sampled_from([15, 30, 60]))
+            category["appointments"] = {
+                "slot_min": slot,
+                "booked": draw(
+                    st.lists(
+                        st.integers(0, 3), min_size=-(-hours // slot), max_size=-(-hours // slot)
+                    )
+                ),
+                "early_min": draw(st.sampled_from([0, 5, 10])),
+                "late_min": draw(st.sampled_from([0, 5, 20])),
+                "no_show": draw(st.sampled_from([0.0, 0.2])),
+                "grace_min": draw(st.sampled_from([0, 5])),
+                "priority": draw(st.integers(0, 3)),
+            }
         if draw(st.integers(0, 2)) == 0:
             category["no_show"] = {
                 "probability": draw(st.sampled_from([0.2, 0.6, 1.0])),

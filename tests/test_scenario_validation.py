@@ -849,6 +849,31 @@ CASES = [
         ["> 0", "(got 0)"],
         id="back-office-no-staff",
     ),
+    # ticket classes: priority shares and appointments
+    pytest.param(
+        put(("categories", 0, "priority_share"), {"share": 1.0, "priority": 2}),
+        f"{CA}.priority_share.share",
+        ["< 1", "(got 1.0)"],
+        id="priority-share-all",
+    ),
+    pytest.param(
+        put(("categories", 0, "appointments"), {"slot_min": 60, "booked": [1, 2]}),
+        f"{CA}.appointments.booked",
+        ["one count per 60-minute slot from 08:00 to 12:00: 4 values", "(got 2)"],
+        id="appointments-wrong-slot-count",
+    ),
+    pytest.param(
+        put(("categories", 0, "appointments"), {"slot_min": 60, "booked": [1, 2, -1, 0]}),
+        f"{CA}.appointments.booked[2]",
+        [">= 0", "(got -1)"],
+        id="appointments-negative-booking",
+    ),
+    pytest.param(
+        put(("categories", 0, "id"), "A:priority"),
+        'categories[0] (id="A:priority").id',
+        ['":" is reserved for ticket classes'],
+        id="category-id-with-colon",
+    ),
 ]
 
 

@@ -7,7 +7,9 @@ import pytest
 from conftest import assert_within_ci, category, exponential, make_scenario, per_day
 
 import hallsim as hs
+from hallsim import analytic as hs_analytic
 from hallsim.compile import compile_scenario
+from hallsim.engines.inputs import _with_bookings
 
 
 def test_a_daily_cap_lets_in_the_first_tickets_of_each_day_and_refuses_the_rest():
@@ -123,3 +125,91 @@ def test_no_shows_conserve_tickets_and_count_the_windows_lost_time(then):
         .apply(lambda outcome: (outcome == "no_show").mean())
     )
     assert run.summary().loc["A", "no_show"] == pytest.approx(share.mean())
+
+
+# --------------------------------------------------------------------------- ticket classes
+
+
+def waits(tickets):
+    return tickets["start"] - tickets["issued"]
+
+
+def test_a_green_channel_share_matches_cobham_on_several_windows(seed):
+    """A 30 % priority share of one category is the two-class priority M/M/2 queue."""
+    rate, share = 1.8, 0.3  # per minute on 2 windows: rho = 0.9
+    scenario = make_scenario(
+        [
+            category(
+                "A", rate * 60, exponential(1.0), priority_share={"share": share, "priority": 1}
+            )
+        ],
+        [{"id": "W", "count": 2, "serves": ["A"]}],
+        days=60,
+    )
+    tickets = hs.simulate(scenario, replications=1, seed=seed).tickets
+    assert set(tickets["category"].cat.categories) == {"A", "A:priority"}
+    expected = hs_analytic.cobham_waits_mmc([rate * share, rate * (1 - share)], 1.0, 2)
+    for k, cid in enumerate(["A:priority", "A"]):
+        assert_within_ci(
+            per_day(tickets, lambda d, c=cid: waits(d[d["category"] == c]).mean(), 300.0),
+            expected[k],
+            f"{cid} mean wait",
+        )
+
+
+BOOKED = [2, 0, 3, 1]  # per hour-long slot, 08:00-12:00
+
+
+def booking_hall(**appointments) -> hs.Scenario:
+    return make_scenario(
+        [
+            category(
+                "A",
+                20,
+                exponential(5.0),
+                appointments={"slot_min": 60, "booked": BOOKED, "priority": 1, **appointments},
+                arrivals={"rate_per_hour": 20, "weekday_factors": [1, 1, 1, 1, 1, 0.5, 0]},
+            )
+        ],
+        [{"id": "W", "count": 2, "serves": ["A"]}],
+        open="08:00",
+        close="12:00",
+        days=7,
+    )
+
+
+def test_every_booking_has_one_ticket_and_late_holders_lose_their_priority():
+    scenario = booking_hall(early_min=10, late_min=20, grace_min=5, no_show=0.25)
+    results = hs.simulate(scenario, replications=20, seed=4)
+    tickets = results.tickets
+    booked = tickets[tickets["category"] == "A:appointment"]
+    # the bookings of each day: the profile, halved on Saturday (rounded), none on Sunday;
+    # late holders get an ordinary ticket of A
+    hall = compile_scenario(scenario)
+    issued, classes, never = _with_bookings(
+        hall, np.random.default_rng(0), np.empty(0), np.empty(0, dtype=np.int64)
+    )
+    expected = [np.rint(np.array(BOOKED) * f).sum() for f in (1, 1, 1, 1, 1, 0.5, 0)]
+    np.testing.assert_array_equal(np.bincount((issued // 1440).astype(int), minlength=7), expected)
+    late = ~never & (((issued % 1440.0) - 480.0 + 10.0) % 60.0 - 10.0 > 5.0)
+    assert late.any() and (classes[late] == 0).all() and (classes[~late] == 1).all()
+    # the booked holders who came on time arrive within [slot - early, slot + grace]
+    came = booked[booked["outcome"] != "no_show"]
+    into_slot = ((came["issued"] % 1440.0) - 480.0 + 10.0) % 60.0 - 10.0
+    assert ((into_slot >= -10.0) & (into_slot <= 5.0)).all()
+    # those who never came: a no_show ticket at the slot's start, never served
+    absent = booked[booked["outcome"] == "no_show"]
+    assert ((absent["issued"] % 60.0) == 0).all() and absent["start"].isna().all()
+    assert (absent["end"] == absent["issued"]).all()
+    # no-show share: 25 % of bookings (each booking one row: on time, late or absent)
+    bookings_per_rep = sum(BOOKED) * 5 + np.rint(np.array(BOOKED) * 0.5).sum()
+    share = absent.groupby("replication").size().reindex(range(20), fill_value=0)
+    assert_within_ci(share.to_numpy() / bookings_per_rep, 0.25, "appointment no-show share")
+
+
+def test_on_time_appointments_are_called_before_walk_ins():
+    scenario = booking_hall(grace_min=60, late_min=30)
+    tickets = hs.simulate(scenario, replications=10, seed=9).tickets
+    served = tickets[tickets["outcome"] == "served"]
+    wait = waits(served).groupby(served["category"], observed=True).mean()
+    assert wait["A:appointment"] < wait["A"] / 2

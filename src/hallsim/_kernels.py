@@ -216,23 +216,46 @@ def balk_probability(queue, points, probabilities):
 
 @njit(cache=True, inline="always")
 def _refused(
-    i, c, t, waiting, admitted, cap, balk_draw, balk_ptr, balk_queue, balk_prob, outcome, end
+    i,
+    c,
+    t,
+    waiting,
+    admitted,
+    cap,
+    balk_draw,
+    balk_ptr,
+    balk_queue,
+    balk_prob,
+    outcome,
+    end,
+    booked_absent,
+    class_category,
+    class_ptr,
+    class_idx,
 ):
-    """The daily cap, then balking: whether ticket ``i`` (category ``c``) leaves at once, its
-    outcome set; otherwise it counts towards the day's cap."""
-    if 0 <= cap[c] <= admitted[c]:
+    """A booked holder who never came, the daily cap, then balking: whether ticket ``i``
+    (class ``c``) leaves at once, its outcome set; otherwise it counts towards the day's cap.
+    Caps and the displayed queue are those of the category, all its classes together."""
+    if booked_absent.size > 0 and booked_absent[i]:
+        outcome[i] = NO_SHOW
+        end[i] = t
+        return True
+    k = class_category[c]
+    if 0 <= cap[c] <= admitted[k]:
         outcome[i] = CAPPED
         end[i] = t
         return True
     lo = balk_ptr[c]
     hi = balk_ptr[c + 1]
-    if hi > lo and balk_draw[i] < balk_probability(
-        float(waiting[c]), balk_queue[lo:hi], balk_prob[lo:hi]
-    ):
-        outcome[i] = BALKED
-        end[i] = t
-        return True
-    admitted[c] += 1
+    if hi > lo:
+        shown = 0
+        for j in range(class_ptr[k], class_ptr[k + 1]):
+            shown += waiting[class_idx[j]]
+        if balk_draw[i] < balk_probability(float(shown), balk_queue[lo:hi], balk_prob[lo:hi]):
+            outcome[i] = BALKED
+            end[i] = t
+            return True
+    admitted[k] += 1
     return False
 
 
@@ -620,9 +643,13 @@ def simulate_days(
     patience,
     balk_draw,
     absent_draw,
+    booked_absent,
     day_ptr,
     day_open,
     priority,
+    class_category,
+    class_ptr,
+    class_idx,
     category_cap,
     balk_ptr,
     balk_queue,
@@ -736,7 +763,7 @@ def simulate_days(
     q_len = np.zeros(n_cat, dtype=np.int64)
     admitted = np.zeros(n_cat, dtype=np.int64)  # tickets let in today, for the daily cap
     call_position = np.zeros(n_win, dtype=np.int64)  # of each window in its round robin
-    refusals = balk_ptr[n_cat] > 0
+    refusals = balk_ptr[n_cat] > 0 or booked_absent.size > 0
     for c in range(n_cat):
         refusals |= category_cap[c] >= 0
 
@@ -933,6 +960,10 @@ def simulate_days(
                     balk_prob,
                     outcome,
                     end,
+                    booked_absent,
+                    class_category,
+                    class_ptr,
+                    class_idx,
                 ):
                     continue
                 best = -1
@@ -1259,6 +1290,10 @@ def simulate_days(
                     balk_prob,
                     outcome,
                     end,
+                    booked_absent,
+                    class_category,
+                    class_ptr,
+                    class_idx,
                 ):
                     arr += 1
                     continue

@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from .clock import minutes_of_day
-from .scenario import WEEKDAYS, Scenario
+from .scenario import WEEKDAYS, Category, Scenario
 from .staffing import Post
 
 __all__ = ["OUTCOMES", "CompiledHall", "compile_scenario"]
@@ -51,8 +51,13 @@ class CompiledHall:
     n_open_slots: int
     n_slots: int
     day_weekday: np.ndarray  # (days,) int: 0 = Monday
-    # categories
+    # ticket classes, called "categories" from here on: the scenario's categories (0..S-1,
+    # walk-in tickets), then their priority and appointment classes
     category_ids: list[str]
+    category_spec: list[Category]  # (C,) the scenario category each class belongs to
+    class_category: np.ndarray  # (C,) int64 its index in the scenario
+    class_ptr: np.ndarray  # CSR: classes of scenario category k are class_idx[ptr[k]:ptr[k+1]]
+    class_idx: np.ndarray
     category_priority: np.ndarray  # (C,) int64
     rate_per_min: np.ndarray  # (n_open_slots, C) arrivals per minute on a factor-1 day
     weekday_factor: np.ndarray  # (7, C)
@@ -108,6 +113,15 @@ class CompiledHall:
     office_spans: list[np.ndarray]  # per office (k, 2) working spans, minutes of day
     pickup_windows: int
     pickup_spans: np.ndarray  # (k, 2) minutes of day
+    # appointments: bookings of slot k of appointment class booking_class[k]
+    booking_class: np.ndarray  # (B,) int64 the appointment class of each slot with bookings
+    booking_walk_in: np.ndarray  # (B,) int64 the class of a holder arriving late
+    booking_minute: np.ndarray  # (B,) float64 slot start, minutes of day
+    booking_count: np.ndarray  # (B,) int64 on a weekday factor of 1
+    booking_early: np.ndarray  # (B,) float64
+    booking_late: np.ndarray  # (B,) float64
+    booking_grace: np.ndarray  # (B,) float64
+    booking_no_show: np.ndarray  # (B,) float64
     max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
 
     @cached_property
@@ -123,6 +137,7 @@ class CompiledHall:
         return (
             self.n_pools == 0
             and bool(np.all(np.diff(self.cat_group_ptr) == 1))
+            and not self.books
             and all(
                 c.patience is None
                 and c.daily_cap is None
@@ -163,6 +178,11 @@ class CompiledHall:
         return len(self.post_group)
 
     @property
+    def books(self) -> bool:
+        """Whether any category takes appointments (then the inputs say who never came)."""
+        return self.booking_class.size > 0
+
+    @property
     def defers(self) -> bool:
         """Whether any category sends deferred cases to a back office."""
         return bool(np.any(self.deferred_office >= 0))
@@ -198,11 +218,70 @@ def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
-def _call_rules(scenario: Scenario, group_entry: list[int], served_rows: list[list[int]]):
-    """Per group: its call rule, the rule's category list, the threshold category and minutes
-    (restricted to what the group serves: staff skills and tidal blocks may narrow it; a
-    threshold on a category the group does not serve leaves the FCFS rule)."""
+# Kinds of ticket class, and the suffix of their ids
+WALK_IN, PRIORITY, APPOINTMENT = range(3)
+CLASS_SUFFIX = ("", ":priority", ":appointment")
+
+
+def _classes(scenario: Scenario):
+    """Ticket classes: every category (its walk-in tickets), then each category's priority
+    class and appointment class. Per class: its category's spec, the category's index, its
+    kind, its priority and its share of the category's walk-in arrival rate."""
+    categories = scenario.categories
+    rows = [
+        (c, k, WALK_IN, c.priority, 1.0 - (c.priority_share.share if c.priority_share else 0.0))
+        for k, c in enumerate(categories)
+    ]
+    for k, category in enumerate(categories):
+        if category.priority_share is not None:
+            share = category.priority_share
+            rows.append((category, k, PRIORITY, share.priority, share.share))
+        if category.appointments is not None:  # its tickets come from bookings
+            rows.append((category, k, APPOINTMENT, category.appointments.priority, 0.0))
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _bookings(scenario: Scenario, specs: list[Category], class_category, kinds) -> dict:
+    """The booking arrays: one entry per slot with bookings, of every appointment class."""
+    hall = scenario.hall
+    rows = []
+    for k, (spec, c, kind) in enumerate(zip(specs, class_category, kinds, strict=True)):
+        if kind != APPOINTMENT:
+            continue
+        booking = spec.appointments
+        for slot, count in enumerate(booking.booked):
+            if count:
+                minute = hall.open_minute + slot * booking.slot_min
+                rows.append(
+                    (k, c, minute, count, booking.early_min, booking.late_min)
+                    + (booking.grace_min, booking.no_show)
+                )
+    names = ("class", "walk_in", "minute", "count", "early", "late", "grace", "no_show")
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return {
+        f"booking_{name}": np.array(column, dtype=np.int64 if j in (0, 1, 3) else float)
+        for j, (name, column) in enumerate(zip(names, columns, strict=True))
+    }
+
+
+def _call_rules(
+    scenario: Scenario,
+    group_entry: list[int],
+    served_rows: list[list[int]],
+    classes_of: list[list[int]],
+    class_priority: list[int],
+):
+    """Per group: its call rule, the rule's class list, the threshold class and minutes.
+
+    A category named in a rule stands for its ticket classes, highest priority first (each
+    with the category's weight in a weighted rule); a threshold watches its walk-in class.
+    Lists keep only what the group serves (staff skills and tidal blocks may narrow it); a
+    threshold on a category the group does not serve leaves the FCFS rule."""
     ids = scenario.category_ids
+
+    def classes(cid: str) -> list[int]:
+        return sorted(classes_of[ids.index(cid)], key=lambda k: -class_priority[k])
+
     rules, rows, categories, minutes = [], [], [], []
     for e, served in zip(group_entry, served_rows, strict=True):
         call = scenario.windows[e].call
@@ -210,10 +289,10 @@ def _call_rules(scenario: Scenario, group_entry: list[int], served_rows: list[li
         rules.append("fcfs" if call.rule == "threshold" and not threshold else call.rule)
         row: list[int] = []
         if call.rule == "strict":
-            row = [c for c in (ids.index(cid) for cid in call.order) if c in served]
+            row = [k for cid in call.order for k in classes(cid) if k in served]
         elif call.rule == "weighted":
-            row = [c for cid, weight in call.weights.items() for c in [ids.index(cid)] * weight]
-            row = [c for c in row if c in served] + [c for c in served if c not in row]
+            row = [k for cid, weight in call.weights.items() for k in classes(cid) * weight]
+            row = [k for k in row if k in served] + [k for k in served if k not in row]
         rows.append(row)
         categories.append(ids.index(call.category) if threshold else -1)
         minutes.append(call.after_min if threshold else 0.0)
@@ -259,30 +338,33 @@ def _groups(posts: list[Post]) -> list[list[Post]]:
 def compile_scenario(scenario: Scenario) -> CompiledHall:
     """Flatten a validated :class:`~hallsim.scenario.Scenario` into arrays."""
     hall = scenario.hall
-    n_cat = len(scenario.categories)
     n_open = hall.n_intervals
     n_slots = n_open + math.ceil(1440 / hall.interval_min)
+    specs, class_category, kinds, class_priority, class_share = _classes(scenario)
+    n_cat = len(specs)
+    classes_of = [
+        [k for k in range(n_cat) if class_category[k] == c] for c in range(len(scenario.categories))
+    ]
+    class_ptr, class_idx = _csr(classes_of)
 
     rate = np.zeros((n_open, n_cat))
     weekday = np.ones((7, n_cat))
-    for c, category in enumerate(scenario.categories):
+    for c, category in enumerate(specs):
         arrivals = category.arrivals
         if arrivals.rates_per_hour is not None:
-            rate[:, c] = np.asarray(arrivals.rates_per_hour) / 60.0
+            rate[:, c] = np.asarray(arrivals.rates_per_hour) / 60.0 * class_share[c]
         else:
-            rate[:, c] = arrivals.rate_per_hour / 60.0
+            rate[:, c] = arrivals.rate_per_hour / 60.0 * class_share[c]
         if arrivals.weekday_factors is not None:
             weekday[:, c] = arrivals.weekday_factors
     balk_ptr = np.cumsum(
-        [0] + [0 if c.balking is None else len(c.balking.queue) for c in scenario.categories]
+        [0] + [0 if c.balking is None else len(c.balking.queue) for c in specs]
     ).astype(np.int64)
     balk_queue = np.array(
-        [q for c in scenario.categories if c.balking is not None for q in c.balking.queue],
-        dtype=float,
+        [q for c in specs if c.balking is not None for q in c.balking.queue], dtype=float
     )
     balk_prob = np.array(
-        [p for c in scenario.categories if c.balking is not None for p in c.balking.probability],
-        dtype=float,
+        [p for c in specs if c.balking is not None for p in c.balking.probability], dtype=float
     )
     first = WEEKDAYS.index(hall.first_weekday)
     day_weekday = (first + np.arange(hall.days)) % 7
@@ -295,14 +377,15 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         - sum(w * m for w, m in pool_sizes)
         + np.cumsum([0] + [w * m for w, m in pool_sizes[:-1]])
     )
-    served_rows = [list(group[0].served) for group in groups]
     n_groups = len(groups)
     serves = np.zeros((n_groups, n_cat), dtype=np.bool_)
     factor = np.ones((n_groups, n_cat))
     events: list[tuple[float, int, int]] = []
+    served_rows = [[k for c in group[0].served for k in classes_of[c]] for group in groups]
     for g, group in enumerate(groups):
-        serves[g, list(group[0].served)] = True
-        factor[g, list(group[0].served)] = group[0].factors
+        for c, f in zip(group[0].served, group[0].factors, strict=True):
+            serves[g, classes_of[c]] = True
+            factor[g, classes_of[c]] = f
         for start, end in group[0].spans:
             events.append((float(start), SPAN_OPEN, g))
             kind = HALL_CLOSE if end == hall.close_minute else SPAN_CLOSE
@@ -315,13 +398,18 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     group_entry = [group[0].entry for group in groups]
     group_cat_ptr, group_cat_idx = _csr(served_rows)
     call_rules, call_rows, call_category, call_after = _call_rules(
-        scenario, group_entry, served_rows
+        scenario, group_entry, served_rows, classes_of, class_priority
     )
     call_ptr, call_idx = _csr(call_rows)
     cat_group_ptr, cat_group_idx = _csr(
         [[g for g in range(n_groups) if serves[g, c]] for c in range(n_cat)]
     )
-    pool_cat_ptr, pool_cat_idx = _csr([scenario.resolve(pool.serves) for pool in scenario.reserve])
+    pool_cat_ptr, pool_cat_idx = _csr(
+        [
+            [k for c in scenario.resolve(pool.serves) for k in classes_of[c]]
+            for pool in scenario.reserve
+        ]
+    )
     post_window = np.array([post.window for post in posts], dtype=np.int64)
     offices = [office.id for office in scenario.back_office]
     post_staff = np.array([post.member for post in posts], dtype=np.int64)
@@ -334,23 +422,24 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         n_open_slots=n_open,
         n_slots=n_slots,
         day_weekday=day_weekday.astype(np.int64),
-        category_ids=scenario.category_ids,
-        category_priority=np.array([c.priority for c in scenario.categories], dtype=np.int64),
+        category_ids=[
+            spec.id + CLASS_SUFFIX[kind] for spec, kind in zip(specs, kinds, strict=True)
+        ],
+        category_spec=specs,
+        class_category=np.array(class_category, dtype=np.int64),
+        class_ptr=class_ptr,
+        class_idx=class_idx,
+        category_priority=np.array(class_priority, dtype=np.int64),
         category_cap=np.array(
-            [-1 if c.daily_cap is None else c.daily_cap for c in scenario.categories],
-            dtype=np.int64,
+            [-1 if c.daily_cap is None else c.daily_cap for c in specs], dtype=np.int64
         ),
         balk_ptr=balk_ptr,
         balk_queue=balk_queue,
         balk_prob=balk_prob,
-        no_show_prob=np.array(
-            [0.0 if c.no_show is None else c.no_show.probability for c in scenario.categories]
-        ),
-        no_show_lost=np.array(
-            [0.0 if c.no_show is None else c.no_show.lost_min for c in scenario.categories]
-        ),
+        no_show_prob=np.array([0.0 if c.no_show is None else c.no_show.probability for c in specs]),
+        no_show_lost=np.array([0.0 if c.no_show is None else c.no_show.lost_min for c in specs]),
         no_show_requeue=np.array(
-            [c.no_show is not None and c.no_show.then == "requeue" for c in scenario.categories],
+            [c.no_show is not None and c.no_show.then == "requeue" for c in specs],
             dtype=np.bool_,
         ),
         rate_per_min=rate,
@@ -401,20 +490,15 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         pool_close_queue=np.array([p.close_queue for p in scenario.reserve], dtype=np.int64),
         pool_close_wait=np.array([p.close_wait_min for p in scenario.reserve], dtype=float),
         pool_delay=np.array([p.delay_min for p in scenario.reserve], dtype=float),
-        deferred_share=np.array(
-            [0.0 if c.deferred is None else c.deferred.share for c in scenario.categories]
-        ),
+        deferred_share=np.array([0.0 if c.deferred is None else c.deferred.share for c in specs]),
         deferred_office=np.array(
-            [
-                -1 if c.deferred is None else offices.index(c.deferred.back_office)
-                for c in scenario.categories
-            ],
+            [-1 if c.deferred is None else offices.index(c.deferred.back_office) for c in specs],
             dtype=np.int64,
         ),
         deferred_pickup=np.array(
-            [c.deferred is not None and c.deferred.pickup for c in scenario.categories],
-            dtype=np.bool_,
+            [c.deferred is not None and c.deferred.pickup for c in specs], dtype=np.bool_
         ),
+        **_bookings(scenario, specs, class_category, kinds),
         office_staff=np.array([o.staff for o in scenario.back_office], dtype=np.int64),
         office_spans=[_working_spans(hall, o.hours) for o in scenario.back_office],
         pickup_windows=0 if scenario.pickup is None else scenario.pickup.windows,

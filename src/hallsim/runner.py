@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from .clock import minutes_of_day
 from .compile import CompiledHall, compile_scenario
 from .engines import fast, reference
 from .engines.inputs import draw_inputs
@@ -163,23 +164,35 @@ def _run_in_worker(job: tuple) -> tuple[int, dict]:
 def capacity_warnings(hall: CompiledHall) -> list[str]:
     """Warn for each weekday whose offered work exceeds the windows' open time.
 
-    Offered work counts each category's expected tickets (at most its daily cap) at its mean
-    service time times the smallest factor of the windows that serve it: a lower bound, so a
+    Offered work counts each category's expected tickets, walk-in and booked (at most its
+    daily cap), at its mean service time times the smallest factor of the windows that serve
+    it; open time counts the windows' staffed spans and every reserve window the pools could
+    open all through their hours. The work is a lower bound and the time an upper one, so a
     warning is certain overload.
     """
     bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
     tickets = hall.rate_per_min * np.diff(bounds)[:, None]  # (slots, C) on a factor-1 day
-    means = np.array([c.service.mean for c in hall.scenario.categories])
+    means = np.array([c.service.mean for c in hall.category_spec])
     best_factor = np.where(hall.serves, hall.factor, np.inf).min(axis=0)
-    open_time = sum(
-        window.count * sum(b - a for a, b in hall.scenario.spans(window))
-        for window in hall.scenario.windows
-    )
+    scenario = hall.scenario
+    open_time = sum(b - a for post in scenario.posts() for a, b in post.spans)
+    for pool in scenario.reserve:
+        start, end = pool.hours or (scenario.hall.open, scenario.hall.close)
+        windows = min(len(scenario.window_indices(pool.windows)), pool.staff)
+        open_time += windows * (minutes_of_day(end) - minutes_of_day(start))
+    n_categories = len(scenario.categories)
     messages = []
     for weekday in sorted(set(hall.day_weekday.tolist())):
         daily = tickets.sum(axis=0) * hall.weekday_factor[weekday]
-        daily = np.where(hall.category_cap >= 0, np.minimum(daily, hall.category_cap), daily)
-        work = float((daily * means * best_factor).sum())
+        booked = np.rint(hall.booking_count * hall.weekday_factor[weekday, hall.booking_class])
+        daily += np.bincount(hall.booking_class, booked, minlength=hall.n_categories)
+        # per category: its classes' tickets up to the cap, at the least work of its classes
+        per_category = np.bincount(hall.class_category, daily, minlength=n_categories)
+        cap = hall.category_cap[:n_categories]
+        per_category = np.where(cap >= 0, np.minimum(per_category, cap), per_category)
+        least = np.full(n_categories, np.inf)
+        np.minimum.at(least, hall.class_category, means * best_factor)
+        work = float((per_category * least).sum())
         if work > open_time:
             messages.append(
                 f"overloaded on {WEEKDAYS[weekday].capitalize()}: offered work "

@@ -34,6 +34,7 @@ from .errors import Issue, ScenarioError
 from .staffing import Post, build_posts
 
 __all__ = [
+    "Appointments",
     "Arrivals",
     "BackOffice",
     "Balking",
@@ -46,6 +47,7 @@ __all__ = [
     "Category",
     "Hall",
     "Pickup",
+    "PriorityShare",
     "Reserve",
     "Rotation",
     "Scenario",
@@ -187,6 +189,32 @@ class NoShow(_Frozen):
         return (1 + self.recalls) * self.recall_min
 
 
+class PriorityShare(_Frozen):
+    """A share of a category's walk-in tickets are priority tickets (绿色通道 for the elderly
+    and disabled, or VIP): the ticket class ``<id>:priority``, with its own ``priority``."""
+
+    share: Annotated[float, Field(gt=0, lt=1)]
+    priority: int
+
+
+class Appointments(_Frozen):
+    """Booked tickets (预约): ``booked[k]`` appointments in the ``k``-th slot of ``slot_min``
+    minutes from opening, every day (scaled by the category's weekday factors, rounded).
+    A holder arrives at a uniform time from ``early_min`` before to ``late_min`` after the
+    slot's start (within opening hours), or with probability ``no_show`` not at all (a
+    ticket with outcome ``no_show`` at the slot's start). Arriving at most ``grace_min``
+    after the slot's start, the ticket is of class ``<id>:appointment`` with ``priority``;
+    later, an ordinary ticket of the category."""
+
+    slot_min: Annotated[int, Field(gt=0, le=1440, strict=True)]
+    booked: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], Field(min_length=1)]
+    early_min: NonNegativeFloat = 0.0
+    late_min: NonNegativeFloat = 0.0
+    no_show: Annotated[float, Field(ge=0, le=1)] = 0.0
+    grace_min: NonNegativeFloat = 0.0
+    priority: int = 0
+
+
 class Deferred(_Frozen):
     """A share of a category's served tickets are deferred items (承诺件): after the window,
     the case goes to back office ``back_office``, and with ``pickup`` the citizen collects
@@ -205,7 +233,10 @@ class Category(_Frozen):
     how long a citizen waits before leaving (reneging). ``daily_cap`` (限号) refuses tickets
     beyond that many a day (outcome ``capped``); ``balking`` makes citizens leave without a
     ticket when the queue is long (outcome ``balked``); ``no_show`` makes some holders absent
-    when called (过号); ``deferred`` sends a share of its cases to a back office.
+    when called (过号); ``deferred`` sends a share of its cases to a back office;
+    ``priority_share`` and ``appointments`` add ticket classes ``<id>:priority`` and
+    ``<id>:appointment``, reported as categories of their own and served wherever the
+    category is.
     """
 
     id: Name
@@ -219,12 +250,18 @@ class Category(_Frozen):
     balking: Balking | None = None
     no_show: NoShow | None = None
     deferred: Deferred | None = None
+    priority_share: PriorityShare | None = None
+    appointments: Appointments | None = None
 
     @field_validator("id")
     @classmethod
     def _not_wildcard(cls, value: str) -> str:
         if value == "*":
             raise ValueError('"*" is reserved for "every category"')
+        if ":" in value:
+            raise ValueError(
+                f'":" is reserved for ticket classes such as "A:priority" (got {value!r})'
+            )
         return value
 
 
@@ -573,6 +610,19 @@ class Scenario(_Frozen):
             if category.id in seen:
                 yield ("categories", i, "id"), "duplicate category id", category.id
             seen[category.id] = i
+            booking = category.appointments
+            slots = (
+                0
+                if booking is None
+                else -(-(hall.close_minute - hall.open_minute) // booking.slot_min)
+            )
+            if booking is not None and len(booking.booked) != slots:
+                yield (
+                    ("categories", i, "appointments", "booked"),
+                    f"needs one count per {booking.slot_min}-minute slot from {hall.open} to "
+                    f"{hall.close}: {slots} values",
+                    len(booking.booked),
+                )
             rates = category.arrivals.rates_per_hour
             if rates is not None and len(rates) != hall.n_intervals:
                 yield (

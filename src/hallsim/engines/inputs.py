@@ -5,7 +5,10 @@ tickets. :func:`draw_inputs` draws them from one ``numpy.random.Generator`` in a
 
 1. the number of tickets of each (day, reporting slot): Poisson with the slot's total rate;
 2. unit exponential spacings that place them in the slot (sorted, no sort needed);
-3. one uniform per ticket choosing its category in proportion to the slot's rates;
+3. one uniform per ticket choosing its category in proportion to the slot's rates; then, if
+   any category takes appointments, two uniforms per booking (day by day, slot by slot: the
+   arrival within the early-late window, then whether the holder comes at all), and the
+   booked tickets join the walk-ins in order of issue (walk-ins first at equal times);
 4. base service times, category by category (tickets of a category in issue order);
 5. patience, category by category, for categories that have one (others wait forever);
 6. if any category balks, one uniform per ticket in issue order (it balks when the uniform is
@@ -50,6 +53,7 @@ class TicketInputs:
     day_ptr: np.ndarray
     balk_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
     absent_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    booked_absent: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.bool_))
     deferred_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
     office_service: np.ndarray = field(default_factory=lambda: np.empty(0))
     pickup_service: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -92,8 +96,12 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     category = np.empty(n, dtype=np.int64)
     _kernels.assign_categories(counts, np.ascontiguousarray(cum_prob), rng.random(n), category)
 
+    booked_absent = np.empty(0, dtype=np.bool_)
+    if hall.books:
+        issued, category, booked_absent = _with_bookings(hall, rng, issued, category)
+        n = issued.size
     order, ptr = _kernels.order_by_category(category, hall.n_categories)
-    categories = hall.scenario.categories
+    categories = hall.category_spec
     drawn = np.empty(n)
     for c, spec in enumerate(categories):
         drawn[ptr[c] : ptr[c + 1]] = spec.service.sample(rng, ptr[c + 1] - ptr[c])
@@ -109,7 +117,10 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
 
     balk_draw = rng.random(n) if hall.balks else np.empty(0)
     absent_draw = rng.random(n) if hall.no_shows else np.empty(0)
-    day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
+    if hall.books:
+        day_counts = np.bincount((issued // 1440.0).astype(np.int64), minlength=hall.n_days)
+    else:
+        day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
     day_ptr = np.concatenate([[0], np.cumsum(day_counts)]).astype(np.int64)
     deferred = {}
     if hall.defers:
@@ -124,8 +135,42 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
             deferred["pickup_service"] = hall.scenario.pickup.service.sample(rng, n)
             deferred["pickup_draw"] = rng.random(n)
     return TicketInputs(
-        issued, category, service, patience, day_ptr, balk_draw, absent_draw, **deferred
+        issued,
+        category,
+        service,
+        patience,
+        day_ptr,
+        balk_draw,
+        absent_draw,
+        booked_absent,
+        **deferred,
     )
+
+
+def _with_bookings(hall: CompiledHall, rng: np.random.Generator, issued, category):
+    """The walk-in tickets with the booked ones merged in, in order of issue, and which
+    booked holders never came (see :class:`~hallsim.scenario.Appointments`)."""
+    days = np.arange(hall.n_days)
+    factor = hall.weekday_factor[hall.day_weekday][:, hall.booking_class]  # (days, slots)
+    counts = np.rint(hall.booking_count[None, :] * factor).astype(np.int64).ravel()
+    row = np.repeat(np.tile(np.arange(hall.booking_class.size), hall.n_days), counts)
+    day = np.repeat(np.repeat(days, hall.booking_class.size), counts)
+    draws = rng.random((row.size, 2))
+    slot = day * 1440.0 + hall.booking_minute[row]
+    early, late = hall.booking_early[row], hall.booking_late[row]
+    arrive = np.clip(
+        slot - early + draws[:, 0] * (early + late),
+        day * 1440.0 + hall.open_minute,
+        np.nextafter(day * 1440.0 + hall.close_minute, -np.inf),
+    )
+    absent = draws[:, 1] < hall.booking_no_show[row]
+    on_time = arrive <= slot + hall.booking_grace[row]
+    booked_issued = np.where(absent, slot, arrive)
+    booked_class = np.where(absent | on_time, hall.booking_class[row], hall.booking_walk_in[row])
+    merged = np.concatenate([issued, booked_issued])
+    order = np.argsort(merged, kind="stable")  # walk-ins first at equal times
+    flags = np.concatenate([np.zeros(issued.size, dtype=np.bool_), absent])
+    return merged[order], np.concatenate([category, booked_class])[order], flags[order]
 
 
 def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
@@ -148,6 +193,17 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
                 f"(got {type(array).__name__} {getattr(array, 'dtype', '')} "
                 f"{getattr(array, 'shape', '')})"
             )
+    absent = inputs.booked_absent
+    if not (
+        isinstance(absent, np.ndarray)
+        and absent.dtype == np.bool_
+        and (absent.shape == (n,) or (absent.shape == (0,) and not hall.books))
+    ):
+        raise ValueError(
+            f"inputs.booked_absent: must be a bool array of shape ({n},)"
+            + ("" if hall.books else " or empty")
+            + f" (got {getattr(absent, 'shape', type(absent).__name__)})"
+        )
     pickup = hall.defers and hall.pickup_windows > 0
     for name, needed in (
         ("balk_draw", hall.balks),

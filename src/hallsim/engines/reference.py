@@ -215,31 +215,41 @@ class Day:
 
     def _arrivals(self, tickets):
         """Step 4: each ticket is issued at its time and joins its category's queue, unless
-        the day's cap refuses it or the queue's length makes its holder balk."""
-        admitted = [0] * self.hall.n_categories
+        it is booked and its holder never came, the day's cap refuses it or the queue's
+        length makes its holder balk."""
+        hall = self.hall
+        admitted = [0] * len(hall.scenario.categories)  # caps count a category's classes
         for i in tickets:
             yield self._event(self.inputs.issued[i], ARRIVES, i, caused=False)
             c = self.inputs.category[i]
-            if 0 <= self.hall.category_cap[c] <= admitted[c]:
+            k = hall.class_category[c]
+            if self.inputs.booked_absent.size and self.inputs.booked_absent[i]:
+                self._leave(i, NO_SHOW)  # a booked holder who never came
+                continue
+            if 0 <= hall.category_cap[c] <= admitted[k]:
                 self._leave(i, CAPPED)
                 continue
             if self._balks(i, c):
                 self._leave(i, BALKED)
                 continue
-            admitted[c] += 1
+            admitted[k] += 1
             self.queues[c].append(i)
             if self.inputs.patience[i] < np.inf:
                 self.env.process(self._patience(i))
             self._request_calls()
 
     def _balks(self, i: int, c: int) -> bool:
-        """Whether ticket ``i``'s holder leaves on seeing the queue of category ``c``."""
-        lo, hi = self.hall.balk_ptr[c], self.hall.balk_ptr[c + 1]
+        """Whether ticket ``i``'s holder leaves on seeing the queue of category ``c`` (the
+        display shows all the classes of its category together)."""
+        hall = self.hall
+        lo, hi = hall.balk_ptr[c], hall.balk_ptr[c + 1]
         if hi == lo:
             return False
-        probability = balk_probability(
-            float(len(self.queues[c])), self.hall.balk_queue[lo:hi], self.hall.balk_prob[lo:hi]
+        k = hall.class_category[c]
+        shown = sum(
+            len(self.queues[j]) for j in hall.class_idx[hall.class_ptr[k] : hall.class_ptr[k + 1]]
         )
+        probability = balk_probability(float(shown), hall.balk_queue[lo:hi], hall.balk_prob[lo:hi])
         return bool(self.inputs.balk_draw[i] < probability)
 
     def _leave(self, i: int, outcome: int) -> None:
