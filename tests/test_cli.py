@@ -404,3 +404,16 @@ def test_bad_options_subprocess():
     assert done.returncode == 2
     assert "--replications" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_run_on_a_hall_with_operations_writes_their_tables(tmp_path, capsys):
+    operations = ROOT / "scenarios" / "panjin-operations.toml"
+    code, out, err = call(["run", operations, "--replications", "2", "--out", tmp_path], capsys)
+    assert code == 0, err
+    for line in ("staff: 10 people", "reserve: ", "back office: "):
+        assert line in out, out
+    for name in ("staff.csv", "reserve.csv", "back_office.csv"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    columns, tickets = _rows(tmp_path / "tickets.csv")
+    assert columns[: len(TICKET_COLUMNS)] == TICKET_COLUMNS
+    assert {row["staff"] for row in tickets} > {""}  # filled for served tickets

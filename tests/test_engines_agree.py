@@ -371,3 +371,22 @@ def test_both_engines_give_identical_tickets(scenario, seed, grid):
                 np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, err_msg=f"{kernel}: {name}")
             else:
                 np.testing.assert_array_equal(a, b, err_msg=f"{kernel}: {name}")
+
+
+def test_the_shipped_hall_with_every_feature_gives_identical_tickets():
+    """scenarios/panjin-operations.toml (staff, rotation, tidal and reserve windows, ticket
+    classes, back offices...) through both engines, five days."""
+    from pathlib import Path
+
+    scenario = hs.load_scenario(Path(__file__).parents[1] / "scenarios" / "panjin-operations.toml")
+    hall = compile_scenario(scenario)
+    inputs = draw_inputs(hall, np.random.default_rng(7))
+    expected = reference.run(hall, inputs)
+    got = fast.run(hall, inputs)
+    for name in OUTPUT_FIELDS:
+        a, b = getattr(got, name), getattr(expected, name)
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, err_msg=name)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert len(expected.reserve_pool) > 0 and np.isfinite(expected.office_end).any()

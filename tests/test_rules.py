@@ -314,12 +314,18 @@ def test_hand_built_inputs_are_checked_before_the_kernel(field, value, message):
 
 @pytest.mark.parametrize(
     "scenario_file",
-    ["panjin.toml", "hall8-comprehensive.toml", "hall8-dedicated.toml", "mmc.toml"],
+    [
+        "panjin.toml",
+        "panjin-operations.toml",
+        "hall8-comprehensive.toml",
+        "hall8-dedicated.toml",
+        "mmc.toml",
+    ],
 )
 @pytest.mark.parametrize("grid", [False, True], ids=["continuous", "one-minute grid"])
 def test_every_kernel_gives_the_result_of_the_full_rules(scenario_file, grid):
     """The specialised FCFS kernel and the short paths of the event loop are optimisations:
-    on the same inputs they must give exactly what the six steps give at every instant."""
+    on the same inputs they must give exactly what the full steps give at every instant."""
     from pathlib import Path
 
     from hallsim.engines.inputs import draw_inputs

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .results import HallWarning, format_summary
+    from .results import HallWarning, format_summary, operations_lines
     from .runner import simulate
     from .scenario import load_scenario
 
@@ -115,6 +115,8 @@ def _run(args: argparse.Namespace) -> int:
     title = scenario.name or str(args.file)
     print(f"{title}: {results.replications} replications, seed {results.seed}")
     print(format_summary(summary))
+    for line in operations_lines(results):
+        print(line)
     for message in results.warnings:
         print(f"warning: {message}")
     if args.out is not None:

@@ -440,6 +440,39 @@ def format_summary(table: pd.DataFrame) -> str:
     )
 
 
+def operations_lines(results: Results) -> list[str]:
+    """One line each on staff, reserve activations and deferred cases, per replication and
+    day (means), for the parts of the hall that have them."""
+    per_day = results.replications * results.scenario.hall.days
+    lines = []
+    if len(results.staff):
+        staff = results.staff
+        staffed = staff["open_min"].sum()
+        lines.append(
+            f"staff: {staff['staff'].nunique()} people, {staffed / 60 / per_day:.1f} staffed "
+            f"hours a day, busy {staff['busy_min'].sum() / staffed:.0%}"
+        )
+    if results.scenario.reserve:
+        reserve = results.reserve
+        hours = (reserve["closed_min"] - reserve["opened_min"]).sum() / 60
+        lines.append(
+            f"reserve: {len(reserve) / per_day:.1f} activations and {hours / per_day:.1f} "
+            "staff-hours a day"
+        )
+    office = results.back_office
+    if len(office):
+        cases = office["deferred"].sum()
+        done = cases - office["unfinished"].sum()
+        lead = (office["lead_time"] * (office["deferred"] - office["unfinished"])).sum() / done
+        same_day = (office["same_day"] * (office["deferred"] - office["unfinished"])).sum() / done
+        lines.append(
+            f"back office: {cases / per_day:.1f} deferred cases a day, lead time "
+            f"{lead / 60:.1f} h, {same_day:.0%} ready the same day, "
+            f"{office['unfinished'].sum() / results.replications:.1f} open at the end"
+        )
+    return lines
+
+
 def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
     def column(key):  # no copy for a single replication: tables of millions of tickets
         arrays = [p["tickets"][key] for p in parts]

@@ -667,7 +667,8 @@ class Scenario(_Frozen):
                         )
             yield from self._span_issues(w, window)
             yield from self._tidal_issues(w, window)
-            yield from self._call_issues(w, window, served)
+            tidal_served = [c for tidal in window.tidal for c in self.resolve(tidal.serves)]
+            yield from self._call_issues(w, window, served + tidal_served)
         for i in range(len(self.categories)):
             if i not in served_anywhere:
                 yield ("categories", i), "no window serves this category", _NO_VALUE
