@@ -59,8 +59,9 @@ print(f"{len(fast.tickets):,} tickets, identical in both engines")
 # the state of the day and returns the number of one of `day.callable_tickets(window)`, the
 # waiting tickets this window may call, in issue order. What it can read:
 #
-# - `day.inputs.category[i]`, `day.inputs.issued[i]`: a ticket's category and issue time;
-# - `day.hall.scenario.categories[c]`: the category as written in the scenario file;
+# - `day.inputs.category[i]`, `day.inputs.issued[i]`: a ticket's category (its ticket class,
+#   see `day.hall.category_ids`) and issue time;
+# - `day.hall.category_spec[c]`: the category as written in the scenario file;
 # - `day.priority_of(i)`, `day.queues_of(window)`, `day.now`.
 #
 # Our rule calls the ticket whose category has the smallest **mean** service time (what the
@@ -77,7 +78,7 @@ print(f"{len(fast.tickets):,} tickets, identical in both engines")
 # %%
 def shortest_expected_service(day: Day, window: int) -> int:
     """Call the ticket whose category has the smallest mean service time, then the oldest."""
-    categories = day.hall.scenario.categories
+    categories = day.hall.category_spec
 
     def mean_service(i: int) -> float:
         return categories[day.inputs.category[i]].service.mean

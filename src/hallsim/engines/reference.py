@@ -108,9 +108,10 @@ class Rules:
     ``call_next(day, window) -> ticket`` chooses which waiting ticket a free ``window`` calls;
     it is given the :class:`Day` (read :meth:`Day.callable_tickets`, :meth:`Day.queues_of`,
     :meth:`Day.priority_of`, ``day.now``, ``day.inputs`` for the tickets' draws and
-    ``day.hall`` for the compiled hall, whose ``scenario`` has the categories) and must return
-    one of ``day.callable_tickets(window)``. With ``workers > 1`` it must be picklable: a
-    module-level function.
+    ``day.hall`` for the compiled hall: ``day.hall.category_spec[c]`` is the scenario's
+    category of ticket class ``c``) and must return one of ``day.callable_tickets(window)``.
+    ``window`` is a post (:mod:`hallsim.staffing`; ``day.hall.post_window[window]`` is the
+    hall's window). With ``workers > 1`` it must be picklable: a module-level function.
     """
 
     call_next: Callable[[Day, int], int] = window_call_rule
