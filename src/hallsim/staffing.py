@@ -66,9 +66,12 @@ def build_posts(scenario: Scenario) -> tuple[list[Post], list[tuple[tuple, str, 
         out[a - first : b - first] = True
         return out
 
-    open_mask = np.zeros((len(window_names), length), dtype=bool)
-    block = np.zeros((len(window_names), length), dtype=np.int64)  # 0: usual; k: tidal[k-1]
-    for x, e in enumerate(window_entry):
+    # minute by minute, for the windows that need it: staffed halls, tidal windows
+    laid_out = staffed or any(window.tidal for window in scenario.windows)
+    rows = len(window_names) if laid_out else 0
+    open_mask = np.zeros((rows, length), dtype=bool)
+    block = np.zeros((rows, length), dtype=np.int64)  # 0: usual; k: tidal[k-1]
+    for x, e in enumerate(window_entry if laid_out else []):
         window = scenario.windows[e]
         if not staffed and not window.tidal:
             continue  # its post is the window itself, open in its spans
@@ -77,7 +80,7 @@ def build_posts(scenario: Scenario) -> tuple[list[Post], list[tuple[tuple, str, 
         for k, tidal in enumerate(window.tidal):
             block[x][mask(tidal.from_, tidal.to)] = k + 1
 
-    member_at = np.full((len(window_names), length), -1, dtype=np.int64)
+    member_at = np.full((rows if staffed else 0, length), -1, dtype=np.int64)
     if staffed:
         _assign(scenario, mask, member_names, member_entry, window_names, member_at, first, issues)
         open_mask &= member_at >= 0
@@ -124,7 +127,8 @@ def build_posts(scenario: Scenario) -> tuple[list[Post], list[tuple[tuple, str, 
             categories, factors = served(x, 0, -1)
             posts.append(Post(x, e, -1, categories, factors, tuple(scenario.spans(window))))
             continue
-        state = np.where(open_mask[x], block[x] * (len(member_names) + 1) + member_at[x] + 1, -1)
+        at = member_at[x] if staffed else -1
+        state = np.where(open_mask[x], block[x] * (len(member_names) + 1) + at + 1, -1)
         spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for value in np.unique(state[state >= 0]):
             k, m = divmod(int(value), len(member_names) + 1)
