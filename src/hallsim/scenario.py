@@ -204,7 +204,8 @@ class Appointments(_Frozen):
     slot's start (within opening hours), or with probability ``no_show`` not at all (a
     ticket with outcome ``no_show`` at the slot's start). Arriving at most ``grace_min``
     after the slot's start, the ticket is of class ``<id>:appointment`` with ``priority``;
-    later, an ordinary ticket of the category."""
+    later, an ordinary ticket of the category. Booked tickets count towards the category's
+    daily cap like the others, in order of issue."""
 
     slot_min: Annotated[int, Field(gt=0, le=1440, strict=True)]
     booked: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], Field(min_length=1)]
