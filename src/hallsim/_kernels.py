@@ -418,7 +418,7 @@ def _open_waiting(
         ):
             waiting[w] = False
             opened += 1
-            _free(
+            _free_in_order(
                 w,
                 post_group[w],
                 t,
@@ -437,6 +437,20 @@ def _open_waiting(
 
 @njit(cache=True, inline="always")
 def _free(
+    w, g, t, round_, free, free_head, free_len, group_first, group_count, idle_since, idle_round
+):
+    """Append window ``w`` to the ring of free windows of its group ``g``, idle since ``t``.
+    Windows freed at one instant and round come in window order (step 1 frees them in post
+    order, which is window order within a group), except those :func:`_open_waiting` opens:
+    it calls :func:`_free_in_order`."""
+    free[group_first[g] + _wrap(free_head[g] + free_len[g], group_count[g])] = w
+    free_len[g] += 1
+    idle_since[w] = t
+    idle_round[w] = round_
+
+
+@njit(cache=True)
+def _free_in_order(
     w,
     g,
     t,
@@ -450,9 +464,8 @@ def _free(
     idle_round,
     post_window,
 ):
-    """Add window ``w`` to the ring of free windows of its group ``g``, idle since ``t``: at
-    the back, or before windows freed at the same instant and round with a higher window
-    number (the ring stays in the order of :func:`_idle_longer`)."""
+    """:func:`_free`, but before windows freed at the same instant and round with a higher
+    window number (the ring stays in the order of :func:`_idle_longer`)."""
     first = group_first[g]
     size = group_count[g]
     k = free_len[g]
@@ -803,7 +816,6 @@ def _full_steps(
                 group_count,
                 idle_since,
                 idle_round,
-                post_window,
             )
             dirty = True
 
@@ -856,7 +868,6 @@ def _full_steps(
                         group_count,
                         idle_since,
                         idle_round,
-                        post_window,
                     )
             dirty = True
         elif kind == SPAN_CLOSE:
@@ -939,7 +950,6 @@ def _full_steps(
                 group_count,
                 idle_since,
                 idle_round,
-                post_window,
             )
             dirty = True
             act_pool[n_acts] = p
@@ -1502,7 +1512,6 @@ def simulate_days(
                             group_count,
                             idle_since,
                             idle_round,
-                            post_window,
                         )
                     else:  # closed, or free after closing time: the window closes
                         n_periods = _close(
