@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hallsim import Scenario, ScenarioError
+from hallsim.compile import compile_scenario
 
 settings.register_profile(
     "hallsim-scenario-property",
@@ -72,6 +73,36 @@ BASE: dict[str, Any] = {
     ],
 }
 
+# The same hall with every operation: staff, rotation, tidal and reserve windows, ticket
+# classes, deferred cases
+OPERATIONS: dict[str, Any] = copy.deepcopy(BASE)
+OPERATIONS["categories"][0].update(
+    {
+        "priority_share": {"share": 0.1, "priority": 2},
+        "appointments": {"slot_min": 60, "booked": [1, 2, 0, 1], "late_min": 5, "no_show": 0.1},
+        "deferred": {"share": 0.5, "back_office": "O"},
+    }
+)
+OPERATIONS["categories"][2]["deferred"] = {"share": 1.0, "back_office": "O", "pickup": False}
+OPERATIONS["windows"][1]["tidal"] = [{"from": "10:00", "to": "11:00", "serves": ["A", "C"]}]
+OPERATIONS["windows"].append({"id": "R", "serves": ["*"]})
+OPERATIONS["staff"] = [
+    {"id": "S", "count": 2, "windows": ["W1"], "breaks": [["10:00", "10:30"]]},
+    {"id": "Li", "windows": ["W2"], "speed": {"A": 1.2}, "shift": ["08:00", "11:30"]},
+    {"id": "relief", "skills": ["*"], "shift": ["10:00", "12:00"]},
+]
+OPERATIONS["rotation"] = [
+    {"staff": "relief", "window": "W1.1", "from": "10:00", "to": "10:30"},
+    {"staff": "relief", "window": "W2", "from": "11:30", "to": "12:00"},
+]
+OPERATIONS["reserve"] = [
+    {"id": "P", "staff": 1, "windows": ["R"], "serves": ["A", "B"], "open_queue": 4, "delay_min": 5}
+]
+OPERATIONS["back_office"] = [
+    {"id": "O", "staff": 2, "service": {"dist": "exponential", "mean_min": 30}}
+]
+OPERATIONS["pickup"] = {"windows": 1, "service": {"dist": "exponential", "mean_min": 2}}
+
 # Values that mean something to the validator, so mutations also reach the deeper checks
 # (times, spans, references, dist tags) and not only the type checks.
 MEANINGFUL = st.sampled_from(
@@ -90,6 +121,11 @@ MEANINGFUL = st.sampled_from(
         "dept1",
         "W1",
         "W2",
+        "W1.1",
+        "S.1",
+        "Li",
+        "relief",
+        "O",
         "",
         "exponential",
         "deterministic",
@@ -196,7 +232,7 @@ def _at(data: Any, path: Path) -> Any:
 
 @st.composite
 def mutated_scenarios(draw) -> dict[str, Any]:
-    data = copy.deepcopy(BASE)
+    data = copy.deepcopy(draw(st.sampled_from([BASE, OPERATIONS])))
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(data)
         kind = draw(st.sampled_from(["replace"] * 4 + ["delete", "add_key", "resize"]))
@@ -254,6 +290,7 @@ def _check_valid(scenario: Scenario) -> None:
         rates = category.arrivals.rates_per_hour
         assert rates is None or len(rates) == hall.n_intervals
         assert category.service.mean > 0
+    compile_scenario(scenario)  # a valid scenario compiles
 
 
 def _validate(data: dict[str, Any]) -> ScenarioError | None:
@@ -291,5 +328,6 @@ def test_every_error_line_is_one_non_empty_line(data):
             assert ": " in line or line.startswith("must be a table"), line
 
 
-def test_the_base_is_valid():
+def test_the_bases_are_valid():
     assert _validate(copy.deepcopy(BASE)) is None
+    assert _validate(copy.deepcopy(OPERATIONS)) is None

@@ -74,6 +74,7 @@ def _time_of_day(value: Any) -> Any:
 
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_RATE = 1e6  # tickets per hour: beyond any hall, and within what a Poisson draw takes
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1)]
 
@@ -135,8 +136,8 @@ class Arrivals(_Frozen):
     scales the rates by day of week; 0 means no arrivals that day.
     """
 
-    rate_per_hour: PositiveFloat | None = None
-    rates_per_hour: list[NonNegativeFloat] | None = None
+    rate_per_hour: Annotated[PositiveFloat, Field(le=MAX_RATE)] | None = None
+    rates_per_hour: list[Annotated[NonNegativeFloat, Field(le=MAX_RATE)]] | None = None
     weekday_factors: Annotated[list[NonNegativeFloat], Field(min_length=7, max_length=7)] | None = (
         None
     )

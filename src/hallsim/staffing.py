@@ -125,7 +125,9 @@ def build_posts(scenario: Scenario) -> tuple[list[Post], list[tuple[tuple, str, 
             continue
         if not staffed and not window.tidal:
             categories, factors = served(x, 0, -1)
-            posts.append(Post(x, e, -1, categories, factors, tuple(scenario.spans(window))))
+            window_spans = scenario.spans(window)
+            if window_spans:  # else never open
+                posts.append(Post(x, e, -1, categories, factors, tuple(window_spans)))
             continue
         at = member_at[x] if staffed else -1
         state = np.where(open_mask[x], block[x] * (len(member_names) + 1) + at + 1, -1)
