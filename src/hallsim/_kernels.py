@@ -649,583 +649,6 @@ def _close_pool(
 
 
 @njit(cache=True)
-def _full_steps(
-    absent_draw,
-    act_open,
-    act_pool,
-    act_post,
-    act_reason,
-    act_request,
-    admitted,
-    arr,
-    balk_draw,
-    balk_prob,
-    balk_ptr,
-    balk_queue,
-    booked_absent,
-    busy,
-    call_after,
-    call_category,
-    call_idx,
-    call_position,
-    call_ptr,
-    call_rule,
-    called,
-    cat_group_idx,
-    cat_group_ptr,
-    category,
-    category_cap,
-    class_category,
-    class_idx,
-    class_ptr,
-    desk_holder,
-    done_t,
-    done_w,
-    end,
-    ev,
-    event_group,
-    event_kind,
-    event_offset,
-    factor,
-    free,
-    free_head,
-    free_len,
-    group_cat_idx,
-    group_cat_ptr,
-    group_count,
-    group_first,
-    group_ncat,
-    hi,
-    idle_round,
-    idle_since,
-    issued,
-    mode,
-    n_acts,
-    n_done,
-    n_events,
-    n_grp,
-    n_periods,
-    n_pools,
-    n_quit,
-    n_waiting,
-    next_rank,
-    no_show_lost,
-    no_show_prob,
-    no_show_requeue,
-    no_shows,
-    outcome,
-    overtime,
-    patience,
-    pending,
-    period_end,
-    period_from,
-    period_post,
-    period_start,
-    pool_active,
-    pool_cat_idx,
-    pool_cat_ptr,
-    pool_close_queue,
-    pool_close_wait,
-    pool_delay,
-    pool_first_post,
-    pool_n_members,
-    pool_n_windows,
-    pool_open_queue,
-    pool_open_wait,
-    post_staff,
-    post_window,
-    priority,
-    q_head,
-    q_len,
-    q_tail,
-    queue,
-    quit_i,
-    quit_t,
-    rank,
-    reason,
-    recall_post,
-    recalling,
-    refusals,
-    requested,
-    round_,
-    service,
-    staff_holder,
-    start,
-    t,
-    t_open,
-    timer,
-    waiting,
-    waiting_for,
-    window,
-    window_group,
-):
-    """All the steps of the rules at one instant and round (see :mod:`hallsim.engines`), for
-    instants where events coincide; returns the loop's updated counters. Kept out of
-    :func:`simulate_days` so that its hot loop, the short paths, stays small."""
-    dirty = False
-
-    # 1. services ending now free their windows
-    while n_done > 0 and done_t[0] == t:
-        w = done_w[0]
-        n_done = _heap_pop(done_t, done_w, n_done)
-        busy[w] = False
-        g = window_group[w]
-        if recalling[w] >= 0:  # drop or requeue the absent holder's ticket
-            next_rank = _end_recall(
-                w,
-                t,
-                recalling,
-                category,
-                no_show_requeue,
-                outcome,
-                end,
-                rank,
-                next_rank,
-                queue,
-                q_tail,
-                q_len,
-                cat_group_ptr,
-                cat_group_idx,
-                waiting_for,
-            )
-            dirty = True
-        if mode[g] == _CLOSED:
-            n_periods = _close(
-                w,
-                t,
-                n_periods,
-                period_from,
-                period_post,
-                period_start,
-                period_end,
-                post_window,
-                post_staff,
-                desk_holder,
-                staff_holder,
-            )
-        else:
-            _free(
-                w,
-                g,
-                t,
-                round_,
-                free,
-                free_head,
-                free_len,
-                group_first,
-                group_count,
-                idle_since,
-                idle_round,
-            )
-            dirty = True
-
-    if n_waiting > 0:  # posts waiting for a desk or staff member released now
-        opened = _open_waiting(
-            t,
-            round_,
-            waiting,
-            post_window,
-            post_staff,
-            desk_holder,
-            staff_holder,
-            period_from,
-            window_group,
-            free,
-            free_head,
-            free_len,
-            group_first,
-            group_count,
-            idle_since,
-            idle_round,
-        )
-        n_waiting -= opened
-        dirty |= opened > 0
-
-    # 2. schedule: spans close, spans open, the hall closes (overtime)
-    while ev < n_events and t_open + event_offset[ev] == t:
-        g = event_group[ev]
-        kind = event_kind[ev]
-        ev += 1
-        if kind == SPAN_OPEN:
-            mode[g] = _OPEN
-            for w in range(group_first[g], group_first[g] + group_count[g]):
-                if np.isnan(period_from[w]) and not _hold(
-                    w, t, post_window, post_staff, desk_holder, staff_holder, period_from
-                ):
-                    waiting[w] = True
-                    n_waiting += 1
-                    continue
-                if not busy[w]:
-                    _free(
-                        w,
-                        g,
-                        t,
-                        round_,
-                        free,
-                        free_head,
-                        free_len,
-                        group_first,
-                        group_count,
-                        idle_since,
-                        idle_round,
-                    )
-            dirty = True
-        elif kind == SPAN_CLOSE:
-            mode[g] = _CLOSED
-            for w in range(group_first[g], group_first[g] + group_count[g]):
-                if waiting[w]:  # its span is over before it could open
-                    waiting[w] = False
-                    n_waiting -= 1
-            for k in range(free_len[g]):
-                w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
-                n_periods = _close(
-                    w,
-                    t,
-                    n_periods,
-                    period_from,
-                    period_post,
-                    period_start,
-                    period_end,
-                    post_window,
-                    post_staff,
-                    desk_holder,
-                    staff_holder,
-                )
-            free_len[g] = 0
-        elif kind == HALL_CLOSE:
-            mode[g] = _OVERTIME
-            overtime = True
-        elif kind == RESERVE_START:
-            pool_active[g] = True
-        elif kind == RESERVE_END:
-            pool_active[g] = False
-            pending[g] = np.inf
-            n_periods = _close_pool(
-                g,
-                t,
-                n_periods,
-                pool_first_post,
-                pool_n_windows,
-                pool_n_members,
-                window_group,
-                mode,
-                busy,
-                free_len,
-                period_from,
-                period_post,
-                period_start,
-                period_end,
-                post_window,
-                post_staff,
-                desk_holder,
-                staff_holder,
-            )
-    for p in range(n_pools):  # reserve windows whose activation delay is over open
-        if pending[p] != t:
-            continue
-        pending[p] = np.inf
-        w = _pool_post(
-            p,
-            pool_first_post,
-            pool_n_windows,
-            pool_n_members,
-            post_window,
-            post_staff,
-            desk_holder,
-            staff_holder,
-        )
-        if w >= 0:
-            g = window_group[w]
-            mode[g] = _OPEN
-            _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from)
-            _free(
-                w,
-                g,
-                t,
-                round_,
-                free,
-                free_head,
-                free_len,
-                group_first,
-                group_count,
-                idle_since,
-                idle_round,
-            )
-            dirty = True
-            act_pool[n_acts] = p
-            act_request[n_acts] = requested[p]
-            act_open[n_acts] = t
-            act_post[n_acts] = w
-            act_reason[n_acts] = reason[p]
-            n_acts += 1
-
-    if n_waiting > 0:  # posts waiting for a desk or staff member released now
-        opened = _open_waiting(
-            t,
-            round_,
-            waiting,
-            post_window,
-            post_staff,
-            desk_holder,
-            staff_holder,
-            period_from,
-            window_group,
-            free,
-            free_head,
-            free_len,
-            group_first,
-            group_count,
-            idle_since,
-            idle_round,
-        )
-        n_waiting -= opened
-        dirty |= opened > 0
-
-    # 3. patience runs out
-    while n_quit > 0 and quit_t[0] == t:
-        i = quit_i[0]
-        n_quit = _heap_pop(quit_t, quit_i, n_quit)
-        if outcome[i] == IN_SYSTEM:
-            outcome[i] = ABANDONED
-            end[i] = t
-            c = category[i]
-            q_len[c] -= 1
-            for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
-                waiting_for[cat_group_idx[k]] -= 1
-
-    # 4. tickets issued now join their category's queue
-    while arr < hi and issued[arr] == t:
-        c = category[arr]
-        if refusals and _refused(
-            arr,
-            c,
-            t,
-            q_len,
-            admitted,
-            category_cap,
-            balk_draw,
-            balk_ptr,
-            balk_queue,
-            balk_prob,
-            outcome,
-            end,
-            booked_absent,
-            class_category,
-            class_ptr,
-            class_idx,
-        ):
-            arr += 1
-            continue
-        queue[q_tail[c]] = arr
-        q_tail[c] += 1
-        q_len[c] += 1
-        for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
-            waiting_for[cat_group_idx[k]] += 1
-        if patience[arr] < np.inf:
-            n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[arr], arr)
-        arr += 1
-        dirty = True
-
-    # 5. free windows call waiting tickets; 6. after closing time, free windows with
-    # nothing left to call close, which may let a waiting post open: then 5 and 6 again
-    while True:
-        while dirty:
-            best = -1
-            best_w = -1
-            for g in range(n_grp):
-                if free_len[g] == 0 or waiting_for[g] == 0:
-                    continue
-                w = free[group_first[g] + free_head[g]]
-                if (
-                    best < 0
-                    or group_ncat[g] < group_ncat[best]
-                    or (
-                        group_ncat[g] == group_ncat[best]
-                        and _idle_longer(idle_since, idle_round, post_window, w, best_w)
-                    )
-                ):
-                    best = g
-                    best_w = w
-            if best < 0:
-                break
-            g = best
-            w = best_w
-            free_head[g] = _wrap(free_head[g] + 1, group_count[g])
-            free_len[g] -= 1
-            i = _take_ticket(
-                g,
-                w,
-                t,
-                issued,
-                priority,
-                group_cat_ptr,
-                group_cat_idx,
-                cat_group_ptr,
-                cat_group_idx,
-                call_rule,
-                call_ptr,
-                call_idx,
-                call_category,
-                call_after,
-                call_position,
-                queue,
-                q_head,
-                q_len,
-                waiting_for,
-                outcome,
-                rank,
-            )
-            finish = -1.0
-            if no_shows:
-                finish = _absent(
-                    i,
-                    w,
-                    t,
-                    category,
-                    absent_draw,
-                    no_show_prob,
-                    no_show_lost,
-                    called,
-                    outcome,
-                    recall_post,
-                    recalling,
-                )
-            if finish < 0:
-                finish = _serve(
-                    i,
-                    w,
-                    g,
-                    t,
-                    service,
-                    category,
-                    factor,
-                    called,
-                    start,
-                    end,
-                    window,
-                    outcome,
-                    recall_post,
-                )
-            busy[w] = True
-            n_done = _heap_push(done_t, done_w, n_done, finish, w)
-
-        opened = 0
-        if overtime:
-            for g in range(n_grp):
-                if mode[g] != _OVERTIME:
-                    continue
-                for k in range(free_len[g]):
-                    w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
-                    n_periods = _close(
-                        w,
-                        t,
-                        n_periods,
-                        period_from,
-                        period_post,
-                        period_start,
-                        period_end,
-                        post_window,
-                        post_staff,
-                        desk_holder,
-                        staff_holder,
-                    )
-                free_len[g] = 0
-            if n_waiting > 0:
-                opened = _open_waiting(
-                    t,
-                    round_,
-                    waiting,
-                    post_window,
-                    post_staff,
-                    desk_holder,
-                    staff_holder,
-                    period_from,
-                    window_group,
-                    free,
-                    free_head,
-                    free_len,
-                    group_first,
-                    group_count,
-                    idle_since,
-                    idle_round,
-                )
-                n_waiting -= opened
-        # 7. reserve pools look at their queues: stand down, or call a reserve
-        for p in range(n_pools):
-            n_wait, first = _pool_queue(
-                p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, outcome
-            )
-            due = first + pool_open_wait[p]
-            if n_wait <= pool_close_queue[p] and (n_wait == 0 or t - first <= pool_close_wait[p]):
-                pending[p] = np.inf
-                n_periods = _close_pool(
-                    p,
-                    t,
-                    n_periods,
-                    pool_first_post,
-                    pool_n_windows,
-                    pool_n_members,
-                    window_group,
-                    mode,
-                    busy,
-                    free_len,
-                    period_from,
-                    period_post,
-                    period_start,
-                    period_end,
-                    post_window,
-                    post_staff,
-                    desk_holder,
-                    staff_holder,
-                )
-            elif (
-                pool_active[p]
-                and pending[p] == np.inf
-                and (n_wait >= pool_open_queue[p] or t >= due)
-                and _pool_post(
-                    p,
-                    pool_first_post,
-                    pool_n_windows,
-                    pool_n_members,
-                    post_window,
-                    post_staff,
-                    desk_holder,
-                    staff_holder,
-                )
-                >= 0
-            ):
-                pending[p] = t + pool_delay[p]
-                requested[p] = t
-                reason[p] = 0 if n_wait >= pool_open_queue[p] else 1
-            timer[p] = due if n_wait > 0 and t < due else np.inf
-        if n_pools > 0 and n_waiting > 0:
-            more = _open_waiting(
-                t,
-                round_,
-                waiting,
-                post_window,
-                post_staff,
-                desk_holder,
-                staff_holder,
-                period_from,
-                window_group,
-                free,
-                free_head,
-                free_len,
-                group_first,
-                group_count,
-                idle_since,
-                idle_round,
-            )
-            n_waiting -= more
-            opened += more
-        if opened == 0:
-            break
-        dirty = True
-    return n_done, n_quit, arr, ev, overtime, n_periods, next_rank, n_waiting, n_acts
-
-
-@njit(cache=True)
 def simulate_days(
     issued,
     category,
@@ -1629,118 +1052,468 @@ def simulate_days(
                 continue
 
             # ---- the full steps, for coinciding events
-            n_done, n_quit, arr, ev, overtime, n_periods, next_rank, n_waiting, n_acts = (
-                _full_steps(
-                    absent_draw,
-                    act_open,
-                    act_pool,
-                    act_post,
-                    act_reason,
-                    act_request,
-                    admitted,
-                    arr,
-                    balk_draw,
-                    balk_prob,
-                    balk_ptr,
-                    balk_queue,
-                    booked_absent,
-                    busy,
-                    call_after,
-                    call_category,
-                    call_idx,
-                    call_position,
-                    call_ptr,
-                    call_rule,
-                    called,
-                    cat_group_idx,
-                    cat_group_ptr,
-                    category,
-                    category_cap,
-                    class_category,
-                    class_idx,
-                    class_ptr,
+            dirty = False
+
+            # 1. services ending now free their windows
+            while n_done > 0 and done_t[0] == t:
+                w = done_w[0]
+                n_done = _heap_pop(done_t, done_w, n_done)
+                busy[w] = False
+                g = window_group[w]
+                if recalling[w] >= 0:  # drop or requeue the absent holder's ticket
+                    next_rank = _end_recall(
+                        w,
+                        t,
+                        recalling,
+                        category,
+                        no_show_requeue,
+                        outcome,
+                        end,
+                        rank,
+                        next_rank,
+                        queue,
+                        q_tail,
+                        q_len,
+                        cat_group_ptr,
+                        cat_group_idx,
+                        waiting_for,
+                    )
+                    dirty = True
+                if mode[g] == _CLOSED:
+                    n_periods = _close(
+                        w,
+                        t,
+                        n_periods,
+                        period_from,
+                        period_post,
+                        period_start,
+                        period_end,
+                        post_window,
+                        post_staff,
+                        desk_holder,
+                        staff_holder,
+                    )
+                else:
+                    _free(
+                        w,
+                        g,
+                        t,
+                        round_,
+                        free,
+                        free_head,
+                        free_len,
+                        group_first,
+                        group_count,
+                        idle_since,
+                        idle_round,
+                    )
+                    dirty = True
+
+            if n_waiting > 0:  # posts waiting for a desk or staff member released now
+                opened = _open_waiting(
+                    t,
+                    round_,
+                    waiting,
+                    post_window,
+                    post_staff,
                     desk_holder,
-                    done_t,
-                    done_w,
-                    end,
-                    ev,
-                    event_group,
-                    event_kind,
-                    event_offset,
-                    factor,
+                    staff_holder,
+                    period_from,
+                    window_group,
                     free,
                     free_head,
                     free_len,
-                    group_cat_idx,
-                    group_cat_ptr,
-                    group_count,
                     group_first,
-                    group_ncat,
-                    hi,
-                    idle_round,
+                    group_count,
                     idle_since,
-                    issued,
-                    mode,
-                    n_acts,
-                    n_done,
-                    n_events,
-                    n_grp,
-                    n_periods,
-                    n_pools,
-                    n_quit,
-                    n_waiting,
-                    next_rank,
-                    no_show_lost,
-                    no_show_prob,
-                    no_show_requeue,
-                    no_shows,
-                    outcome,
-                    overtime,
-                    patience,
-                    pending,
-                    period_end,
-                    period_from,
-                    period_post,
-                    period_start,
-                    pool_active,
-                    pool_cat_idx,
-                    pool_cat_ptr,
-                    pool_close_queue,
-                    pool_close_wait,
-                    pool_delay,
-                    pool_first_post,
-                    pool_n_members,
-                    pool_n_windows,
-                    pool_open_queue,
-                    pool_open_wait,
-                    post_staff,
-                    post_window,
-                    priority,
-                    q_head,
-                    q_len,
-                    q_tail,
-                    queue,
-                    quit_i,
-                    quit_t,
-                    rank,
-                    reason,
-                    recall_post,
-                    recalling,
-                    refusals,
-                    requested,
-                    round_,
-                    service,
-                    staff_holder,
-                    start,
-                    t,
-                    t_open,
-                    timer,
-                    waiting,
-                    waiting_for,
-                    window,
-                    window_group,
+                    idle_round,
                 )
-            )
+                n_waiting -= opened
+                dirty |= opened > 0
+
+            # 2. schedule: spans close, spans open, the hall closes (overtime)
+            while ev < n_events and t_open + event_offset[ev] == t:
+                g = event_group[ev]
+                kind = event_kind[ev]
+                ev += 1
+                if kind == SPAN_OPEN:
+                    mode[g] = _OPEN
+                    for w in range(group_first[g], group_first[g] + group_count[g]):
+                        if np.isnan(period_from[w]) and not _hold(
+                            w, t, post_window, post_staff, desk_holder, staff_holder, period_from
+                        ):
+                            waiting[w] = True
+                            n_waiting += 1
+                            continue
+                        if not busy[w]:
+                            _free(
+                                w,
+                                g,
+                                t,
+                                round_,
+                                free,
+                                free_head,
+                                free_len,
+                                group_first,
+                                group_count,
+                                idle_since,
+                                idle_round,
+                            )
+                    dirty = True
+                elif kind == SPAN_CLOSE:
+                    mode[g] = _CLOSED
+                    for w in range(group_first[g], group_first[g] + group_count[g]):
+                        if waiting[w]:  # its span is over before it could open
+                            waiting[w] = False
+                            n_waiting -= 1
+                    for k in range(free_len[g]):
+                        w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
+                        n_periods = _close(
+                            w,
+                            t,
+                            n_periods,
+                            period_from,
+                            period_post,
+                            period_start,
+                            period_end,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
+                        )
+                    free_len[g] = 0
+                elif kind == HALL_CLOSE:
+                    mode[g] = _OVERTIME
+                    overtime = True
+                elif kind == RESERVE_START:
+                    pool_active[g] = True
+                elif kind == RESERVE_END:
+                    pool_active[g] = False
+                    pending[g] = np.inf
+                    n_periods = _close_pool(
+                        g,
+                        t,
+                        n_periods,
+                        pool_first_post,
+                        pool_n_windows,
+                        pool_n_members,
+                        window_group,
+                        mode,
+                        busy,
+                        free_len,
+                        period_from,
+                        period_post,
+                        period_start,
+                        period_end,
+                        post_window,
+                        post_staff,
+                        desk_holder,
+                        staff_holder,
+                    )
+            for p in range(n_pools):  # reserve windows whose activation delay is over open
+                if pending[p] != t:
+                    continue
+                pending[p] = np.inf
+                w = _pool_post(
+                    p,
+                    pool_first_post,
+                    pool_n_windows,
+                    pool_n_members,
+                    post_window,
+                    post_staff,
+                    desk_holder,
+                    staff_holder,
+                )
+                if w >= 0:
+                    g = window_group[w]
+                    mode[g] = _OPEN
+                    _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from)
+                    _free(
+                        w,
+                        g,
+                        t,
+                        round_,
+                        free,
+                        free_head,
+                        free_len,
+                        group_first,
+                        group_count,
+                        idle_since,
+                        idle_round,
+                    )
+                    dirty = True
+                    act_pool[n_acts] = p
+                    act_request[n_acts] = requested[p]
+                    act_open[n_acts] = t
+                    act_post[n_acts] = w
+                    act_reason[n_acts] = reason[p]
+                    n_acts += 1
+
+            if n_waiting > 0:  # posts waiting for a desk or staff member released now
+                opened = _open_waiting(
+                    t,
+                    round_,
+                    waiting,
+                    post_window,
+                    post_staff,
+                    desk_holder,
+                    staff_holder,
+                    period_from,
+                    window_group,
+                    free,
+                    free_head,
+                    free_len,
+                    group_first,
+                    group_count,
+                    idle_since,
+                    idle_round,
+                )
+                n_waiting -= opened
+                dirty |= opened > 0
+
+            # 3. patience runs out
+            while n_quit > 0 and quit_t[0] == t:
+                i = quit_i[0]
+                n_quit = _heap_pop(quit_t, quit_i, n_quit)
+                if outcome[i] == IN_SYSTEM:
+                    outcome[i] = ABANDONED
+                    end[i] = t
+                    c = category[i]
+                    q_len[c] -= 1
+                    for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                        waiting_for[cat_group_idx[k]] -= 1
+
+            # 4. tickets issued now join their category's queue
+            while arr < hi and issued[arr] == t:
+                c = category[arr]
+                if refusals and _refused(
+                    arr,
+                    c,
+                    t,
+                    q_len,
+                    admitted,
+                    category_cap,
+                    balk_draw,
+                    balk_ptr,
+                    balk_queue,
+                    balk_prob,
+                    outcome,
+                    end,
+                    booked_absent,
+                    class_category,
+                    class_ptr,
+                    class_idx,
+                ):
+                    arr += 1
+                    continue
+                queue[q_tail[c]] = arr
+                q_tail[c] += 1
+                q_len[c] += 1
+                for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                    waiting_for[cat_group_idx[k]] += 1
+                if patience[arr] < np.inf:
+                    n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[arr], arr)
+                arr += 1
+                dirty = True
+
+            # 5. free windows call waiting tickets; 6. after closing time, free windows with
+            # nothing left to call close, which may let a waiting post open: then 5 and 6 again
+            while True:
+                while dirty:
+                    best = -1
+                    best_w = -1
+                    for g in range(n_grp):
+                        if free_len[g] == 0 or waiting_for[g] == 0:
+                            continue
+                        w = free[group_first[g] + free_head[g]]
+                        if (
+                            best < 0
+                            or group_ncat[g] < group_ncat[best]
+                            or (
+                                group_ncat[g] == group_ncat[best]
+                                and _idle_longer(idle_since, idle_round, post_window, w, best_w)
+                            )
+                        ):
+                            best = g
+                            best_w = w
+                    if best < 0:
+                        break
+                    g = best
+                    w = best_w
+                    free_head[g] = _wrap(free_head[g] + 1, group_count[g])
+                    free_len[g] -= 1
+                    i = _take_ticket(
+                        g,
+                        w,
+                        t,
+                        issued,
+                        priority,
+                        group_cat_ptr,
+                        group_cat_idx,
+                        cat_group_ptr,
+                        cat_group_idx,
+                        call_rule,
+                        call_ptr,
+                        call_idx,
+                        call_category,
+                        call_after,
+                        call_position,
+                        queue,
+                        q_head,
+                        q_len,
+                        waiting_for,
+                        outcome,
+                        rank,
+                    )
+                    finish = -1.0
+                    if no_shows:
+                        finish = _absent(
+                            i,
+                            w,
+                            t,
+                            category,
+                            absent_draw,
+                            no_show_prob,
+                            no_show_lost,
+                            called,
+                            outcome,
+                            recall_post,
+                            recalling,
+                        )
+                    if finish < 0:
+                        finish = _serve(
+                            i,
+                            w,
+                            g,
+                            t,
+                            service,
+                            category,
+                            factor,
+                            called,
+                            start,
+                            end,
+                            window,
+                            outcome,
+                            recall_post,
+                        )
+                    busy[w] = True
+                    n_done = _heap_push(done_t, done_w, n_done, finish, w)
+
+                opened = 0
+                if overtime:
+                    for g in range(n_grp):
+                        if mode[g] != _OVERTIME:
+                            continue
+                        for k in range(free_len[g]):
+                            w = free[group_first[g] + _wrap(free_head[g] + k, group_count[g])]
+                            n_periods = _close(
+                                w,
+                                t,
+                                n_periods,
+                                period_from,
+                                period_post,
+                                period_start,
+                                period_end,
+                                post_window,
+                                post_staff,
+                                desk_holder,
+                                staff_holder,
+                            )
+                        free_len[g] = 0
+                    if n_waiting > 0:
+                        opened = _open_waiting(
+                            t,
+                            round_,
+                            waiting,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
+                            period_from,
+                            window_group,
+                            free,
+                            free_head,
+                            free_len,
+                            group_first,
+                            group_count,
+                            idle_since,
+                            idle_round,
+                        )
+                        n_waiting -= opened
+                # 7. reserve pools look at their queues: stand down, or call a reserve
+                for p in range(n_pools):
+                    n_wait, first = _pool_queue(
+                        p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, outcome
+                    )
+                    due = first + pool_open_wait[p]
+                    if n_wait <= pool_close_queue[p] and (
+                        n_wait == 0 or t - first <= pool_close_wait[p]
+                    ):
+                        pending[p] = np.inf
+                        n_periods = _close_pool(
+                            p,
+                            t,
+                            n_periods,
+                            pool_first_post,
+                            pool_n_windows,
+                            pool_n_members,
+                            window_group,
+                            mode,
+                            busy,
+                            free_len,
+                            period_from,
+                            period_post,
+                            period_start,
+                            period_end,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
+                        )
+                    elif (
+                        pool_active[p]
+                        and pending[p] == np.inf
+                        and (n_wait >= pool_open_queue[p] or t >= due)
+                        and _pool_post(
+                            p,
+                            pool_first_post,
+                            pool_n_windows,
+                            pool_n_members,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
+                        )
+                        >= 0
+                    ):
+                        pending[p] = t + pool_delay[p]
+                        requested[p] = t
+                        reason[p] = 0 if n_wait >= pool_open_queue[p] else 1
+                    timer[p] = due if n_wait > 0 and t < due else np.inf
+                if n_pools > 0 and n_waiting > 0:
+                    more = _open_waiting(
+                        t,
+                        round_,
+                        waiting,
+                        post_window,
+                        post_staff,
+                        desk_holder,
+                        staff_holder,
+                        period_from,
+                        window_group,
+                        free,
+                        free_head,
+                        free_len,
+                        group_first,
+                        group_count,
+                        idle_since,
+                        idle_round,
+                    )
+                    n_waiting -= more
+                    opened += more
+                if opened == 0:
+                    break
+                dirty = True
     return n_periods, n_acts
 
 
