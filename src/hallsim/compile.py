@@ -1,9 +1,13 @@
 """Scenario -> flat numpy arrays that both engines read (one source of truth).
 
-Windows are numbered in file order, ``count`` windows per ``[[windows]]`` entry; an entry is a
-*group* (its windows share what they serve, their factors and their open spans). Times are
-minutes; a day ``d`` opens at ``d * 1440 + open_minute`` ("absolute minutes since the first
-day's midnight", the unit of every time in results).
+Windows are numbered in file order, ``count`` windows per ``[[windows]]`` entry, and staff
+members likewise (then the reserve pools' members). The engines serve at *posts*
+(:mod:`hallsim.staffing`: a window, who works it and what it serves, with its spans); posts
+that share an entry, categories, factors and spans form a *group*, and posts are numbered
+group by group. Categories are *ticket classes*: the scenario's categories, then their
+priority and appointment classes. Times are minutes; a day ``d`` opens at
+``d * 1440 + open_minute`` ("absolute minutes since the first day's midnight", the unit of
+every time in results).
 
 Reporting slots: ``n_open_slots`` slots of ``interval_min`` cover the opening hours (the last
 may be shorter), then ``n_slots - n_open_slots`` slots of the same length after closing time
@@ -75,7 +79,6 @@ class CompiledHall:
     post_group: np.ndarray  # (P,) int64
     post_window: np.ndarray  # (P,) int64 the window a post is at
     post_staff: np.ndarray  # (P,) int64 the staff member working it, -1 for none
-    handovers: bool  # whether posts share a window or a staff member (then one waits)
     group_first: np.ndarray  # (G,) int64 first post of the group
     group_count: np.ndarray  # (G,) int64
     group_ncat: np.ndarray  # (G,) int64 number of categories served
@@ -128,11 +131,11 @@ class CompiledHall:
     def fcfs_groups(self) -> bool:
         """Whether every window group is an independent first-come-first-served queue.
 
-        True when there is no reserve pool, each category is served by exactly one group, no
-        category has patience,
-        a daily cap, balking or no-shows, the categories of a group share one priority, and
-        every group calls by the FCFS rule and is open from opening to closing time (so no
-        post waits for another); the fast engine then takes a specialised kernel.
+        True when there is no reserve pool and no appointment, each category is served by
+        exactly one group, no category has patience, a daily cap, balking or no-shows, the
+        categories of a group share one priority, and every group calls by the FCFS rule and
+        is open from opening to closing time (so no post waits for another); the fast engine
+        then takes a specialised kernel.
         """
         return (
             self.n_pools == 0
@@ -372,11 +375,8 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     groups = _groups(scenario.posts()) + [[post] for post in _reserve_posts(scenario)]
     posts = [post for group in groups for post in group]
     pool_sizes = [(len(scenario.window_indices(p.windows)), p.staff) for p in scenario.reserve]
-    pool_first = (
-        len(posts)
-        - sum(w * m for w, m in pool_sizes)
-        + np.cumsum([0] + [w * m for w, m in pool_sizes[:-1]])
-    )
+    pool_posts = [windows * members for windows, members in pool_sizes]  # the last posts
+    pool_first = len(posts) - sum(pool_posts) + np.cumsum([0, *pool_posts])[:-1]
     n_groups = len(groups)
     serves = np.zeros((n_groups, n_cat), dtype=np.bool_)
     factor = np.ones((n_groups, n_cat))
@@ -445,18 +445,11 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         rate_per_min=rate,
         weekday_factor=weekday,
         window_names=scenario.window_names,
-        window_entry=np.array(
-            [e for e, window in enumerate(scenario.windows) for _ in range(window.count)],
-            dtype=np.int64,
-        ),
+        window_entry=np.array(scenario.window_entries, dtype=np.int64),
         staff_names=scenario.member_names,
         post_group=np.repeat(np.arange(n_groups), [len(group) for group in groups]),
         post_window=post_window,
         post_staff=post_staff,
-        handovers=bool(
-            np.unique(post_window).size < post_window.size
-            or np.unique(post_staff[post_staff >= 0]).size < np.count_nonzero(post_staff >= 0)
-        ),
         group_first=np.cumsum([0] + [len(group) for group in groups[:-1]]).astype(np.int64),
         group_count=np.array([len(group) for group in groups], dtype=np.int64),
         group_ncat=serves.sum(axis=1).astype(np.int64),
@@ -474,7 +467,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         event_minute=np.array([e[0] for e in events]),
         event_kind=np.array([e[1] for e in events], dtype=np.int64),
         event_group=np.array([e[2] for e in events], dtype=np.int64),
-        pool_first_post=np.array(pool_first, dtype=np.int64).reshape(-1)[: len(pool_sizes)],
+        pool_first_post=pool_first.astype(np.int64),
         pool_n_windows=np.array([w for w, _ in pool_sizes], dtype=np.int64),
         pool_n_members=np.array([m for _, m in pool_sizes], dtype=np.int64),
         pool_cat_ptr=pool_cat_ptr,
