@@ -263,6 +263,35 @@ def _normalise(log_w: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def _erlang_a_distribution(lam: float, mu: float, c: int, theta: float) -> np.ndarray:
+    """Stationary distribution of the M/M/c+M number in system, ``pi[n]`` for ``n = 0..N``.
+
+    Rates per minute, already validated; ``theta > 0``. ``N`` grows until the neglected tail
+    mass is provably below 1e-12: for ``n >= c`` the ratio ``pi_{n+1} / pi_n =
+    lambda / d_{n+1}`` decreases in ``n``, so once ``r = lambda / d_{N+1} < 1``,
+    ``sum_{n>N} pi_n <= pi_N r / (1 - r)``.
+    """
+    mode = max(0.0, (lam - c * mu) / theta)  # most likely queue length
+    j = int(mode) + 64
+    while True:
+        n_max = c + j
+        if n_max > _MAX_STATES:
+            raise ValueError(
+                f"the Erlang-A chain needs more than {_MAX_STATES} states for "
+                f"arrival_rate={lam!r}, service rate={mu!r}, servers={c}, abandonment "
+                f"rate={theta!r}; pass max_queue to truncate explicitly"
+            )
+        log_w = _erlang_a_log_weights(lam, mu, c, theta, n_max)
+        r = lam / (c * mu + (j + 1) * theta)
+        if r < 1.0:
+            peak = log_w.max()
+            log_total = peak + math.log(np.exp(log_w - peak).sum())
+            log_tail = log_w[-1] - log_total + math.log(r / (1.0 - r))
+            if log_tail < math.log(_TAIL_MASS):
+                return _normalise(log_w)
+        j *= 2
+
+
 def erlang_a(
     arrival_rate: float,
     service_mean: float,
@@ -360,35 +389,12 @@ def erlang_a(
         }
 
     if max_queue is not None:
-        n_max = c + q
-        log_w = _erlang_a_log_weights(lam, mu, c, theta, n_max)
+        pi = _normalise(_erlang_a_log_weights(lam, mu, c, theta, c + q))
         blocked = True
     else:
-        # Grow N until the tail beyond it is provably negligible: for n >= c the ratio
-        # pi_{n+1} / pi_n = lambda / d_{n+1} decreases in n, so once r = lambda / d_{N+1} < 1,
-        # sum_{n>N} pi_n <= pi_N r / (1 - r).
-        mode = max(0.0, (lam - c * mu) / theta)  # most likely queue length
-        j = int(mode) + 64
-        while True:
-            n_max = c + j
-            if n_max > _MAX_STATES:
-                raise ValueError(
-                    f"erlang_a needs more than {_MAX_STATES} states for arrival_rate={lam!r}, "
-                    f"service_mean={m!r}, servers={c}, patience_mean={patience_mean!r}; "
-                    "pass max_queue to truncate explicitly"
-                )
-            log_w = _erlang_a_log_weights(lam, mu, c, theta, n_max)
-            r = lam / (c * mu + (j + 1) * theta)
-            if r < 1.0:
-                peak = log_w.max()
-                log_total = peak + math.log(np.exp(log_w - peak).sum())
-                log_tail = log_w[-1] - log_total + math.log(r / (1.0 - r))
-                if log_tail < math.log(_TAIL_MASS):
-                    break
-            j *= 2
+        pi = _erlang_a_distribution(lam, mu, c, theta)
         blocked = False
-
-    pi = _normalise(log_w)
+    n_max = pi.size - 1
     n = np.arange(n_max + 1)
     queued = np.maximum(n - c, 0).astype(np.float64)
     mean_queue = float(pi @ queued)

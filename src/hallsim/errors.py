@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Issue", "ScenarioError"]
+__all__ = ["Issue", "PlanError", "ScenarioError"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,8 @@ class ScenarioError(ValueError):
     def __str__(self) -> str:
         prefix = f"{self.source}: " if self.source else ""
         return "\n".join(prefix + str(issue) for issue in self.issues)
+
+
+class PlanError(ValueError):
+    """A planning request that cannot be answered: a target no staffing can meet, shifts that
+    cannot cover the opening hours, empty demand. The message names the part and the value."""

@@ -1,0 +1,13 @@
+"""Planning: staffing requirements, shift schedules, window layouts and tidal plans.
+
+``import hallsim.plan as hp``. A :class:`Target` says what the hall must achieve in every
+planning interval; :func:`requirements` turns demand into staff per interval and group of
+windows; :func:`verify` checks a plan by simulation and repairs it.
+"""
+
+from .demand import demand_table
+from .requirements import METHODS, requirements
+from .target import Target
+from .verify import Verification, verify
+
+__all__ = ["METHODS", "Target", "Verification", "demand_table", "requirements", "verify"]

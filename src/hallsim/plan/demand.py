@@ -1,0 +1,239 @@
+"""Demand for planning: arrivals and work per group of windows, day and planning interval.
+
+A *group* is a set of windows that share their queues: windows whose served categories
+overlap are pooled into one group (in a hall of comprehensive windows there is one group; in
+a hall of department windows, one per department). A group's load is that of its
+categories: arrival rates add up, and its mean service time is the arrival-weighted mean of
+its categories' means, each multiplied by the group's ``generalist_factor`` for that category
+(averaged over the group's windows, weighted by their counts).
+
+:func:`demand_table` is the one table every planning method reads: one row per group, day
+and interval, with ``arrivals_per_hour``, ``service_mean_min``, ``service_cv`` and
+``patience_mean_min`` (``inf``: nobody abandons). A fitted or forecast arrival table can be
+passed instead of a scenario; it needs ``interval_start`` (minutes of day or ``"HH:MM"``),
+``arrivals_per_hour`` and ``service_mean_min``, and may have ``group`` (or ``category``),
+``day``, ``interval_min``, ``service_cv`` and ``patience_mean_min``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..clock import minutes_of_day
+from ..errors import PlanError
+from ..scenario import WEEKDAYS, Scenario
+
+__all__ = ["demand_table", "groups_of"]
+
+#: Columns of a demand table, in order.
+COLUMNS = (
+    "group",
+    "categories",
+    "day",
+    "weekday",
+    "interval_start",
+    "interval_min",
+    "arrivals_per_hour",
+    "service_mean_min",
+    "service_cv",
+    "patience_mean_min",
+)
+
+
+def groups_of(scenario: Scenario) -> list[tuple[str, list[int], list[int]]]:
+    """The scenario's groups: ``(name, window entries, category indices)``, in file order.
+
+    Windows (``[[windows]]`` entries) whose served categories overlap share a group; its name
+    joins their ids with ``+``.
+    """
+    served = [set(scenario.served_categories(w)) for w in scenario.windows]
+    parent = list(range(len(served)))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a in range(len(served)):
+        for b in range(a + 1, len(served)):
+            if served[a] & served[b]:
+                parent[root(b)] = root(a)
+    members: dict[int, list[int]] = {}
+    for w in range(len(served)):
+        members.setdefault(root(w), []).append(w)
+    out = []
+    for entries in members.values():
+        categories = sorted(set().union(*(served[w] for w in entries)))
+        name = "+".join(scenario.windows[w].id for w in entries)
+        out.append((name, entries, categories))
+    return out
+
+
+def _minute_rates(scenario: Scenario, category: int, weekday: int) -> np.ndarray:
+    """Tickets per minute of ``category`` at each minute of the opening hours on ``weekday``,
+    appointments that come included."""
+    hall = scenario.hall
+    item = scenario.categories[category]
+    length = hall.close_minute - hall.open_minute
+    minute = np.arange(length)
+    arrivals = item.arrivals
+    if arrivals.rates_per_hour is not None:
+        slot = np.minimum(minute // hall.interval_min, len(arrivals.rates_per_hour) - 1)
+        rate = np.asarray(arrivals.rates_per_hour, dtype=float)[slot] / 60.0
+    else:
+        rate = np.full(length, arrivals.rate_per_hour / 60.0)
+    factor = 1.0 if arrivals.weekday_factors is None else arrivals.weekday_factors[weekday]
+    rate = rate * factor
+    booking = item.appointments
+    if booking is not None and factor > 0:
+        slot = minute // booking.slot_min
+        booked = np.asarray(booking.booked + [0], dtype=float)
+        come = booked[np.minimum(slot, len(booking.booked))] * (1.0 - booking.no_show)
+        rate = rate + come / booking.slot_min
+    return rate
+
+
+def demand_table(scenario: Scenario, *, interval_min: int | None = None) -> pd.DataFrame:
+    """Arrivals and service per group of windows, day and planning interval of ``scenario``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The hall: its categories (arrivals, appointments, service, patience) and windows.
+    interval_min : int, optional
+        Planning interval in minutes (default: the hall's ``interval_min``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, day (a week at most: the pattern repeats) and interval of the
+        opening hours; columns ``group, categories, day, weekday, interval_start,
+        interval_min, arrivals_per_hour, service_mean_min, service_cv, patience_mean_min``.
+    """
+    hall = scenario.hall
+    step = hall.interval_min if interval_min is None else _interval(interval_min)
+    length = hall.close_minute - hall.open_minute
+    starts = np.arange(0, length, step)
+    days = min(hall.days, 7)
+    first = WEEKDAYS.index(hall.first_weekday)
+    rows = []
+    for name, entries, categories in groups_of(scenario):
+        counts = np.array([scenario.windows[w].count for w in entries], dtype=float)
+        factor = {
+            c: float(
+                np.average(
+                    [scenario.factor(scenario.windows[w], c) for w in entries], weights=counts
+                )
+            )
+            for c in categories
+        }
+        means = np.array([scenario.categories[c].service.mean * factor[c] for c in categories])
+        seconds = np.array(
+            [scenario.categories[c].service.second_moment * factor[c] ** 2 for c in categories]
+        )
+        patience = np.array([_patience_mean(scenario, c) for c in categories])
+        ids = ",".join(scenario.categories[c].id for c in categories)
+        for day in range(days):
+            weekday = (first + day) % 7
+            per_minute = np.array([_minute_rates(scenario, c, weekday) for c in categories])
+            for start in starts:
+                window = per_minute[:, start : start + step]
+                tickets = window.sum(axis=1)  # expected tickets of each category
+                total = tickets.sum()
+                weights = (
+                    tickets / total if total > 0 else np.full(len(categories), 1 / len(categories))
+                )
+                mean = float(weights @ means)
+                second = float(weights @ seconds)
+                abandon = weights @ np.where(np.isinf(patience), 0.0, 1.0 / patience)
+                rows.append(
+                    (
+                        name,
+                        ids,
+                        day,
+                        WEEKDAYS[weekday],
+                        int(hall.open_minute + start),
+                        int(min(step, length - start)),
+                        float(total / min(step, length - start) * 60.0),
+                        mean,
+                        math.sqrt(max(second / mean**2 - 1.0, 0.0)),
+                        math.inf if abandon == 0 else float(1.0 / abandon),
+                    )
+                )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _patience_mean(scenario: Scenario, category: int) -> float:
+    patience = scenario.categories[category].patience
+    return math.inf if patience is None else float(patience.mean)
+
+
+def _interval(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 < value <= 1440:
+        raise PlanError(
+            f"interval_min must be a whole number of minutes in 1..1440 (got {value!r})"
+        )
+    return int(value)
+
+
+def as_demand(demand, *, interval_min: int | None = None) -> pd.DataFrame:
+    """A demand table from a Scenario or from a fitted/forecast arrival table (checked)."""
+    if isinstance(demand, Scenario):
+        return demand_table(demand, interval_min=interval_min)
+    if not isinstance(demand, pd.DataFrame):
+        raise PlanError(
+            "demand must be a hallsim.Scenario or a DataFrame of arrivals per interval "
+            f"(got {type(demand).__name__})"
+        )
+    table = demand.copy()
+    if table.empty:
+        raise PlanError("demand is empty: no intervals")
+    missing = [
+        c for c in ("interval_start", "arrivals_per_hour", "service_mean_min") if c not in table
+    ]
+    if missing:
+        raise PlanError(f"demand table: missing columns {missing} (has {list(table.columns)})")
+    if "group" not in table:
+        table["group"] = table["category"].astype(str) if "category" in table else "all"
+    if "categories" not in table:
+        table["categories"] = (
+            table["category"].astype(str) if "category" in table else (table["group"].astype(str))
+        )
+    table["interval_start"] = [
+        minutes_of_day(v) if isinstance(v, str) else v for v in table["interval_start"]
+    ]
+    if "day" not in table:
+        table["day"] = 0
+    if "weekday" not in table:
+        table["weekday"] = ""
+    if "interval_min" not in table:
+        starts = np.unique(table["interval_start"].to_numpy(dtype=float))
+        gaps = np.diff(starts)
+        if interval_min is None and not len(gaps):
+            raise PlanError("demand table: give interval_min (one interval, no spacing to infer)")
+        table["interval_min"] = interval_min or int(gaps[gaps > 0].min())
+    table = table.fillna({"patience_mean_min": math.inf, "service_cv": 1.0})
+    if "service_cv" not in table:
+        table["service_cv"] = 1.0
+    if "patience_mean_min" not in table:
+        table["patience_mean_min"] = math.inf
+    for column, low in (
+        ("arrivals_per_hour", 0.0),
+        ("service_mean_min", None),
+        ("interval_start", 0.0),
+        ("interval_min", None),
+    ):
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | ((values < low) if low is not None else (values <= 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            bound = ">= 0" if low is not None else "> 0"
+            raise PlanError(
+                f"demand table row {row}: {column} must be a finite number {bound} "
+                f"(got {table[column].iloc[row]!r})"
+            )
+    return table[list(COLUMNS)].reset_index(drop=True)
