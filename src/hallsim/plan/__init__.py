@@ -2,12 +2,23 @@
 
 ``import hallsim.plan as hp``. A :class:`Target` says what the hall must achieve in every
 planning interval; :func:`requirements` turns demand into staff per interval and group of
-windows; :func:`verify` checks a plan by simulation and repairs it.
+windows; :func:`layout` chooses which categories each group of windows serves;
+:func:`verify` checks a plan by simulation and repairs it.
 """
 
 from .demand import demand_table
+from .layout import Layout, layout
 from .requirements import METHODS, requirements
 from .target import Target
 from .verify import Verification, verify
 
-__all__ = ["METHODS", "Target", "Verification", "demand_table", "requirements", "verify"]
+__all__ = [
+    "METHODS",
+    "Layout",
+    "Target",
+    "Verification",
+    "demand_table",
+    "layout",
+    "requirements",
+    "verify",
+]

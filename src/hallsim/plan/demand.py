@@ -26,7 +26,7 @@ from ..clock import minutes_of_day
 from ..errors import PlanError
 from ..scenario import WEEKDAYS, Scenario
 
-__all__ = ["demand_table", "groups_of"]
+__all__ = ["as_demand", "category_demand", "demand_table", "groups_of", "pool"]
 
 #: Columns of a demand table, in order.
 COLUMNS = (
@@ -73,6 +73,14 @@ def groups_of(scenario: Scenario) -> list[tuple[str, list[int], list[int]]]:
     return out
 
 
+def mean_factor(scenario: Scenario, windows: list, category: int) -> float:
+    """The ``generalist_factor`` of ``category`` at those of ``windows`` that serve it,
+    averaged weighted by their counts."""
+    serving = [w for w in windows if category in scenario.served_categories(w)]
+    counts = [w.count for w in serving]
+    return float(np.average([scenario.factor(w, category) for w in serving], weights=counts))
+
+
 def _minute_rates(scenario: Scenario, category: int, weekday: int) -> np.ndarray:
     """Tickets per minute of ``category`` at each minute of the opening hours on ``weekday``,
     appointments that come included."""
@@ -97,6 +105,83 @@ def _minute_rates(scenario: Scenario, category: int, weekday: int) -> np.ndarray
     return rate
 
 
+def category_demand(scenario: Scenario, *, interval_min: int | None = None) -> pd.DataFrame:
+    """Arrivals and service of each category, day and planning interval, before pooling.
+
+    Columns ``category, day, weekday, interval_start, interval_min, arrivals_per_hour,
+    service_mean_min, service_second_moment, abandon_rate`` (per minute: 1 / mean patience,
+    0 without patience). One row per category, day (a week at most: the pattern repeats) and
+    interval of the opening hours.
+    """
+    hall = scenario.hall
+    step = hall.interval_min if interval_min is None else _interval(interval_min)
+    length = hall.close_minute - hall.open_minute
+    starts = np.arange(0, length, step)
+    lengths = np.minimum(step, length - starts)
+    first = WEEKDAYS.index(hall.first_weekday)
+    parts = []
+    for c, category in enumerate(scenario.categories):
+        patience = _patience_mean(scenario, c)
+        for day in range(min(hall.days, 7)):
+            weekday = (first + day) % 7
+            per_minute = _minute_rates(scenario, c, weekday)
+            tickets = np.add.reduceat(per_minute, starts)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "category": category.id,
+                        "day": day,
+                        "weekday": WEEKDAYS[weekday],
+                        "interval_start": hall.open_minute + starts,
+                        "interval_min": lengths,
+                        "arrivals_per_hour": tickets / lengths * 60.0,
+                        "service_mean_min": category.service.mean,
+                        "service_second_moment": category.service.second_moment,
+                        "abandon_rate": 0.0 if math.isinf(patience) else 1.0 / patience,
+                    }
+                )
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def pool(per_category: pd.DataFrame, name: str, factors: dict[str, float]) -> pd.DataFrame:
+    """The demand of a group of windows serving the categories of ``factors`` (id -> the
+    ``generalist_factor`` its service times take there), from :func:`category_demand`.
+
+    Arrival rates add up; the mean service time, its cv and the abandonment rate are the
+    arrival-weighted means of the categories' (equal weights where nobody arrives).
+    """
+    ids = list(factors)
+    part = per_category[per_category["category"].isin(ids)]
+    factor = part["category"].map(factors).to_numpy(dtype=float)
+    part = part.assign(
+        mean=part["service_mean_min"].to_numpy() * factor,
+        second=part["service_second_moment"].to_numpy() * factor**2,
+    )
+    keys = ["day", "weekday", "interval_start", "interval_min"]
+    grouped = part.groupby(keys, sort=True)
+    total = grouped["arrivals_per_hour"].sum().to_numpy()
+
+    def weighted(column: str) -> np.ndarray:
+        products = (part[column] * part["arrivals_per_hour"]).groupby(
+            [part[k] for k in keys], sort=True
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            by_rate = products.sum().to_numpy() / total
+        return np.where(total > 0, by_rate, grouped[column].mean().to_numpy())
+
+    mean, second, abandon = weighted("mean"), weighted("second"), weighted("abandon_rate")
+    out = grouped.size().reset_index()[keys]
+    out.insert(0, "categories", ",".join(ids))
+    out.insert(0, "group", name)
+    out["arrivals_per_hour"] = total
+    out["service_mean_min"] = mean
+    out["service_cv"] = np.sqrt(np.maximum(second / mean**2 - 1.0, 0.0))
+    with np.errstate(divide="ignore"):
+        out["patience_mean_min"] = np.where(abandon > 0, 1.0 / abandon, math.inf)
+    return out[list(COLUMNS)]
+
+
 def demand_table(scenario: Scenario, *, interval_min: int | None = None) -> pd.DataFrame:
     """Arrivals and service per group of windows, day and planning interval of ``scenario``.
 
@@ -113,58 +198,16 @@ def demand_table(scenario: Scenario, *, interval_min: int | None = None) -> pd.D
         One row per group, day (a week at most: the pattern repeats) and interval of the
         opening hours; columns ``group, categories, day, weekday, interval_start,
         interval_min, arrivals_per_hour, service_mean_min, service_cv, patience_mean_min``.
+        A group's service times take its windows' ``generalist_factor`` (per category,
+        averaged over the group's windows weighted by their counts).
     """
-    hall = scenario.hall
-    step = hall.interval_min if interval_min is None else _interval(interval_min)
-    length = hall.close_minute - hall.open_minute
-    starts = np.arange(0, length, step)
-    days = min(hall.days, 7)
-    first = WEEKDAYS.index(hall.first_weekday)
-    rows = []
+    per_category = category_demand(scenario, interval_min=interval_min)
+    parts = []
     for name, entries, categories in groups_of(scenario):
-        counts = np.array([scenario.windows[w].count for w in entries], dtype=float)
-        factor = {
-            c: float(
-                np.average(
-                    [scenario.factor(scenario.windows[w], c) for w in entries], weights=counts
-                )
-            )
-            for c in categories
-        }
-        means = np.array([scenario.categories[c].service.mean * factor[c] for c in categories])
-        seconds = np.array(
-            [scenario.categories[c].service.second_moment * factor[c] ** 2 for c in categories]
-        )
-        patience = np.array([_patience_mean(scenario, c) for c in categories])
-        ids = ",".join(scenario.categories[c].id for c in categories)
-        for day in range(days):
-            weekday = (first + day) % 7
-            per_minute = np.array([_minute_rates(scenario, c, weekday) for c in categories])
-            for start in starts:
-                window = per_minute[:, start : start + step]
-                tickets = window.sum(axis=1)  # expected tickets of each category
-                total = tickets.sum()
-                weights = (
-                    tickets / total if total > 0 else np.full(len(categories), 1 / len(categories))
-                )
-                mean = float(weights @ means)
-                second = float(weights @ seconds)
-                abandon = weights @ np.where(np.isinf(patience), 0.0, 1.0 / patience)
-                rows.append(
-                    (
-                        name,
-                        ids,
-                        day,
-                        WEEKDAYS[weekday],
-                        int(hall.open_minute + start),
-                        int(min(step, length - start)),
-                        float(total / min(step, length - start) * 60.0),
-                        mean,
-                        math.sqrt(max(second / mean**2 - 1.0, 0.0)),
-                        math.inf if abandon == 0 else float(1.0 / abandon),
-                    )
-                )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+        windows = [scenario.windows[w] for w in entries]
+        factors = {scenario.categories[c].id: mean_factor(scenario, windows, c) for c in categories}
+        parts.append(pool(per_category, name, factors))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _patience_mean(scenario: Scenario, category: int) -> float:

@@ -23,8 +23,11 @@ The methods differ in how they predict service from the arrival rates:
 ``"exact"``
     The time-varying hall solved exactly as a Markovian chain: the forward Kolmogorov
     equations of the M/M/c+M birth-death chain, interval by interval, each interval starting
-    from the distribution the previous one left (the hall opens empty). A ticket's wait is
-    computed from the state it finds with the staffing of its interval.
+    from the distribution the previous one left (the hall opens empty). Exact for the
+    chain; two approximations of the hall remain, which :func:`~hallsim.plan.verify` checks:
+    a ticket's wait is computed with the staffing of its interval held while it waits, and
+    where the staffing falls, the chain hands the leaving staff's tickets back to the queue
+    (the hall lets them finish).
 ``"isa"``
     The iterative staffing algorithm (Feldman, Mandelbaum, Massey & Whitt 2008) driven by
     hallsim's simulator, for halls no formula covers: general service, priorities,

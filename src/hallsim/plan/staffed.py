@@ -20,7 +20,7 @@ import pandas as pd
 from ..clock import clock
 from ..errors import PlanError
 from ..scenario import WEEKDAYS, Scenario
-from .demand import groups_of
+from .demand import groups_of, mean_factor
 
 __all__ = ["day_scenario", "group_windows", "one_day"]
 
@@ -31,17 +31,13 @@ def group_windows(scenario: Scenario) -> dict[str, dict]:
     out = {}
     for name, entries, categories in groups_of(scenario):
         windows = [scenario.windows[w] for w in entries]
-        counts = np.array([w.count for w in windows], dtype=float)
-        factor = {}
-        for c in categories:
-            value = float(np.average([scenario.factor(w, c) for w in windows], weights=counts))
-            if value != 1.0:
-                factor[scenario.categories[c].id] = value
+        factor = {scenario.categories[c].id: mean_factor(scenario, windows, c) for c in categories}
+        values = set(factor.values())
         calls = {w.call.model_dump_json() for w in windows}
         call = windows[0].call.model_dump() if len(calls) == 1 else {"rule": "fcfs"}
         out[name] = {
             "serves": [scenario.categories[c].id for c in categories],
-            "generalist_factor": factor or 1.0,
+            "generalist_factor": values.pop() if len(values) == 1 else factor,
             "call": call,
         }
     return out

@@ -184,7 +184,8 @@ def judge(
         minute = tickets["issued"].to_numpy() % 1440
         slot = np.searchsorted(starts, minute, side="right") - 1
         slot[(slot < 0) | (minute >= ends[np.maximum(slot, 0)])] = -1
-        when = np.where(tickets["called"].notna(), tickets["called"], tickets["end"])
+        called = tickets["called"].notna().to_numpy()
+        when = np.where(called, tickets["called"], tickets["end"])
         wait = np.nan_to_num(when - tickets["issued"].to_numpy(), nan=np.inf)
         reps = tickets["replication"].to_numpy()
         outcome = tickets["outcome"].to_numpy()
@@ -209,6 +210,7 @@ def judge(
                         criteria = _criteria(
                             target,
                             wait[pick],
+                            called[pick],
                             outcome[pick],
                             reps[pick],
                             results.replications,
@@ -219,13 +221,13 @@ def judge(
     return pd.DataFrame(parts)
 
 
-def _criteria(target, wait, outcome, reps, n_rep, confidence, utilisation) -> dict:
+def _criteria(target, wait, called, outcome, reps, n_rep, confidence, utilisation) -> dict:
     """Estimates, CIs and verdicts of ``target``'s criteria over one interval's tickets;
     ``utilisation()`` gives the per-replication utilisation when a criterion needs it."""
     counts = np.bincount(reps, minlength=n_rep).astype(float)
     indicators = {
         "delay_probability": wait > 0,
-        "wait_share": wait <= (target.wait_min if target.wait_min is not None else 0.0),
+        "wait_share": called & (wait <= (target.wait_min or 0.0)),
         "mean_wait_min": np.where(np.isfinite(wait), wait, 0.0),
         "abandon_share": outcome == "abandoned",
     }
