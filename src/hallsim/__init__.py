@@ -7,7 +7,15 @@ returned :class:`Results` and its :meth:`Results.summary`.
 from .errors import ScenarioError
 from .results import HallWarning, Results
 from .runner import simulate
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, load_scenario, save_scenario
 
-__all__ = ["HallWarning", "Results", "Scenario", "ScenarioError", "load_scenario", "simulate"]
+__all__ = [
+    "HallWarning",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "save_scenario",
+    "simulate",
+]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The ``hallsim`` command: ``validate``, ``schema`` and ``run``.
+"""The ``hallsim`` command: ``validate``, ``schema``, ``run`` and ``plan``.
 
 Bad input (a malformed scenario, a bad option) prints located messages and exits with 2,
 never a traceback.
@@ -58,13 +58,56 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-tickets", action="store_true", help="keep only aggregates (for very long runs)"
     )
+    plan = commands.add_parser(
+        "plan",
+        help="staff a hall to a target: requirements, shifts, layout, verified by simulation",
+    )
+    plan.add_argument("file", type=Path)
+    plan.add_argument(
+        "--target",
+        required=True,
+        metavar="TEXT",
+        help='e.g. "wait<=10@0.8" (80%% called within 10 min), "delay<=0.2", "mean_wait<=5", '
+        '"abandon<=0.05", "util<=0.85"; several separated by commas',
+    )
+    plan.add_argument("--method", default=None, metavar="M", help="requirement method")
+    plan.add_argument(
+        "--shifts",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="shift types (TOML): cover the requirements with shifts",
+    )
+    plan.add_argument(
+        "--layout",
+        action="store_true",
+        help="first choose which categories each group of windows serves",
+    )
+    plan.add_argument(
+        "--replications",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="replications per verification round",
+    )
+    plan.add_argument("--seed", type=_seed, default=1, metavar="S")
+    plan.add_argument(
+        "--no-repair", action="store_true", help="report where the plan misses; do not raise it"
+    )
+    plan.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the plan (scenario TOML), tables (CSV) and a staffing chart",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hallsim`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
-    from .errors import ScenarioError
+    from .errors import PlanError, ScenarioError
 
     try:
         if args.command == "schema":
@@ -82,10 +125,126 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(scenario.window_names)} windows{staff})"
             )
             return 0
+        if args.command == "plan":
+            return _plan(args)
         return _run(args)
-    except ScenarioError as error:
+    except (ScenarioError, PlanError) as error:
         print(error, file=sys.stderr)
         return 2
+
+
+def _out_folder(out: Path | None) -> bool:
+    if out is None:
+        return True
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"{out}: cannot create the output folder ({error.strerror})", file=sys.stderr)
+        return False
+    return True
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from . import plan as hp
+    from .plan.shifts_file import read_shifts
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    target = hp.Target.parse(args.target)
+    shifts = read_shifts(args.shifts) if args.shifts is not None else None
+    if not _out_folder(args.out):
+        return 2
+    print(f"{scenario.name or args.file}: planning for {target!r}")
+    chosen = None
+    if args.layout:
+        chosen = hp.layout(scenario, target)
+        scenario = chosen.to_scenario()
+        print(
+            "layout: "
+            + ", ".join(f"{row.group} x{row.windows}" for row in chosen.windows.itertuples())
+        )
+    required = hp.requirements(
+        scenario, target, method=args.method, replications=args.replications, seed=args.seed
+    )
+    print(f"requirements by {required.attrs['method']}: {required.attrs['why']}")
+    peak = required.groupby(["day", "weekday"])["staff"].agg(["max", "sum"])
+    hours = required["interval_min"].iloc[0] / 60.0
+    for (day, weekday), row in peak.iterrows():
+        print(
+            f"  day {day} ({weekday}): at most {row['max']} staff, "
+            f"{row['sum'] * hours:.1f} staff-hours at the windows"
+        )
+    plan = required
+    if shifts is not None:
+        shift_types, staff_types, options = shifts
+        plan = hp.schedule(required, shift_types, staff_types=staff_types, **options)
+        print(
+            f"shifts: cost {plan.cost:.1f}, {plan.status}"
+            f"{'' if plan.optimal else f' (gap {plan.gap:.1%})'}"
+        )
+    check = hp.verify(
+        plan,
+        target,
+        scenario=scenario,
+        replications=args.replications,
+        seed=args.seed,
+        repair=not args.no_repair,
+    )
+    for row in check.iterations.itertuples():
+        print(
+            f"  verification {row.iteration}: {row.missed} of {row.intervals} intervals "
+            f"missed{'; ' + row.change if row.change else ''}"
+        )
+    if check.ok:
+        print("the plan meets the target in every interval (95 % confidence)")
+    else:
+        print(f"warning: the plan misses the target in {len(check.missed)} intervals")
+    if args.out is not None:
+        _write_plan(check, required, chosen, args.out)
+        print(f"plan, tables and staffing chart written to {args.out}")
+    return 0
+
+
+def _write_plan(check, required, chosen, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_staffing
+    from .scenario import save_scenario
+
+    scenarios = check.scenario if isinstance(check.scenario, list) else [check.scenario]
+    for k, scenario in enumerate(scenarios):
+        name = (
+            "plan.toml"
+            if len(scenarios) == 1
+            else f"plan-day{k}-{scenario.hall.first_weekday}.toml"
+        )
+        save_scenario(scenario, out / name)
+    required.to_csv(out / "requirements.csv", index=False)
+    plan = check.plan
+    if hasattr(plan, "coverage"):
+        plan.shifts.to_csv(out / "shifts.csv", index=False)
+        plan.coverage.to_csv(out / "coverage.csv", index=False)
+        chart = plan.coverage
+    else:
+        plan.to_csv(out / "plan.csv", index=False)
+        chart = plan.rename(columns={"staff": "staffed"}).assign(
+            required=required["staff"].to_numpy()
+        )
+    if chosen is not None:
+        chosen.windows.to_csv(out / "layout.csv", index=False)
+    check.intervals.to_csv(out / "verification.csv", index=False)
+    check.iterations.to_csv(out / "iterations.csv", index=False)
+    days = sorted(chart["day"].unique()) if "day" in chart else [0]
+    figure, axes = plt.subplots(len(days), 1, figsize=(9, 2.6 * len(days) + 1), squeeze=False)
+    for ax, day in zip(axes[:, 0], days, strict=True):
+        plot_staffing(chart, ax=ax, day=day)
+        ax.set_title(f"day {day}")
+    figure.tight_layout()
+    figure.savefig(out / "staffing.png", dpi=110)
+    plt.close(figure)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -94,14 +253,8 @@ def _run(args: argparse.Namespace) -> int:
     from .scenario import load_scenario
 
     scenario = load_scenario(args.file)
-    if args.out is not None:
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            print(
-                f"{args.out}: cannot create the output folder ({error.strerror})", file=sys.stderr
-            )
-            return 2
+    if not _out_folder(args.out):
+        return 2
     results = simulate(
         scenario,
         replications=args.replications,

@@ -9,7 +9,14 @@ if TYPE_CHECKING:
 
     from .results import Results
 
-__all__ = ["plot_day", "plot_queue_length", "plot_wait"]
+__all__ = [
+    "plot_day",
+    "plot_methods",
+    "plot_queue_length",
+    "plot_staffing",
+    "plot_verification",
+    "plot_wait",
+]
 
 
 def _by_time(results: Results, column: str):
@@ -60,3 +67,82 @@ def plot_day(results: Results):
     fig.suptitle(results.scenario.name or "hallsim")
     fig.tight_layout()
     return fig
+
+
+def _one_day(table, day: int):
+    return table[table["day"] == day] if "day" in table else table
+
+
+def plot_staffing(coverage, ax: Axes | None = None, day: int = 0) -> Axes:
+    """Staff required and staffed per interval of one day (all groups added up), with
+    shortfalls marked.
+
+    ``coverage`` is a schedule's ``coverage`` table (``interval_start, required, staffed,
+    shortfall``) or a requirement table (``interval_start, staff``).
+    """
+    ax = _axes(ax)
+    table = _one_day(coverage, day)
+    required = "required" if "required" in table else "staff"
+    columns = [c for c in (required, "staffed", "shortfall") if c in table]
+    per = table.groupby("interval_start")[columns].sum().rename(index=lambda m: m / 60.0)
+    hours = per.index.to_numpy()
+    ax.step(hours, per[required], where="post", linestyle="--", color="black", label="required")
+    if "staffed" in per:
+        ax.step(hours, per["staffed"], where="post", color="tab:blue", label="staffed")
+    if "shortfall" in per and (per["shortfall"] > 0).any():
+        short = per[per["shortfall"] > 0]
+        ax.plot(
+            short.index, short["staffed"], "x", color="tab:red", markersize=9, label="shortfall"
+        )
+    ax.set(xlabel="time of day (h)", ylabel="staff at the windows", title="Staffing")
+    ax.legend()
+    return ax
+
+
+def plot_methods(tables: dict, ax: Axes | None = None, day: int = 0) -> Axes:
+    """Staff per interval of one day by several requirement methods (groups added up):
+    ``tables`` maps a label to a requirement table."""
+    ax = _axes(ax)
+    for label, table in tables.items():
+        per = _one_day(table, day).groupby("interval_start")["staff"].sum()
+        ax.step(per.index / 60.0, per.to_numpy(), where="post", label=label)
+    ax.set(xlabel="time of day (h)", ylabel="staff at the windows", title="Requirements")
+    ax.legend()
+    return ax
+
+
+def plot_verification(verification, ax: Axes | None = None, day: int = 0) -> Axes:
+    """Each interval's achieved metric with its 95 % CI against the target, misses in red.
+
+    The first criterion of the first target is drawn (the wait share when there is one);
+    groups are drawn side by side.
+    """
+    ax = _axes(ax)
+    table = _one_day(verification.intervals, day)
+    table = table[table["target"] == table["target"].iloc[0]]
+    metrics = [
+        c
+        for c in (
+            "wait_share",
+            "delay_probability",
+            "mean_wait_min",
+            "abandon_share",
+            "utilisation",
+        )
+        if c in table
+    ]
+    metric = metrics[0]
+    for group, part in table.groupby("group", sort=False):
+        hours = part["interval_start"].to_numpy() / 60.0
+        mean = part[metric].to_numpy()
+        error = [mean - part[f"{metric}_lo"].to_numpy(), part[f"{metric}_hi"].to_numpy() - mean]
+        ax.errorbar(hours, mean, yerr=error, fmt="o", capsize=3, label=str(group))
+        missed = ~part["met"].to_numpy()
+        ax.plot(hours[missed], mean[missed], "o", color="tab:red", markersize=9, fillstyle="none")
+    ax.set(
+        xlabel="time of day (h) ticket issued",
+        ylabel=metric.replace("_", " "),
+        title=f"Verification: {table['target'].iloc[0]}",
+    )
+    ax.legend()
+    return ax

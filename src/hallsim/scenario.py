@@ -56,6 +56,7 @@ __all__ = [
     "Window",
     "load_scenario",
     "minutes_of_day",
+    "save_scenario",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -1050,3 +1051,14 @@ def load_scenario(path: str | Path) -> Scenario:
         return Scenario.model_validate(data)
     except ScenarioError as error:
         raise error.with_source(str(path)) from None
+
+
+def save_scenario(scenario: Scenario, path: str | Path) -> Path:
+    """Write ``scenario`` as a TOML file that :func:`load_scenario` reads back unchanged
+    (every field written out, defaults included)."""
+    import tomli_w
+
+    path = Path(path)
+    data = scenario.model_dump(by_alias=True, exclude_none=True)
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path

@@ -127,7 +127,7 @@ def isa(
                     return _meets(applying, lambda w: arrival_metrics(p, c, mu, theta, w))
 
                 where = f"group {row['group']!r}, day {day}, {row['time']}"
-                c = _smallest(int(row["staff"]), meets, where)
+                c = _smallest(int(row["staff"]), meets, lambda where=where: where)
                 staff.append(c)
                 metrics.append(arrival_metrics(p, c, mu, theta, _waits(applying)[0]))
             seen = history[int(day)]

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -222,8 +223,9 @@ def _meets(targets: list[Target], metrics_at: Callable[[float], Metrics]) -> boo
     return True
 
 
-def _smallest(start: int, meets: Callable[[int], bool], where: str) -> int:
-    """The smallest staff >= 1 that ``meets`` (monotone), searched from ``start``."""
+def _smallest(start: int, meets: Callable[[int], bool], where: Callable[[], str]) -> int:
+    """The smallest staff >= 1 that ``meets`` (monotone), searched from ``start``;
+    ``where()`` names the interval in the error when none does."""
     c = max(1, start)
     if meets(c):
         while c > 1 and meets(c - 1):
@@ -233,7 +235,7 @@ def _smallest(start: int, meets: Callable[[int], bool], where: str) -> int:
         c += 1
         if c > MAX_STAFF:
             raise PlanError(
-                f"{where}: no staffing up to {MAX_STAFF} meets the target; is it reachable "
+                f"{where()}: no staffing up to {MAX_STAFF} meets the target; is it reachable "
                 "(a wait target of 0, or utilisation >= 1 where nobody abandons)?"
             )
     return c
@@ -381,7 +383,7 @@ def _stationary_day(rows: pd.DataFrame, targets: list[Target], method: str):
         def meets(c: int) -> bool:
             return _meets(targets, lambda w: model(c, w))  # noqa: B023
 
-        c = _smallest(start, meets, _labels(rows, k))
+        c = _smallest(start, meets, partial(_labels, rows, k))
         staff.append(c)
         metrics.append(model(c, report))
     return np.array(staff, dtype=int), metrics, rates * means
@@ -410,7 +412,7 @@ def _exact_day(rows: pd.DataFrame, targets: list[Target]):
             end, mean_state = _transient(state, lam, mu, c, theta, length)
         else:
             c, end, mean_state = _exact_interval(
-                state, lam, mu, theta, length, targets, _labels(rows, k)
+                state, lam, mu, theta, length, targets, partial(_labels, rows, k)
             )
         staff.append(c)
         metrics.append(arrival_metrics(mean_state, c, mu, theta, report))

@@ -60,6 +60,12 @@ class Verification:
         What was simulated last (one per day for a plan whose days differ).
     ok : bool
         Every interval met the target in the last simulation.
+    confidence : float
+        The level of the intervals and of the verdicts.
+    targets : list of Target
+        The targets judged.
+    results : list of Results
+        The last simulation (one per day simulated apart).
     """
 
     intervals: pd.DataFrame
@@ -68,6 +74,7 @@ class Verification:
     scenario: object
     ok: bool
     confidence: float
+    targets: list[Target] = field(default_factory=list)
     results: list[Results] = field(default_factory=list, repr=False)
 
     @property
@@ -160,6 +167,7 @@ def verify(
         scenario=subject.last_scenarios,
         ok=ok,
         confidence=confidence,
+        targets=targets,
         results=[results for _, results in runs],
     )
 
@@ -372,18 +380,22 @@ class _RequirementSubject(_Subject):
 
 
 class _ScheduleSubject(_Subject):
+    """A Schedule: simulated day by day through ``to_scenario``; repaired by raising the
+    requirement of the schedule intervals inside a missed interval to one more than they had
+    staffed, and solving the shifts again with the same types and options."""
+
     repairable = True
 
     def __init__(self, schedule, base: Scenario):
         self.plan = schedule
-        self._setup(base, schedule.required_interval_min)
+        self._setup(base, None)
 
     @property
     def size(self) -> float:
         return float(self.plan.cost)
 
     def simulate(self, replications, seed):
-        days = sorted(int(d) for d in self.plan.coverage["day"].unique())
+        days = self.plan.days
         self.last_scenarios = [self.plan.day(d).to_scenario(one_day(self.base, d)) for d in days]
         return [
             (day, _quiet_simulate(sc, replications, seed))
@@ -391,8 +403,44 @@ class _ScheduleSubject(_Subject):
         ]
 
     def raise_where(self, missed: pd.DataFrame) -> str:
-        self.plan = self.plan.raised(missed)
-        return f"requirement raised in {len(missed)} interval(s); shifts solved again"
+        from .schedule import schedule
+
+        plan = self.plan
+        coverage = plan.coverage
+        one_group = set(plan.groups) == {"all"} and plan.groups["all"] is None
+        hit = np.zeros(len(coverage), dtype=bool)
+        for row in missed.itertuples():
+            inside = (
+                (coverage["day"] == row.day)
+                & (coverage["interval_start"] >= row.interval_start)
+                & (coverage["interval_start"] < row.interval_start + self.base.hall.interval_min)
+            )
+            hit |= (inside & (one_group or coverage["group"] == row.group)).to_numpy()
+        required = coverage["required"].where(~hit, coverage["staffed"] + 1)
+        required = np.maximum(required, coverage["required"])
+        table = pd.DataFrame(
+            {
+                "group": coverage["group"],
+                "categories": [",".join(plan.groups[g] or ()) for g in coverage["group"]],
+                "day": coverage["day"],
+                "interval_start": coverage["interval_start"],
+                "interval_min": plan.interval_min,
+                "staff": required,
+            }
+        )
+        if one_group:
+            table = table.drop(columns="categories")
+        self.plan = schedule(
+            table,
+            list(plan.shift_types),
+            staff_types=None
+            if one_group and len(plan.staff_types) == 1
+            else list(plan.staff_types),
+            windows=plan.windows,
+            interval_min=plan.interval_min,
+            shortfall_cost=plan.unit_shortfall_cost,
+        )
+        return f"requirement raised in {int(hit.sum())} schedule interval(s); shifts solved again"
 
 
 def _subject(plan, scenario: Scenario | None, interval_min: int | None) -> _Subject:
