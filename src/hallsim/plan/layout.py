@@ -30,8 +30,7 @@ Objective
 
 PuLP names follow the model: variables ``use_<group>``, constraints ``cover_<category>`` and
 ``windows_limit`` (names made safe: letters, digits and ``_`` only). The solver is HiGHS
-through PuLP (``highspy``), else CBC; HiGHS prints a banner from C++ when it starts, so the
-process's standard output (file descriptor 1) goes to ``/dev/null`` during the solve.
+through PuLP, else CBC (see :mod:`hallsim.plan._solver`).
 
 The prices are those of stationary formulas per interval; the simulator judges the result:
 ``hp.verify(result.to_scenario(), target)``.
@@ -39,15 +38,11 @@ The prices are those of stationary formulas per interval; the simulator judges t
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import itertools
 import math
 import numbers
-import os
 import re
-import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +52,7 @@ import pulp
 
 from ..errors import PlanError
 from ..scenario import Scenario
+from ._solver import INFEASIBLE, solve, variable
 from .demand import category_demand, demand_table, pool
 from .requirements import METHODS, requirements
 from .target import METRICS, Target
@@ -276,8 +272,8 @@ def layout(
         scenario, groups, target, method, interval_min, cost=cost, skill_cost=skill_cost
     )
     problem, use = _build(scenario, groups, table, limit)
-    status, optimal, gap = _solve(problem, solver, time_limit_s)
-    if status == "Infeasible":
+    status, optimal, gap = solve(problem, solver, time_limit_s, "layout")
+    if status == INFEASIBLE:
         raise _infeasible(scenario, groups, table, limit, solver, time_limit_s)
     current = _price_current(
         scenario, target, method, interval_min, cost=cost, skill_cost=skill_cost
@@ -558,15 +554,6 @@ def _safe_names(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _binary(problem: pulp.LpProblem, name: str) -> pulp.LpVariable:
-    """A binary variable of ``problem`` (``add_variable`` where PuLP has it: PuLP 3.3
-    deprecates constructing ``LpVariable`` directly)."""
-    add = getattr(problem, "add_variable", None)
-    if add is not None:
-        return add(name, cat=pulp.LpBinary)
-    return pulp.LpVariable(name, cat=pulp.LpBinary)
-
-
 def _build(
     scenario: Scenario,
     groups: list[_Group],
@@ -578,7 +565,7 @@ def _build(
     """The set-partitioning program: ``use[g]``, ``cover[c]``, ``windows_limit``."""
     problem = pulp.LpProblem("layout", pulp.LpMinimize)
     use = {
-        g.name: _binary(problem, f"use_{safe}")
+        g.name: variable(problem, f"use_{safe}", pulp.LpBinary, low=None)
         for g, safe in zip(groups, _safe_names([g.name for g in groups]), strict=True)
     }
     windows = dict(zip(table["group"], table["windows"].astype(int), strict=True))
@@ -598,58 +585,6 @@ def _build(
     return problem, use
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Standard output (file descriptor 1) to ``/dev/null``: HiGHS prints a banner from C++
-    when it starts, before any option silences it."""
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:
-        yield
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        yield
-    finally:
-        with contextlib.suppress(Exception):  # flush C stdio buffers while they go nowhere
-            ctypes.CDLL(None).fflush(None)
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
-
-
-def _solve(problem: pulp.LpProblem, solver: Any, time_limit_s: float) -> tuple[str, bool, float]:
-    """Solve in place; ``(status name, proved optimal, relative gap)``. An infeasible
-    program gives status ``"Infeasible"``; no solution otherwise raises a PlanError."""
-    if solver is None:
-        solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s)
-        if not solver.available():
-            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s)
-    with _quiet_stdout():
-        problem.solve(solver)
-    status = pulp.LpStatus[problem.status]
-    if problem.status == pulp.LpStatusInfeasible:
-        return "Infeasible", False, math.nan
-    found = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
-    if problem.status != pulp.LpStatusOptimal or not found:
-        raise PlanError(
-            f"the solver found no layout (status {status!r}, solution "
-            f"{pulp.LpSolution.get(problem.sol_status)!r}) within time_limit_s={time_limit_s:g}; "
-            "allow more time or pass fewer candidates"
-        )
-    optimal = problem.sol_status == pulp.LpSolutionOptimal
-    gap = 0.0 if optimal else math.nan
-    model = getattr(problem, "solverModel", None)
-    if model is not None and hasattr(model, "getInfo"):
-        value = float(model.getInfo().mip_gap)
-        if math.isfinite(value):
-            gap = value
-    return status, optimal, gap
-
-
 def _infeasible(
     scenario: Scenario,
     groups: list[_Group],
@@ -661,8 +596,8 @@ def _infeasible(
     """Why there is no layout: the candidates partition nothing, or the limit is too low (and
     the fewest windows found without it)."""
     problem, _ = _build(scenario, groups, table, None, objective="windows")
-    status, optimal, _ = _solve(problem, solver, time_limit_s)
-    if status == "Infeasible":
+    status, optimal, _ = solve(problem, solver, time_limit_s, "layout")
+    if status == INFEASIBLE:
         return PlanError(
             "candidates: no choice of candidate groups serves every category exactly once "
             f"(got groups {list(table['group'])})"

@@ -1,0 +1,92 @@
+"""Solving the planning models with PuLP: the solver, a quiet run, status and gap.
+
+The default solver is HiGHS through PuLP (``highspy``), else CBC (on the path, or the one
+bundled with PuLP). HiGHS prints a banner from C++ when it starts, before any option can
+silence it, so the solve runs with the process's standard output (file descriptor 1) sent to
+``/dev/null``; output of other threads during a solve is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import math
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pulp
+
+from ..errors import PlanError
+
+__all__ = ["INFEASIBLE", "solve", "variable"]
+
+INFEASIBLE = "Infeasible"
+
+
+def variable(problem: pulp.LpProblem, name: str, cat: str, low: float | None = 0) -> Any:
+    """A variable of ``problem`` (``add_variable`` where PuLP has it: PuLP 3.3 deprecates
+    constructing ``LpVariable`` directly)."""
+    add = getattr(problem, "add_variable", None)
+    if add is not None:
+        return add(name, lowBound=low, cat=cat)
+    return pulp.LpVariable(name, lowBound=low, cat=cat)
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # C stdio buffers go to /dev/null too
+            ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def solve(
+    problem: pulp.LpProblem, solver: Any, time_limit_s: float, what: str
+) -> tuple[str, bool, float]:
+    """Solve ``problem`` in place: ``(status name, proved optimal, relative gap)``.
+
+    An infeasible program gives the status :data:`INFEASIBLE` (the caller says why); no
+    solution within the time limit raises a PlanError naming ``what`` was sought. The gap is
+    the one HiGHS reports, else 0.0 when optimal and NaN otherwise.
+    """
+    if solver is None:
+        solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s)
+        if not solver.available():
+            solver = pulp.COIN_CMD(msg=False, timeLimit=time_limit_s)
+            if not solver.available():
+                solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s)
+    with _quiet_stdout():
+        problem.solve(solver)
+    status = pulp.LpStatus[problem.status]
+    if problem.status == pulp.LpStatusInfeasible:
+        return INFEASIBLE, False, math.nan
+    found = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    if problem.status != pulp.LpStatusOptimal or not found:
+        raise PlanError(
+            f"the solver found no {what} (status {status!r}, solution "
+            f"{pulp.LpSolution.get(problem.sol_status)!r}) within time_limit_s={time_limit_s:g}; "
+            "allow more time"
+        )
+    optimal = problem.sol_status == pulp.LpSolutionOptimal
+    gap = 0.0 if optimal else math.nan
+    model = getattr(problem, "solverModel", None)
+    if model is not None and hasattr(model, "getInfo"):
+        value = float(model.getInfo().mip_gap)  # infinite for a program without integers
+        if math.isfinite(value):
+            gap = value
+    return status, optimal, gap

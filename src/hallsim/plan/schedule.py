@@ -1,0 +1,1351 @@
+"""Shift scheduling: cover staff requirements per interval with shifts at least cost.
+
+:func:`schedule` solves one integer program over all the days of the requirements (the
+days do not interact; they are solved together for one call of the solver).
+
+Sets
+    Days ``d``; schedule intervals ``t`` of ``interval_min`` minutes, from the opening
+    (the first requirement) to the end of the last requirement interval; groups of windows
+    ``g`` (without a ``group`` column, one group ``"all"`` that every staff type may work);
+    shift types ``k``; the start times ``s`` of ``k`` (``earliest`` to ``latest``
+    every ``every_min``); the break placements ``p`` of ``k``: each :class:`Break` starts
+    ``lo``, ``lo + interval_min``, ... (at most ``hi``) minutes after the shift's start,
+    breaks in order and not overlapping; staff types ``e`` (without ``staff_types``, one
+    type ``"staff"`` with every skill).
+
+    Breaks move in steps of the *schedule interval* rather than of ``every_min``: on the
+    schedule's grid a break that is not aligned with an interval costs a whole interval
+    more (see "works" below), so finer steps add variables that never help, and coarser
+    steps (``every_min = 60`` for hourly starts) would leave out placements that do.
+Variables
+    ``shifts[d, k, e, s, p]`` (integer >= 0): people of staff type ``e`` working shift type
+    ``k`` from ``s`` with break placement ``p`` on day ``d`` (only staff types the shift type
+    allows). With several groups, ``assigned[d, e, g, t]`` (integer >= 0): people of type
+    ``e`` at group ``g``'s windows in interval ``t``, only where ``e``'s skills cover every
+    category of ``g``. With ``shortfall_cost``, ``shortfall[d, g, t]`` (>= 0): staff missing
+    in the interval. Auxiliary: ``working[d, e, t]``, the people of type ``e`` working in
+    ``t``, defined interval by interval as the previous interval's plus the shifts that
+    start working at ``t`` (their start, the end of a break) minus those that stop (a break,
+    their end). A shift then enters the constraints only where its work starts or stops, not
+    in every interval it works: the same program, an order of magnitude fewer nonzeros,
+    and HiGHS solves it much faster (a week of three staff types: half a minute instead of
+    no good schedule in five).
+Works
+    A shift works interval ``t`` when its span covers the whole interval and none of its
+    breaks overlaps the interval at all. This is conservative: an interval the shift covers
+    in part (it starts or ends inside it, or a break takes part of it) does not count.
+Constraints
+    Flow: ``working[d, e, t] = working[d, e, t - 1] + starting - stopping``. Every working
+    person is at one group's windows: for each ``d, e, t``,
+    ``sum_g assigned[d, e, g, t] = working people of type e in t`` (equality rather than
+    ``<=``: the cost is the same, since a spare person can always stand at any group they
+    serve, and the plan then says where everybody is). Cover: for each ``d, g, t``,
+    ``sum_e assigned[d, e, g, t] + shortfall[d, g, t] >= required[d, g, t]`` (with one group
+    the working people cover it directly). Windows: for each ``d, t``, all working people
+    ``<= windows``. Counts: for each ``d, e``, the shifts of type ``e`` that day
+    ``<= count``.
+Objective
+    Minimise the paid cost, ``sum(shifts x length in hours x cost_per_hour x cost_factor)``
+    (breaks are paid), plus ``shortfall_cost x sum(shortfall)`` (staff-intervals missing).
+
+Checked before solving (:class:`~hallsim.errors.PlanError`): a staff type that can serve no
+group, a group no staff type can serve, a shift type for a staff type not given; and, without
+``shortfall_cost``, an interval with a requirement that no shift can work and windows fewer
+than an interval requires. An infeasible program raises a PlanError suggesting
+``shortfall_cost``.
+
+PuLP names follow the model: variables ``shifts_d0_early_staff_0800_b1000``,
+``assigned_d0_staff_business_0830``, ``shortfall_d0_business_0830``,
+``working_d0_clerk_0830``; constraints ``cover_d0_0830`` (one group) or
+``cover_d0_business_0830``, ``flow_d0_clerk_0830``, ``staff_d0_clerk_0830``,
+``windows_d0_0830``, ``count_d0_clerk``.
+
+The solver is HiGHS through PuLP, else CBC (see :mod:`hallsim.plan._solver`). HiGHS
+checks its time limit between steps, and one step (cut separation at the root of a large
+program) can take tens of seconds, so a solve may overrun ``time_limit_s``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from ..clock import clock, minutes_of_day
+from ..errors import PlanError, ScenarioError
+from ..scenario import Scenario
+from ._solver import INFEASIBLE, solve, variable
+
+__all__ = ["Break", "Schedule", "ShiftType", "StaffType", "schedule"]
+
+IMPLICIT_STAFF = "staff"  # the staff type without staff_types
+IMPLICIT_GROUP = "all"  # the group without a group column
+
+
+# ---------------------------------------------------------------------------- input checks
+
+
+def _whole(
+    value: Any, what: str, *, minimum: int = 0, maximum: int | None = None, table: bool = False
+) -> int:
+    """A whole number in range; from a table (``table``), a float that is one too."""
+    if table and isinstance(value, float | np.floating) and float(value).is_integer():
+        value = int(value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise PlanError(f"{what} must be a whole number (got {value!r})")
+    if value < minimum:
+        raise PlanError(f"{what} must be >= {minimum} (got {value!r})")
+    if maximum is not None and value > maximum:
+        raise PlanError(f"{what} must be <= {maximum} (got {value!r})")
+    return int(value)
+
+
+def _real(value: Any, what: str, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise PlanError(f"{what} must be a number (got {value!r})")
+    if not math.isfinite(value):
+        raise PlanError(f"{what} must be finite (got {value!r})")
+    if value < minimum:
+        raise PlanError(f"{what} must be >= {minimum:g} (got {value!r})")
+    return float(value)
+
+
+def _minute(value: Any, what: str) -> int:
+    if not isinstance(value, str):
+        raise PlanError(f'{what} must be a time of day "HH:MM" (got {value!r})')
+    try:
+        return minutes_of_day(value)
+    except ValueError:
+        raise PlanError(f'{what} must be a time of day "HH:MM" (got {value!r})') from None
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise PlanError(f"{what} must be a non-empty string (got {value!r})")
+    return value
+
+
+def _staff_value(value: Any, where: str) -> int:
+    """A requirement: a whole number of staff >= 0."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise PlanError(f"{where}: staff must be a whole number >= 0 (got {value!r})")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or number != round(number):
+        raise PlanError(f"{where}: staff must be a whole number >= 0 (got {value!r})")
+    return int(number)
+
+
+# ---------------------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True)
+class Break:
+    """A break inside a shift: ``length_min`` minutes, starting between ``after_min[0]`` and
+    ``after_min[1]`` minutes after the shift's start (the schedule chooses where).
+
+    Examples
+    --------
+    >>> Break(30, (180, 300))  # a half-hour lunch 3 to 5 hours into the shift
+    Break(length_min=30, after_min=(180, 300))
+    """
+
+    length_min: int
+    after_min: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        _whole(self.length_min, "break length_min", minimum=1, maximum=1440)
+        pair = self.after_min
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise PlanError(f"break after_min must be a pair (lo, hi) of minutes (got {pair!r})")
+        lo = _whole(pair[0], "break after_min lo", minimum=0)
+        hi = _whole(pair[1], "break after_min hi", minimum=0)
+        if hi < lo:
+            raise PlanError(f"break after_min must be (lo, hi) with lo <= hi (got {pair!r})")
+        object.__setattr__(self, "after_min", (lo, hi))
+
+
+@dataclass(frozen=True)
+class ShiftType:
+    """A kind of shift: its paid length (breaks included), the start times it may take and
+    its breaks.
+
+    Parameters
+    ----------
+    name : str
+        Unique among the shift types of a schedule.
+    length_min : int
+        Paid length in minutes, breaks included.
+    earliest, latest : str
+        ``"HH:MM"``: the earliest and the latest start.
+    every_min : int, default 15
+        Starts every ``every_min`` minutes from ``earliest`` to ``latest``.
+    breaks : sequence of Break
+        In the order they are taken; they may not overlap.
+    cost_per_hour : float, default 1.0
+        Cost of one paid hour (times the staff type's ``cost_factor``).
+    staff_type : str, optional
+        Only staff of this type work this shift type; ``None``: any type.
+
+    Examples
+    --------
+    >>> day = ShiftType("day", 480, "08:00", "09:00", breaks=[Break(30, (180, 300))])
+    >>> day.starts
+    [480, 495, 510, 525, 540]
+    """
+
+    name: str
+    length_min: int
+    earliest: str
+    latest: str
+    every_min: int = 15
+    breaks: tuple[Break, ...] = ()
+    cost_per_hour: float = 1.0
+    staff_type: str | None = None
+
+    def __post_init__(self) -> None:
+        name = _name(self.name, "shift type name")
+        where = f"shift type {name!r}"
+        length = _whole(self.length_min, f"{where}: length_min", minimum=1, maximum=1440)
+        first = _minute(self.earliest, f"{where}: earliest")
+        last = _minute(self.latest, f"{where}: latest")
+        if last < first:
+            raise PlanError(
+                f"{where}: earliest must not be later than latest (got earliest="
+                f"{self.earliest!r}, latest={self.latest!r})"
+            )
+        if last + length > 1440:
+            raise PlanError(
+                f"{where}: a shift starting at latest={self.latest!r} for {length} minutes "
+                "ends after 24:00"
+            )
+        _whole(self.every_min, f"{where}: every_min", minimum=1, maximum=1440)
+        breaks = self.breaks
+        if not isinstance(breaks, list | tuple):
+            raise PlanError(f"{where}: breaks must be a list of Break (got {breaks!r})")
+        breaks = tuple(Break(**b) if isinstance(b, dict) else b for b in breaks)
+        for b in breaks:
+            if not isinstance(b, Break):
+                raise PlanError(f"{where}: breaks must be a list of Break (got {b!r})")
+            lo, hi = b.after_min
+            if hi + b.length_min > length:
+                raise PlanError(
+                    f"{where}: a break of {b.length_min} minutes starting up to {hi} minutes "
+                    f"after the start ends after the {length}-minute shift (after_min="
+                    f"{b.after_min!r})"
+                )
+        earliest_end = 0
+        for k, b in enumerate(breaks):  # the earliest placement, in order
+            begin = max(b.after_min[0], earliest_end)
+            if begin > b.after_min[1]:
+                raise PlanError(
+                    f"{where}: breaks[{k}] (after_min={b.after_min!r}) cannot start after "
+                    f"the break before it ends ({earliest_end} minutes into the shift)"
+                )
+            earliest_end = begin + b.length_min
+        object.__setattr__(self, "breaks", breaks)
+        object.__setattr__(
+            self, "cost_per_hour", _real(self.cost_per_hour, f"{where}: cost_per_hour")
+        )
+        if self.staff_type is not None:
+            _name(self.staff_type, f"{where}: staff_type")
+
+    @property
+    def starts(self) -> list[int]:
+        """The start times, in minutes of day."""
+        first, last = minutes_of_day(self.earliest), minutes_of_day(self.latest)
+        return list(range(first, last + 1, self.every_min))
+
+    def placements(self, step: int) -> list[tuple[int, ...]]:
+        """Break placements: offsets of every break's start from the shift's start, each
+        ``lo, lo + step, ...`` up to ``hi``, breaks in order and not overlapping."""
+        options = [range(b.after_min[0], b.after_min[1] + 1, step) for b in self.breaks]
+        return [
+            offsets
+            for offsets in itertools.product(*options)
+            if all(
+                offsets[j + 1] >= offsets[j] + self.breaks[j].length_min
+                for j in range(len(offsets) - 1)
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class StaffType:
+    """A kind of staff: the categories they can serve, their relative cost and how many of
+    them are available.
+
+    Parameters
+    ----------
+    name : str
+        Unique among the staff types of a schedule.
+    skills : sequence of str
+        Category ids, or ``"*"`` for every category. Staff serve a group of windows when
+        their skills cover every category the group serves.
+    cost_factor : float, default 1.0
+        Multiplies the shift types' ``cost_per_hour``.
+    count : int, optional
+        At most this many people of this type work on a day.
+
+    Examples
+    --------
+    >>> StaffType("clerk", ["business", "property"], cost_factor=0.9, count=6)
+    StaffType(name='clerk', skills=('business', 'property'), cost_factor=0.9, count=6)
+    """
+
+    name: str
+    skills: tuple[str, ...]
+    cost_factor: float = 1.0
+    count: int | None = None
+
+    def __post_init__(self) -> None:
+        name = _name(self.name, "staff type name")
+        where = f"staff type {name!r}"
+        skills = self.skills
+        if not isinstance(skills, list | tuple) or not skills:
+            raise PlanError(
+                f'{where}: skills must be a non-empty list of category ids or "*" (got {skills!r})'
+            )
+        for skill in skills:
+            _name(skill, f"{where}: skill")
+        object.__setattr__(self, "skills", tuple(skills))
+        object.__setattr__(self, "cost_factor", _real(self.cost_factor, f"{where}: cost_factor"))
+        if self.count is not None:
+            _whole(self.count, f"{where}: count", minimum=0)
+
+    def serves(self, categories: tuple[str, ...] | None) -> bool:
+        """Whether these staff can work a group serving ``categories`` (``None``: the
+        implicit group of a requirement without groups, which any staff may work)."""
+        return categories is None or "*" in self.skills or set(categories) <= set(self.skills)
+
+
+# ---------------------------------------------------------------------------- the model data
+
+
+@dataclass
+class _Data:
+    """Everything the model needs, as arrays."""
+
+    interval_min: int
+    open_minute: int
+    times: np.ndarray  # start of every schedule interval, minutes of day
+    days: list[int]
+    groups: list[str]
+    categories: list[tuple[str, ...] | None]  # per group; None: the implicit group
+    required: np.ndarray  # (days, groups, intervals) int
+    shift_types: tuple[ShiftType, ...]
+    staff_types: tuple[StaffType, ...]
+    eligible: np.ndarray  # (staff types, groups) bool
+    # columns: one per (shift type, staff type, start, break placement)
+    col_shift: np.ndarray
+    col_staff: np.ndarray
+    col_start: np.ndarray
+    col_breaks: list[tuple[tuple[int, int], ...]]  # (start, end) minutes of day
+    works: np.ndarray  # (columns, intervals) bool
+    col_cost: np.ndarray
+    windows: int | None
+    shortfall_cost: float | None
+    shift_tokens: list[str] = field(default_factory=list)
+    staff_tokens: list[str] = field(default_factory=list)
+    group_tokens: list[str] = field(default_factory=list)
+
+
+def _tokens(names: Sequence[str]) -> list[str]:
+    """Names usable in PuLP names: word characters only, unique."""
+    out: list[str] = []
+    for i, name in enumerate(names):
+        token = re.sub(r"\W+", "_", name).strip("_") or "x"
+        while token in out:
+            token = f"{token}_{i}"
+        out.append(token)
+    return out
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}{minute % 60:02d}"
+
+
+def _works(
+    start: int, end: int, breaks: Sequence[tuple[int, int]], times: np.ndarray, length: int
+) -> np.ndarray:
+    """Intervals (starting at ``times``, ``length`` long) a shift works: inside its span and
+    not touched by any break."""
+    out = (times >= start) & (times + length <= end)
+    for a, b in breaks:
+        out &= ~((times < b) & (times + length > a))
+    return out
+
+
+def _demand(
+    required: Any, interval_min: int, open_: str
+) -> tuple[int, int, list[int], list[str], list[tuple[str, ...] | None], np.ndarray]:
+    """Requirements on the schedule's grid: ``(open, intervals, days, groups, categories,
+    required[day, group, interval])``."""
+    if isinstance(required, pd.DataFrame):
+        return _demand_table(required, interval_min)
+    if isinstance(required, str | bytes | dict) or not isinstance(
+        required, Sequence | np.ndarray | pd.Series
+    ):
+        raise PlanError(
+            "required must be a list of staff per interval or a requirements table "
+            f"(got {type(required).__name__})"
+        )
+    values = list(required)
+    if not values:
+        raise PlanError(f"required is empty: no demand to schedule (got {required!r})")
+    staff = [_staff_value(v, f"required[{i}]") for i, v in enumerate(values)]
+    first = _minute(open_, "open")
+    if first + len(staff) * interval_min > 1440:
+        raise PlanError(
+            f"{len(staff)} intervals of {interval_min} minutes from open={open_!r} end after 24:00"
+        )
+    table = np.array(staff, dtype=np.int64).reshape(1, 1, -1)
+    return first, len(staff), [0], [IMPLICIT_GROUP], [None], table
+
+
+def _demand_table(table: pd.DataFrame, interval_min: int):
+    for column in ("interval_start", "staff"):
+        if column not in table.columns:
+            raise PlanError(f"required has no column {column!r} (columns: {list(table.columns)})")
+    if len(table) == 0:
+        raise PlanError("required has no rows: no demand to schedule")
+    n = len(table)
+    starts = [
+        _whole(v, f"required row {i!r}: interval_start", minimum=0, maximum=1439, table=True)
+        for i, v in zip(table.index, table["interval_start"].tolist(), strict=True)
+    ]
+    if "day" in table.columns:
+        days_of = [
+            _whole(v, f"required row {i!r}: day", minimum=0, table=True)
+            for i, v in zip(table.index, table["day"].tolist(), strict=True)
+        ]
+    else:
+        days_of = [0] * n
+    if "group" in table.columns:
+        group_of = [str(g) for g in table["group"].tolist()]
+    else:
+        group_of = [IMPLICIT_GROUP] * n
+    if "interval_min" in table.columns:
+        lengths = [
+            _whole(v, f"required row {i!r}: interval_min", minimum=1, maximum=1440, table=True)
+            for i, v in zip(table.index, table["interval_min"].tolist(), strict=True)
+        ]
+    else:
+        unique = np.unique(starts)
+        steps = np.diff(unique)
+        step = int(steps[steps > 0].min()) if steps.size else interval_min
+        lengths = [step] * n
+    groups = list(dict.fromkeys(group_of))
+    categories: dict[str, tuple[str, ...] | None] = {}
+    if "categories" in table.columns:
+        for i, g, text in zip(table.index, group_of, table["categories"].tolist(), strict=True):
+            if not isinstance(text, str):
+                raise PlanError(
+                    f"required row {i!r}: categories must be comma-joined category ids "
+                    f"(got {text!r})"
+                )
+            ids = tuple(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+            if not ids:
+                raise PlanError(f"required row {i!r}: categories is empty (got {text!r})")
+            seen = categories.setdefault(g, ids)
+            if set(seen) != set(ids):
+                raise PlanError(
+                    f"required row {i!r}: group {g!r} serves {text!r} here but "
+                    f"{','.join(seen)!r} in an earlier row"
+                )
+    else:  # a group serves the category it is named after; no groups: anything
+        categories = {g: (g,) if "group" in table.columns else None for g in groups}
+    where = [
+        f"required row {i!r} (day {d}, group {g!r}, {clock(s)})"
+        for i, d, g, s in zip(table.index, days_of, group_of, starts, strict=True)
+    ]
+    staff = [_staff_value(v, w) for v, w in zip(table["staff"].tolist(), where, strict=True)]
+    first = min(starts)
+    end = max(s + n_min for s, n_min in zip(starts, lengths, strict=True))
+    n_t = -(-(end - first) // interval_min)
+    if first + n_t * interval_min > 1440:
+        raise PlanError(
+            f"the schedule's {interval_min}-minute intervals from {clock(first)} to cover "
+            f"the requirements up to {clock(end)} end after 24:00"
+        )
+    days = sorted(set(days_of))
+    day_index = {d: k for k, d in enumerate(days)}
+    group_index = {g: k for k, g in enumerate(groups)}
+    out = np.zeros((len(days), len(groups), n_t), dtype=np.int64)
+    seen_rows: dict[tuple[int, str, int], str] = {}
+    for d, g, s, n_min, value, w in zip(
+        days_of, group_of, starts, lengths, staff, where, strict=True
+    ):
+        key = (d, g, s)
+        if key in seen_rows:
+            raise PlanError(f"{w}: a second requirement for the same interval")
+        seen_rows[key] = w
+        i0 = (s - first) // interval_min
+        i1 = -(-(s + n_min - first) // interval_min)
+        cells = out[day_index[d], group_index[g], i0:i1]
+        np.maximum(cells, value, out=cells)
+    return first, n_t, days, groups, [categories[g] for g in groups], out
+
+
+def _prepare(
+    required, shift_types, staff_types, windows, interval_min, open_, shortfall_cost
+) -> _Data:
+    interval_min = _whole(interval_min, "interval_min", minimum=1, maximum=1440)
+    if isinstance(shift_types, ShiftType):
+        shift_types = [shift_types]
+    if not isinstance(shift_types, list | tuple) or not shift_types:
+        raise PlanError(f"shift_types must be a non-empty list of ShiftType (got {shift_types!r})")
+    for k in shift_types:
+        if not isinstance(k, ShiftType):
+            raise PlanError(f"shift_types must be ShiftType objects (got {k!r})")
+    names = [k.name for k in shift_types]
+    for name in names:
+        if names.count(name) > 1:
+            raise PlanError(f"two shift types are named {name!r}")
+    implicit = staff_types is None
+    if implicit:
+        staff_types = [StaffType(IMPLICIT_STAFF, ("*",))]
+    elif isinstance(staff_types, StaffType):
+        staff_types = [staff_types]
+    if not isinstance(staff_types, list | tuple) or not staff_types:
+        raise PlanError(f"staff_types must be a non-empty list of StaffType (got {staff_types!r})")
+    for e in staff_types:
+        if not isinstance(e, StaffType):
+            raise PlanError(f"staff_types must be StaffType objects (got {e!r})")
+    staff_names = [e.name for e in staff_types]
+    for name in staff_names:
+        if staff_names.count(name) > 1:
+            raise PlanError(f"two staff types are named {name!r}")
+    for k in shift_types:
+        if k.staff_type is not None and k.staff_type not in staff_names:
+            known = "none given" if implicit else ", ".join(repr(n) for n in staff_names)
+            raise PlanError(
+                f"shift type {k.name!r}: staff_type {k.staff_type!r} is not among the staff "
+                f"types ({known})"
+            )
+    if windows is not None:
+        windows = _whole(windows, "windows", minimum=0)
+    if shortfall_cost is not None:
+        shortfall_cost = _real(shortfall_cost, "shortfall_cost")
+
+    first, n_t, days, groups, categories, table = _demand(required, interval_min, open_)
+    times = first + interval_min * np.arange(n_t, dtype=np.int64)
+    eligible = np.array([[e.serves(c) for c in categories] for e in staff_types], dtype=bool)
+
+    col_shift, col_staff, col_start, col_breaks, works, col_cost = [], [], [], [], [], []
+    for ki, k in enumerate(shift_types):
+        placements = k.placements(interval_min)
+        if not placements:
+            raise PlanError(
+                f"shift type {k.name!r}: its breaks cannot be placed in order without "
+                f"overlapping at {interval_min}-minute steps (breaks: {list(k.breaks)})"
+            )
+        for ei, e in enumerate(staff_types):
+            if k.staff_type is not None and k.staff_type != e.name:
+                continue
+            cost = k.length_min / 60 * k.cost_per_hour * e.cost_factor
+            for s in k.starts:
+                for offsets in placements:
+                    spans = tuple(
+                        (s + o, s + o + b.length_min)
+                        for o, b in zip(offsets, k.breaks, strict=True)
+                    )
+                    worked = _works(s, s + k.length_min, spans, times, interval_min)
+                    if not worked.any():
+                        continue  # a shift that works no interval only costs
+                    col_shift.append(ki)
+                    col_staff.append(ei)
+                    col_start.append(s)
+                    col_breaks.append(spans)
+                    works.append(worked)
+                    col_cost.append(cost)
+    return _Data(
+        interval_min=interval_min,
+        open_minute=first,
+        times=times,
+        days=days,
+        groups=groups,
+        categories=categories,
+        required=table,
+        shift_types=tuple(shift_types),
+        staff_types=tuple(staff_types),
+        eligible=eligible,
+        col_shift=np.array(col_shift, dtype=np.int64),
+        col_staff=np.array(col_staff, dtype=np.int64),
+        col_start=np.array(col_start, dtype=np.int64),
+        col_breaks=col_breaks,
+        works=np.array(works, dtype=bool).reshape(len(col_shift), n_t),
+        col_cost=np.array(col_cost, dtype=float),
+        windows=windows,
+        shortfall_cost=shortfall_cost,
+        shift_tokens=_tokens(names),
+        staff_tokens=_tokens(staff_names),
+        group_tokens=_tokens(groups),
+    )
+
+
+def _check(data: _Data) -> None:
+    """Errors that show without solving."""
+    staff_types, groups = data.staff_types, data.groups
+
+    def described(g: int) -> str:
+        cats = data.categories[g]
+        return f"{groups[g]!r}" + ("" if cats is None else f" [{', '.join(cats)}]")
+
+    for ei, e in enumerate(staff_types):
+        if not data.eligible[ei].any():
+            raise PlanError(
+                f"staff type {e.name!r} (skills {list(e.skills)}) can serve no group of "
+                "windows: a group needs staff with all its categories (groups: "
+                f"{', '.join(described(g) for g in range(len(groups)))})"
+            )
+    for g in range(len(groups)):
+        if not data.eligible[:, g].any():
+            raise PlanError(
+                f"no staff type can serve group {described(g)}: none has all its categories "
+                f"(staff types: {', '.join(f'{e.name!r} {list(e.skills)}' for e in staff_types)})"
+            )
+    if data.shortfall_cost is not None:
+        return
+    available = np.array([e.count != 0 for e in staff_types], dtype=bool)
+    length = data.interval_min
+    for di, d in enumerate(data.days):
+        for g in range(len(groups)):
+            for t in np.flatnonzero(data.required[di, g] > 0):
+                usable = data.eligible[data.col_staff, g] & available[data.col_staff]
+                if not (data.works[:, t] & usable).any():
+                    a = int(data.times[t])
+                    hours = ", ".join(
+                        f"{k.name!r} {k.earliest}-{k.latest} for {k.length_min} min"
+                        for k in data.shift_types
+                    )
+                    raise PlanError(
+                        f"no shift can work the interval {clock(a)}-{clock(a + length)} on "
+                        f"day {d}, where group {groups[g]!r} needs "
+                        f"{int(data.required[di, g, t])} staff (shift types: {hours}); add a "
+                        "shift type or widen the starts, or pass shortfall_cost= to allow "
+                        "shortfalls"
+                    )
+    if data.windows is not None:
+        total = data.required.sum(axis=1)
+        for di, d in enumerate(data.days):
+            for t in np.flatnonzero(total[di] > data.windows):
+                raise PlanError(
+                    f"windows={data.windows} but {int(total[di, t])} staff are required at "
+                    f"{clock(int(data.times[t]))} on day {d}; pass shortfall_cost= to allow "
+                    "shortfalls"
+                )
+
+
+# ---------------------------------------------------------------------------- build and solve
+
+
+@dataclass
+class _Variables:
+    shifts: dict[tuple[int, int], pulp.LpVariable]  # (day index, column)
+    assigned: dict[tuple[int, int, int, int], pulp.LpVariable]  # (day, staff, group, t)
+    shortfall: dict[tuple[int, int, int], pulp.LpVariable]  # (day, group, t)
+
+
+def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
+    problem = pulp.LpProblem("shift_schedule", pulp.LpMinimize)
+    n_t = len(data.times)
+    n_groups = len(data.groups)
+    st, et, gt = data.shift_tokens, data.staff_tokens, data.group_tokens
+    hhmm = [_hhmm(int(a)) for a in data.times]
+    shifts: dict[tuple[int, int], pulp.LpVariable] = {}
+    for di, d in enumerate(data.days):
+        for c in range(len(data.col_shift)):
+            name = (
+                f"shifts_d{d}_{st[data.col_shift[c]]}_{et[data.col_staff[c]]}_"
+                f"{_hhmm(int(data.col_start[c]))}"
+                + "".join(f"_b{_hhmm(a)}" for a, _ in data.col_breaks[c])
+            )
+            shifts[di, c] = variable(problem, name, pulp.LpInteger)
+    assigned: dict[tuple[int, int, int, int], pulp.LpVariable] = {}
+    shortfall: dict[tuple[int, int, int], pulp.LpVariable] = {}
+    objective = [float(data.col_cost[c]) * v for (_, c), v in shifts.items()]
+
+    n_e = len(data.staff_types)
+    # +1 where a column starts working (after its start or a break), -1 where it stops
+    delta = np.diff(data.works.astype(np.int64), axis=1, prepend=0)
+    for di, d in enumerate(data.days):
+        working: dict[tuple[int, int], pulp.LpVariable] = {}  # (staff type, t)
+        for e in range(n_e):
+            mine = data.col_staff == e
+            for t in range(n_t):
+                if not (mine & data.works[:, t]).any():
+                    continue  # nobody of type e can work t: 0
+                v = variable(problem, f"working_d{d}_{et[e]}_{hhmm[t]}", pulp.LpContinuous)
+                changes = np.flatnonzero(mine & (delta[:, t] != 0))
+                before = working.get((e, t - 1))
+                problem += (
+                    v
+                    - (before if before is not None else 0)
+                    - pulp.lpSum(int(delta[c, t]) * shifts[di, int(c)] for c in changes)
+                    == 0,
+                    f"flow_d{d}_{et[e]}_{hhmm[t]}",
+                )
+                working[e, t] = v
+
+        staffed: dict[tuple[int, int], list] = {}
+        for t in range(n_t):
+            if n_groups == 1:
+                staffed[0, t] = [working[e, t] for e in range(n_e) if (e, t) in working]
+                continue
+            for e in range(n_e):
+                if (e, t) not in working:
+                    continue
+                parts = []
+                for g in np.flatnonzero(data.eligible[e]):
+                    v = variable(
+                        problem, f"assigned_d{d}_{et[e]}_{gt[g]}_{hhmm[t]}", pulp.LpInteger
+                    )
+                    assigned[di, e, int(g), t] = v
+                    staffed.setdefault((int(g), t), []).append(v)
+                    parts.append(v)
+                problem += (
+                    pulp.lpSum(parts) == working[e, t],
+                    f"staff_d{d}_{et[e]}_{hhmm[t]}",
+                )
+        for g in range(n_groups):
+            for t in np.flatnonzero(data.required[di, g] > 0):
+                t = int(t)
+                lhs = list(staffed.get((g, t), []))
+                if data.shortfall_cost is not None:
+                    v = variable(problem, f"shortfall_d{d}_{gt[g]}_{hhmm[t]}", pulp.LpContinuous)
+                    shortfall[di, g, t] = v
+                    lhs.append(v)
+                    objective.append(data.shortfall_cost * v)
+                where = f"{gt[g]}_" if n_groups > 1 else ""
+                problem += (
+                    pulp.lpSum(lhs) >= int(data.required[di, g, t]),
+                    f"cover_d{d}_{where}{hhmm[t]}",
+                )
+        if data.windows is not None:
+            for t in range(n_t):
+                people = [working[e, t] for e in range(n_e) if (e, t) in working]
+                if people:
+                    problem += pulp.lpSum(people) <= data.windows, f"windows_d{d}_{hhmm[t]}"
+        for e, staff_type in enumerate(data.staff_types):
+            cols = np.flatnonzero(data.col_staff == e)
+            if staff_type.count is not None and cols.size:
+                problem += (
+                    pulp.lpSum(shifts[di, int(c)] for c in cols) <= staff_type.count,
+                    f"count_d{d}_{et[e]}",
+                )
+    problem += pulp.lpSum(objective)
+    return problem, _Variables(shifts, assigned, shortfall)
+
+
+def _solve(problem: pulp.LpProblem, solver: Any, time_limit_s: float) -> tuple[str, bool, float]:
+    """Solve in place; ``(status name, proved optimal, relative gap)``."""
+    status, optimal, gap = solve(problem, solver, time_limit_s, "schedule")
+    if status == INFEASIBLE:
+        raise PlanError(
+            "the requirements cannot be covered by these shift types, windows and staff "
+            "counts (the schedule is infeasible); pass shortfall_cost= to allow shortfalls at "
+            "a cost and see in coverage where staff are missing"
+        )
+    return status, optimal, gap
+
+
+# ---------------------------------------------------------------------------- read back
+
+
+def _read(data: _Data, variables: _Variables, status: str, optimal: bool, gap: float) -> Schedule:
+    def value(v: pulp.LpVariable) -> int:
+        return int(round(v.varValue or 0.0))
+
+    n_days, n_groups, n_t = data.required.shape
+    n_e = len(data.staff_types)
+    counts = np.zeros((n_days, len(data.col_shift)), dtype=np.int64)
+    for (di, c), v in variables.shifts.items():
+        counts[di, c] = value(v)
+    # working[d, e, t]
+    working = np.zeros((n_days, n_e, n_t), dtype=np.int64)
+    for e in range(n_e):
+        cols = data.col_staff == e
+        working[:, e, :] = counts[:, cols] @ data.works[cols].astype(np.int64)
+    by_group = np.zeros((n_days, n_e, n_groups, n_t), dtype=np.int64)
+    if n_groups == 1:
+        by_group[:, :, 0, :] = working
+    else:
+        for (di, e, g, t), v in variables.assigned.items():
+            by_group[di, e, g, t] = value(v)
+    staffed = by_group.sum(axis=1)
+
+    rows = []
+    for di, d in enumerate(data.days):  # by start time, then shift and staff type
+        for c in sorted(np.flatnonzero(counts[di]), key=lambda c: data.col_start[c]):
+            k = data.shift_types[data.col_shift[c]]
+            e = data.staff_types[data.col_staff[c]]
+            start = int(data.col_start[c])
+            breaks = [(clock(a), clock(b)) for a, b in data.col_breaks[c]]
+            rows.append(
+                {
+                    "day": d,
+                    "shift_type": k.name,
+                    "staff_type": e.name,
+                    "start": clock(start),
+                    "end": clock(start + k.length_min),
+                    "break_start": breaks[0][0] if breaks else None,
+                    "break_end": breaks[0][1] if breaks else None,
+                    "breaks": breaks,
+                    "count": int(counts[di, c]),
+                    "cost": float(counts[di, c] * data.col_cost[c]),
+                    "start_min": start,
+                    "end_min": start + k.length_min,
+                }
+            )
+    shift_columns = [
+        "day", "shift_type", "staff_type", "start", "end", "break_start", "break_end",
+        "breaks", "count", "cost", "start_min", "end_min",
+    ]  # fmt: skip
+    dtypes = {"day": np.int64, "count": np.int64, "cost": float, "start_min": np.int64}
+    dtypes["end_min"] = np.int64
+    shifts = pd.DataFrame(
+        {  # object columns keep None (no break) as None
+            c: pd.Series([row[c] for row in rows], dtype=dtypes.get(c, object))
+            for c in shift_columns
+        }
+    )
+
+    d_idx, g_idx, t_idx = np.indices((n_days, n_groups, n_t)).reshape(3, -1)
+    required = data.required.ravel()
+    got = staffed.ravel()
+    coverage = pd.DataFrame(
+        {
+            "day": np.array(data.days, dtype=np.int64)[d_idx],
+            "group": np.array(data.groups, dtype=object)[g_idx],
+            "interval_start": data.times[t_idx],
+            "time": [clock(int(a)) for a in data.times[t_idx]],
+            "required": required,
+            "staffed": got,
+            "surplus": np.maximum(got - required, 0),
+            "shortfall": np.maximum(required - got, 0),
+            "working": working.sum(axis=1)[d_idx, t_idx],
+        }
+    )
+
+    # with one group and one staff type, the assignment says nothing coverage does not
+    listed = by_group if n_groups > 1 or n_e > 1 else np.zeros_like(by_group)
+    d_idx, e_idx, g_idx, t_idx = np.nonzero(listed)
+    assignment = pd.DataFrame(
+        {
+            "day": np.array(data.days, dtype=np.int64)[d_idx],
+            "staff_type": np.array([e.name for e in data.staff_types], dtype=object)[e_idx],
+            "group": np.array(data.groups, dtype=object)[g_idx],
+            "interval_start": data.times[t_idx],
+            "time": pd.Series([clock(int(a)) for a in data.times[t_idx]], dtype=object),
+            "staff": listed[d_idx, e_idx, g_idx, t_idx],
+        }
+    )
+    unit = data.shortfall_cost
+    return Schedule(
+        shifts=shifts,
+        coverage=coverage,
+        assignment=assignment,
+        cost=float(shifts["cost"].sum()) if len(shifts) else 0.0,
+        shortfall_cost=float((unit or 0.0) * coverage["shortfall"].sum()),
+        status=status,
+        optimal=optimal,
+        gap=gap,
+        interval_min=data.interval_min,
+        open_minute=data.open_minute,
+        shift_types=data.shift_types,
+        staff_types=data.staff_types,
+        groups=dict(zip(data.groups, data.categories, strict=True)),
+        unit_shortfall_cost=unit,
+        windows=data.windows,
+    )
+
+
+# ---------------------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Schedule:
+    """A shift schedule and how it covers the requirements.
+
+    Attributes
+    ----------
+    shifts : pandas.DataFrame
+        One row per day, shift type, staff type, start and break placement worked:
+        ``day, shift_type, staff_type, start, end, break_start, break_end`` (``"HH:MM"``; the
+        first break, ``None`` without breaks), ``breaks`` (every break as a pair of
+        ``"HH:MM"``), ``count`` (people), ``cost``, ``start_min, end_min`` (minutes of day).
+    coverage : pandas.DataFrame
+        One row per day, group and schedule interval: ``day, group, interval_start`` (minutes
+        of day), ``time``, ``required``, ``staffed`` (people at the group's windows),
+        ``surplus`` and ``shortfall`` (staffed above or below required), ``working`` (people
+        working in the interval, every group).
+    assignment : pandas.DataFrame
+        With several groups or staff types: ``day, staff_type, group, interval_start, time,
+        staff``, the people of each type at each group (rows with staff > 0); else empty.
+    cost : float
+        Paid cost of the shifts.
+    shortfall_cost : float
+        The penalty part of the objective: ``shortfall_cost x`` staff-intervals missing.
+    status : str
+        PuLP's status name. ``"Optimal"`` with ``optimal`` False: the solver stopped at the
+        time limit with a feasible schedule.
+    optimal : bool
+        Proved optimal (within the solver's gap tolerance).
+    gap : float
+        Relative MIP gap the solver reports (HiGHS), or 0.0 when optimal and NaN otherwise.
+    interval_min, open_minute : int
+        The schedule's grid: intervals of ``interval_min`` minutes from ``open_minute``.
+    shift_types, staff_types : tuple
+        The shift and staff types scheduled (without ``staff_types``, one type ``"staff"``).
+    groups : dict
+        Group name to the category ids it serves (``None``: the implicit group ``"all"``,
+        any category).
+    unit_shortfall_cost : float or None
+        The ``shortfall_cost`` argument.
+    windows : int or None
+        The ``windows`` argument.
+    """
+
+    shifts: pd.DataFrame
+    coverage: pd.DataFrame
+    assignment: pd.DataFrame
+    cost: float
+    shortfall_cost: float
+    status: str
+    optimal: bool
+    gap: float
+    interval_min: int
+    open_minute: int
+    shift_types: tuple[ShiftType, ...]
+    staff_types: tuple[StaffType, ...]
+    groups: dict[str, tuple[str, ...] | None]
+    unit_shortfall_cost: float | None = None
+    windows: int | None = None
+
+    @property
+    def days(self) -> list[int]:
+        """The days scheduled."""
+        return sorted(int(d) for d in self.coverage["day"].unique())
+
+    @property
+    def times(self) -> np.ndarray:
+        """Start of every schedule interval, minutes of day."""
+        return np.sort(self.coverage["interval_start"].unique()).astype(np.int64)
+
+    def __repr__(self) -> str:
+        times = self.times
+        end = int(times[-1]) + self.interval_min if len(times) else self.open_minute
+        days = len(self.days)
+        people = int(self.shifts["count"].sum()) if len(self.shifts) else 0
+        missing = int(self.coverage["shortfall"].sum())
+        text = (
+            f"Schedule({days} day{'s' if days != 1 else ''}, {clock(self.open_minute)}-"
+            f"{clock(end)} every {self.interval_min} min, {people} shifts, cost {self.cost:g}"
+        )
+        if missing or self.unit_shortfall_cost is not None:
+            text += f", shortfall {missing} staff-intervals (penalty {self.shortfall_cost:g})"
+        if self.optimal:
+            text += f", {self.status}"
+        else:
+            text += f", not proved optimal (status {self.status}, gap {self.gap:.2%})"
+        return text + ")"
+
+    def day(self, d: int) -> Schedule:
+        """The part of the schedule for day ``d`` (its tables keep ``day == d``)."""
+        if d not in self.days:
+            raise PlanError(f"day {d!r} is not in the schedule (days: {self.days})")
+
+        def part(table: pd.DataFrame) -> pd.DataFrame:
+            if table.empty:
+                return table.copy()
+            return table[table["day"] == d].reset_index(drop=True)
+
+        shifts, coverage = part(self.shifts), part(self.coverage)
+        return Schedule(
+            shifts=shifts,
+            coverage=coverage,
+            assignment=part(self.assignment),
+            cost=float(shifts["cost"].sum()) if len(shifts) else 0.0,
+            shortfall_cost=float((self.unit_shortfall_cost or 0.0) * coverage["shortfall"].sum()),
+            status=self.status,
+            optimal=self.optimal,
+            gap=self.gap,
+            interval_min=self.interval_min,
+            open_minute=self.open_minute,
+            shift_types=self.shift_types,
+            staff_types=self.staff_types,
+            groups=dict(self.groups),
+            unit_shortfall_cost=self.unit_shortfall_cost,
+            windows=self.windows,
+        )
+
+    def _one_day(self) -> Schedule:
+        days = self.days
+        if len(days) <= 1:
+            return self
+        first = self.day(days[0])
+
+        def plain(table: pd.DataFrame) -> pd.DataFrame:
+            return table.drop(columns="day").reset_index(drop=True)
+
+        for d in days[1:]:
+            other = self.day(d)
+            if not (
+                plain(other.shifts).equals(plain(first.shifts))
+                and plain(other.assignment).equals(plain(first.assignment))
+            ):
+                raise PlanError(
+                    f"to_scenario needs one day's plan per scenario, and days {days[0]} and "
+                    f"{d} differ; use schedule.day(d).to_scenario(base) for each day"
+                )
+        return first
+
+    def to_scenario(self, base: Scenario) -> Scenario:
+        """A scenario that works this plan: ``base``'s hall, categories, back offices and
+        pickup, with windows, ``[[staff]]`` and ``[[rotation]]`` from the schedule.
+
+        Each group gets a ``[[windows]]`` entry (id: the group's name) serving its
+        categories (``["*"]`` for the implicit group), as many windows as the group ever
+        needs at once, with the ``generalist_factor`` and call rule of the ``base`` window
+        entry that serves the same categories (else 1.0 and FCFS). Each shift row becomes a
+        ``[[staff]]`` entry (``count`` people, the staff type's skills, the shift and its
+        breaks). Each person works one group's windows per interval as
+        :attr:`assignment` says (minutes of a shift outside whole intervals go with the
+        neighbouring interval); these pieces of work are laid on windows greedily by start
+        time, a person keeping their window where it is free. The first window a person
+        works is their home window; the others become rotation blocks. Reserve pools and
+        tidal blocks of ``base`` are not kept (they name ``base``'s windows).
+
+        With shifts on the schedule's grid, a group's windows are open in an interval
+        exactly as often as :attr:`coverage` ``staffed`` says. Staff apply to every day of
+        the hall: the schedule must have one day, or identical days (see :meth:`day`).
+
+        Raises
+        ------
+        PlanError
+            A schedule of differing days, with no shifts, or naming categories or skills
+            ``base`` does not have.
+        """
+        if not isinstance(base, Scenario):
+            raise PlanError(f"to_scenario needs a hallsim.Scenario (got {type(base).__name__})")
+        plan = self._one_day()
+        if plan.shifts.empty:
+            raise PlanError("the schedule has no shifts: there is nobody to staff the windows")
+        groups = list(self.groups)
+        serves = {g: ["*"] if c is None else list(c) for g, c in self.groups.items()}
+        for g, entries in serves.items():
+            for entry in entries:
+                if not base.resolve([entry]):
+                    raise PlanError(
+                        f"group {g!r} serves {entry!r}, which is not a category id or "
+                        f"department of {base.name or 'the base scenario'!r} (categories: "
+                        f"{base.category_ids})"
+                    )
+        for e in self.staff_types:
+            for skill in e.skills:
+                if not base.resolve([skill]):
+                    raise PlanError(
+                        f"staff type {e.name!r} has skill {skill!r}, which is not a category id "
+                        f"or department of the base scenario (categories: {base.category_ids})"
+                    )
+        people = _people(plan, groups)
+        pieces = _pieces(plan, people, groups, base.hall.open_minute, base.hall.close_minute)
+        windows_of, at = _lay_out(pieces, len(groups))
+
+        window_names = []  # per group
+        for g, n in enumerate(windows_of):
+            name = groups[g]
+            window_names.append([name] if n == 1 else [f"{name}.{j + 1}" for j in range(n)])
+        spare = next((names[0] for names in window_names if names), None)
+        if spare is None:
+            raise PlanError(
+                f"the schedule staffs no window during the hall's hours "
+                f"{base.hall.open}-{base.hall.close}"
+            )
+        homes: list[str] = []
+        rotation: list[dict] = []
+        for m, person in enumerate(people):
+            mine = sorted((a, b, g, at[p]) for p, (pm, g, a, b) in enumerate(pieces) if pm == m)
+            if not mine:
+                eligible = [g for g in person["groups"] if window_names[g]]
+                homes.append(window_names[eligible[0]][0] if eligible else spare)
+                continue
+            home = window_names[mine[0][2]][mine[0][3]]
+            homes.append(home)
+            blocks: list[list] = []
+            for a, b, g, w in mine:
+                name = window_names[g][w]
+                if blocks and blocks[-1][2] == name and blocks[-1][1] == a:
+                    blocks[-1][1] = b
+                else:
+                    blocks.append([a, b, name])
+            rotation += [
+                {"staff": person["name"], "window": name, "from": clock(a), "to": clock(b)}
+                for a, b, name in blocks
+                if name != home
+            ]
+
+        window_entries = []
+        for g, group in enumerate(groups):
+            if not windows_of[g]:
+                continue
+            wanted = base.resolve(serves[group])
+            like = next((w for w in base.windows if base.served_categories(w) == wanted), None)
+            entry: dict[str, Any] = {"id": group, "count": windows_of[g], "serves": serves[group]}
+            if like is not None:
+                entry["generalist_factor"] = like.generalist_factor
+                entry["call"] = like.call
+            window_entries.append(entry)
+        staff_entries = []
+        m = 0
+        for row in plan.shifts.itertuples(index=False):
+            entry = {
+                "id": _entry_id(row, len(self.staff_types) > 1),
+                "count": int(row.count),
+                "skills": list(_staff_type(self, row.staff_type).skills),
+                "shift": [row.start, row.end],
+                "breaks": [list(b) for b in row.breaks],
+                "windows": homes[m : m + int(row.count)],
+            }
+            m += int(row.count)
+            staff_entries.append(entry)
+        try:
+            return Scenario(
+                name=f"{base.name} (schedule)" if base.name else "schedule",
+                description=f"{base.description}\n{plan!r}".strip(),
+                hall=base.hall,
+                categories=list(base.categories),
+                windows=window_entries,
+                staff=staff_entries,
+                rotation=rotation,
+                back_office=list(base.back_office),
+                pickup=base.pickup,
+            )
+        except ScenarioError as error:
+            raise PlanError(f"the schedule does not make a valid scenario:\n{error}") from error
+
+
+def _staff_type(plan: Schedule, name: str) -> StaffType:
+    return next(e for e in plan.staff_types if e.name == name)
+
+
+def _entry_id(row: Any, typed: bool) -> str:
+    text = f"{row.shift_type}@{row.start}"
+    if typed:
+        text += f"/{row.staff_type}"
+    return text + "".join(f"/b{a}" for a, _ in row.breaks)
+
+
+def _people(plan: Schedule, groups: list[str]) -> list[dict]:
+    """Every person of a one-day plan, with the group they work in every interval (-1: not
+    working), from the assignment."""
+    times = plan.times
+    n_t = len(times)
+    length = plan.interval_min
+    quota: dict[tuple[str, int], np.ndarray] = {}
+    if plan.assignment.empty:
+        (e,) = plan.staff_types
+        for g, group in enumerate(groups):
+            rows = plan.coverage[plan.coverage["group"] == group].sort_values("interval_start")
+            quota[e.name, g] = rows["staffed"].to_numpy(dtype=np.int64)
+    else:
+        for row in plan.assignment.itertuples(index=False):
+            cells = quota.setdefault(
+                (row.staff_type, groups.index(row.group)), np.zeros(n_t, dtype=np.int64)
+            )
+            cells[int(np.searchsorted(times, row.interval_start))] += int(row.staff)
+    people = []
+    for row in plan.shifts.itertuples(index=False):
+        breaks = [(minutes_of_day(a), minutes_of_day(b)) for a, b in row.breaks]
+        works = _works(row.start_min, row.end_min, breaks, times, length)
+        entry_id = _entry_id(row, len(plan.staff_types) > 1)
+        staff_type = _staff_type(plan, row.staff_type)
+        for j in range(int(row.count)):
+            people.append(
+                {
+                    "name": entry_id if row.count == 1 else f"{entry_id}.{j + 1}",
+                    "type": row.staff_type,
+                    "start": int(row.start_min),
+                    "end": int(row.end_min),
+                    "breaks": breaks,
+                    "works": works,
+                    "group": np.full(n_t, -1, dtype=np.int64),
+                    "groups": [
+                        g for g, c in enumerate(plan.groups.values()) if staff_type.serves(c)
+                    ],
+                }
+            )
+    last = [-1] * len(people)
+    for t in range(n_t):
+        for e in plan.staff_types:
+            here = [m for m, p in enumerate(people) if p["type"] == e.name and p["works"][t]]
+            left = [int(quota.get((e.name, g), np.zeros(n_t))[t]) for g in range(len(groups))]
+            if sum(left) != len(here):
+                raise PlanError(
+                    f"internal: {len(here)} people of type {e.name!r} work at "
+                    f"{clock(int(times[t]))} but {sum(left)} are assigned"
+                )
+            waiting = []
+            for m in here:  # keep people where they were
+                if last[m] >= 0 and left[last[m]] > 0:
+                    people[m]["group"][t] = last[m]
+                    left[last[m]] -= 1
+                else:
+                    waiting.append(m)
+            for m in waiting:
+                g = max(range(len(groups)), key=lambda g: left[g])
+                people[m]["group"][t] = g
+                left[g] -= 1
+            for m in here:
+                last[m] = int(people[m]["group"][t])
+    return people
+
+
+def _pieces(
+    plan: Schedule, people: list[dict], groups: list[str], hall_open: int, hall_close: int
+) -> list[tuple[int, int, int, int]]:
+    """``(person, group, from, to)``: every person's time on duty (shift minus breaks, within
+    the hall's hours) cut where their group changes. Minutes outside whole working intervals
+    go with the neighbouring interval's group."""
+    times = plan.times
+    length = plan.interval_min
+    out = []
+    for m, person in enumerate(people):
+        segments, at = [], person["start"]
+        for a, b in sorted(person["breaks"]):
+            segments.append((at, a))
+            at = b
+        segments.append((at, person["end"]))
+        groups_of = person["group"]
+        worked = np.flatnonzero(groups_of >= 0)
+        for a, b in segments:
+            if b <= a:
+                continue
+            inside = np.flatnonzero((times >= a) & (times + length <= b))
+            cuts: list[tuple[int, int, int]] = []  # (from, to, group)
+            if inside.size == 0:
+                before = worked[times[worked] < a]
+                after = worked[times[worked] >= b]
+                if before.size:
+                    g = int(groups_of[before[-1]])
+                elif after.size:
+                    g = int(groups_of[after[0]])
+                else:
+                    g = person["groups"][0]
+                cuts.append((a, b, g))
+            else:
+                for t in inside:
+                    g = int(groups_of[t])
+                    t0 = int(times[t])
+                    if cuts and cuts[-1][2] == g:
+                        cuts[-1] = (cuts[-1][0], t0 + length, g)
+                    else:
+                        cuts.append((t0, t0 + length, g))
+                cuts[0] = (a, cuts[0][1], cuts[0][2])
+                cuts[-1] = (cuts[-1][0], b, cuts[-1][2])
+            for a1, b1, g in cuts:
+                a1, b1 = max(a1, hall_open), min(b1, hall_close)
+                if b1 > a1:
+                    out.append((m, g, a1, b1))
+    return out
+
+
+def _lay_out(pieces: list[tuple[int, int, int, int]], n_groups: int) -> tuple[list[int], list[int]]:
+    """Windows per group and the window (index within its group) of every piece: interval
+    colouring by start time, which needs no more windows than pieces overlap at once."""
+    free_at: list[list[int]] = [[] for _ in range(n_groups)]
+    last: dict[tuple[int, int], int] = {}
+    at = [0] * len(pieces)
+    order = sorted(range(len(pieces)), key=lambda p: (pieces[p][2], pieces[p][3], pieces[p][0]))
+    for p in order:
+        m, g, a, b = pieces[p]
+        slots = free_at[g]
+        w = last.get((m, g))
+        if w is None or slots[w] > a:
+            w = next((j for j, free in enumerate(slots) if free <= a), None)
+            if w is None:
+                slots.append(a)
+                w = len(slots) - 1
+        slots[w] = b
+        last[m, g] = w
+        at[p] = w
+    return [len(slots) for slots in free_at], at
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def schedule(
+    required: Sequence[int] | pd.DataFrame,
+    shift_types: Sequence[ShiftType] | ShiftType,
+    staff_types: Sequence[StaffType] | None = None,
+    windows: int | None = None,
+    interval_min: int = 15,
+    open: str = "08:00",
+    shortfall_cost: float | None = None,
+    time_limit_s: float = 60,
+    solver: Any = None,
+) -> Schedule:
+    """The least-cost shifts that cover staff requirements (see the module doc for the
+    integer program).
+
+    Parameters
+    ----------
+    required : sequence of int or pandas.DataFrame
+        Staff needed at the windows per interval of ``interval_min`` minutes from ``open``,
+        one day; or a requirements table (:func:`hallsim.plan.requirements`) with columns
+        ``interval_start`` and ``staff`` and optionally ``group``, ``categories``, ``day``
+        and ``interval_min`` (then the schedule opens at the earliest ``interval_start``;
+        each schedule interval needs the most any requirement interval it overlaps needs).
+    shift_types : sequence of ShiftType
+        The shifts that may be worked.
+    staff_types : sequence of StaffType, optional
+        Kinds of staff; default one type ``"staff"`` who serve everything.
+    windows : int, optional
+        Physical windows: at most this many people work at once.
+    interval_min : int, default 15
+        The schedule's interval; breaks move in steps of it.
+    open : str, default "08:00"
+        Start of the first interval of a list ``required``.
+    shortfall_cost : float, optional
+        Allow staffing below requirement at this cost per missing staff-interval; without
+        it, requirements are hard.
+    time_limit_s : float, default 60
+        Solver time limit; at the limit the best schedule found is returned (``optimal``
+        False, with its ``gap``).
+    solver : pulp solver, optional
+        Any PuLP solver; default HiGHS (``highspy``), else CBC.
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    PlanError
+        Malformed input, requirements that no shift can work, windows fewer than required,
+        skills that match no group, or an infeasible program (pass ``shortfall_cost``).
+
+    Examples
+    --------
+    >>> early = ShiftType("early", 240, "08:00", "09:00", breaks=[Break(15, (90, 150))])
+    >>> plan = schedule([1, 2, 2, 2, 2, 2, 2, 2, 2, 1], [early], interval_min=30)
+    >>> int(plan.coverage["shortfall"].sum())
+    0
+    """
+    time_limit = _real(time_limit_s, "time_limit_s")
+    if time_limit <= 0:
+        raise PlanError(f"time_limit_s must be > 0 (got {time_limit_s!r})")
+    data = _prepare(required, shift_types, staff_types, windows, interval_min, open, shortfall_cost)
+    _check(data)
+    problem, variables = _build(data)
+    status, optimal, gap = _solve(problem, solver, time_limit)
+    return _read(data, variables, status, optimal, gap)
