@@ -4,7 +4,8 @@
 planning interval; :func:`requirements` turns demand into staff per interval and group of
 windows; :func:`schedule` covers requirements with shifts at least cost; :func:`layout`
 chooses which categories each group of windows serves;
-:func:`verify` checks a plan by simulation and repairs it.
+:func:`tidal` plans front desk and back office together; :func:`verify` checks a plan by
+simulation and repairs it.
 """
 
 from .demand import demand_table
@@ -12,6 +13,7 @@ from .layout import Layout, layout
 from .requirements import METHODS, requirements
 from .schedule import Break, Schedule, ShiftType, StaffType, schedule
 from .target import Target
+from .tidal import tidal
 from .verify import Verification, verify
 
 __all__ = [
@@ -27,5 +29,6 @@ __all__ = [
     "layout",
     "requirements",
     "schedule",
+    "tidal",
     "verify",
 ]

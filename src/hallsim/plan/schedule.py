@@ -328,6 +328,20 @@ class StaffType:
 
 # ---------------------------------------------------------------------------- the model data
 
+#: The skill of staff who may work in the back office, and the name of its group.
+BACK_OFFICE = "back_office"
+
+
+@dataclass(frozen=True)
+class BackOfficeWork:
+    """Back-office work for a tidal plan: ``work[d, t]`` staff-intervals of work arrive in
+    schedule interval ``t`` of day ``d`` (one person in the back office for one interval does
+    one), and each day's work must be done by the end of the day ``deadline_days`` later
+    (the last day's, by its end)."""
+
+    work: np.ndarray
+    deadline_days: int = 0
+
 
 @dataclass
 class _Data:
@@ -352,6 +366,7 @@ class _Data:
     col_cost: np.ndarray
     windows: int | None
     shortfall_cost: float | None
+    back_office: BackOfficeWork | None = None  # its group is the last
     shift_tokens: list[str] = field(default_factory=list)
     staff_tokens: list[str] = field(default_factory=list)
     group_tokens: list[str] = field(default_factory=list)
@@ -495,7 +510,15 @@ def _demand_table(table: pd.DataFrame, interval_min: int):
 
 
 def _prepare(
-    required, shift_types, staff_types, windows, interval_min, open_, shortfall_cost
+    required,
+    shift_types,
+    staff_types,
+    windows,
+    interval_min,
+    open_,
+    shortfall_cost,
+    back_office: pd.DataFrame | None = None,
+    deadline_days: int = 0,
 ) -> _Data:
     interval_min = _whole(interval_min, "interval_min", minimum=1, maximum=1440)
     if isinstance(shift_types, ShiftType):
@@ -538,6 +561,16 @@ def _prepare(
     first, n_t, days, groups, categories, table = _demand(required, interval_min, open_)
     times = first + interval_min * np.arange(n_t, dtype=np.int64)
     eligible = np.array([[e.serves(c) for c in categories] for e in staff_types], dtype=bool)
+    office = None
+    if back_office is not None:  # one more group, worked by staff with the skill
+        office = BackOfficeWork(
+            _office_work(back_office, days, times, interval_min), int(deadline_days)
+        )
+        groups = [*groups, BACK_OFFICE]
+        categories = [*categories, (BACK_OFFICE,)]
+        table = np.concatenate([table, np.zeros((len(days), 1, n_t), dtype=table.dtype)], 1)
+        skilled = np.array([[BACK_OFFICE in e.skills] for e in staff_types], dtype=bool)
+        eligible = np.concatenate([eligible, skilled], axis=1)
 
     col_shift, col_staff, col_start, col_breaks, works, col_cost = [], [], [], [], [], []
     for ki, k in enumerate(shift_types):
@@ -585,10 +618,28 @@ def _prepare(
         col_cost=np.array(col_cost, dtype=float),
         windows=windows,
         shortfall_cost=shortfall_cost,
+        back_office=office,
         shift_tokens=_tokens(names),
         staff_tokens=_tokens(staff_names),
         group_tokens=_tokens(groups),
     )
+
+
+def _office_work(table: pd.DataFrame, days: list[int], times: np.ndarray, length: int):
+    """Back-office work (``day, interval_start, work_min``) in staff-intervals per day and
+    schedule interval; work outside the schedule's days and hours is refused."""
+    work = np.zeros((len(days), len(times)))
+    for row in table.itertuples(index=False):
+        t = int(np.searchsorted(times, row.interval_start, side="right")) - 1
+        if row.day not in days or t < 0 or row.interval_start >= times[-1] + length:
+            if row.work_min > 0:
+                raise PlanError(
+                    f"back-office work on day {row.day} at {clock(int(row.interval_start))} "
+                    "falls outside the schedule's days and hours"
+                )
+            continue
+        work[days.index(row.day), t] += float(row.work_min) / length
+    return work
 
 
 def _check(data: _Data) -> None:
@@ -607,6 +658,12 @@ def _check(data: _Data) -> None:
                 f"{', '.join(described(g) for g in range(len(groups)))})"
             )
     for g in range(len(groups)):
+        if not data.eligible[:, g].any() and data.categories[g] == (BACK_OFFICE,):
+            kinds = ", ".join(f"{e.name!r} {list(e.skills)}" for e in staff_types)
+            raise PlanError(
+                f"no staff type has the skill {BACK_OFFICE!r}: nobody can work in the back "
+                f"office (staff types: {kinds})"
+            )
         if not data.eligible[:, g].any():
             raise PlanError(
                 f"no staff type can serve group {described(g)}: none has all its categories "
@@ -652,6 +709,7 @@ class _Variables:
     shifts: dict[tuple[int, int], pulp.LpVariable]  # (day index, column)
     assigned: dict[tuple[int, int, int, int], pulp.LpVariable]  # (day, staff, group, t)
     shortfall: dict[tuple[int, int, int], pulp.LpVariable]  # (day, group, t)
+    done: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)  # (day, t)
 
 
 def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
@@ -732,6 +790,8 @@ def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
         if data.windows is not None:
             for t in range(n_t):
                 people = [working[e, t] for e in range(n_e) if (e, t) in working]
+                if data.back_office is not None:  # the back office has no windows
+                    people += [-v for v in staffed.get((n_groups - 1, t), [])]
                 if people:
                     problem += pulp.lpSum(people) <= data.windows, f"windows_d{d}_{hhmm[t]}"
         for e, staff_type in enumerate(data.staff_types):
@@ -741,8 +801,45 @@ def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
                     pulp.lpSum(shifts[di, int(c)] for c in cols) <= staff_type.count,
                     f"count_d{d}_{et[e]}",
                 )
+    done = _back_office_constraints(problem, data, assigned) if data.back_office else {}
     problem += pulp.lpSum(objective)
-    return problem, _Variables(shifts, assigned, shortfall)
+    return problem, _Variables(shifts, assigned, shortfall, done)
+
+
+def _back_office_constraints(problem: pulp.LpProblem, data: _Data, assigned: dict) -> dict:
+    """``done[d, t]`` (>= 0) staff-intervals of back-office work done in ``t``: at most the
+    people there (``office_d0_0830``); the work done so far never exceeds the work arrived
+    so far (``arrived_d0_0830``); by the end of day ``d + deadline_days`` all the work of day
+    ``d`` is done (``deadline_d0``)."""
+    work, n_t = data.back_office.work, len(data.times)
+    g = len(data.groups) - 1
+    hhmm = [_hhmm(int(a)) for a in data.times]
+    office: dict[tuple[int, int], list] = {}
+    for (di, _, gg, t), v in assigned.items():
+        if gg == g:
+            office.setdefault((di, t), []).append(v)
+    out: dict[tuple[int, int], pulp.LpVariable] = {}
+    done_so_far: list = []
+    arrived_so_far = 0.0
+    day_end: list[tuple[list, float]] = []  # per day: (done by its end, arrived by its end)
+    for di, d in enumerate(data.days):
+        for t in range(n_t):
+            done = variable(problem, f"done_d{d}_{hhmm[t]}", pulp.LpContinuous)
+            problem += done - pulp.lpSum(office.get((di, t), [])) <= 0, f"office_d{d}_{hhmm[t]}"
+            done_so_far.append(done)
+            out[di, t] = done
+            arrived_so_far += float(work[di, t])
+            problem += (
+                pulp.lpSum(done_so_far) <= arrived_so_far + 1e-9,
+                f"arrived_d{d}_{hhmm[t]}",
+            )
+        day_end.append((list(done_so_far), arrived_so_far))
+    last = len(data.days) - 1
+    for di, d in enumerate(data.days):
+        done_by, _ = day_end[min(di + data.back_office.deadline_days, last)]
+        _, arrived = day_end[di]
+        problem += pulp.lpSum(done_by) >= arrived - 1e-9, f"deadline_d{d}"
+    return out
 
 
 def _solve(problem: pulp.LpProblem, solver: Any, time_limit_s: float) -> tuple[str, bool, float]:
@@ -848,6 +945,28 @@ def _read(data: _Data, variables: _Variables, status: str, optimal: bool, gap: f
             "staff": listed[d_idx, e_idx, g_idx, t_idx],
         }
     )
+    office = None
+    if data.back_office is not None:
+        people = staffed[:, -1, :]
+        done = np.zeros_like(people, dtype=float)
+        for (di, t), v in variables.done.items():
+            done[di, t] = float(pulp.value(v) or 0.0)
+        arrived = data.back_office.work
+        backlog = np.cumsum(arrived.ravel() - done.ravel()).reshape(arrived.shape)
+        d_idx, t_idx = np.indices(arrived.shape).reshape(2, -1)
+        office = pd.DataFrame(
+            {
+                "day": np.array(data.days, dtype=np.int64)[d_idx],
+                "interval_start": data.times[t_idx],
+                "time": [clock(int(a)) for a in data.times[t_idx]],
+                "work_arriving": arrived.ravel(),
+                "staff": people.ravel(),
+                "work_done": done.ravel(),
+                "backlog": np.maximum(backlog.ravel(), 0.0),
+            }
+        )
+        front = coverage["group"] != BACK_OFFICE
+        coverage = coverage[front].reset_index(drop=True)
     unit = data.shortfall_cost
     return Schedule(
         shifts=shifts,
@@ -865,6 +984,7 @@ def _read(data: _Data, variables: _Variables, status: str, optimal: bool, gap: f
         groups=dict(zip(data.groups, data.categories, strict=True)),
         unit_shortfall_cost=unit,
         windows=data.windows,
+        back_office=office,
     )
 
 
@@ -912,6 +1032,12 @@ class Schedule:
         The ``shortfall_cost`` argument.
     windows : int or None
         The ``windows`` argument.
+    back_office : pandas.DataFrame or None
+        A tidal plan's back office (:func:`hallsim.plan.tidal`), per day and schedule
+        interval: ``work_arriving`` and ``work_done`` (staff-intervals), ``staff`` there, and
+        the ``backlog`` left; ``None`` for a plan of the windows only.
+    options : dict
+        How the plan was solved, for :meth:`with_required`.
     """
 
     shifts: pd.DataFrame
@@ -929,6 +1055,8 @@ class Schedule:
     groups: dict[str, tuple[str, ...] | None]
     unit_shortfall_cost: float | None = None
     windows: int | None = None
+    back_office: pd.DataFrame | None = None
+    options: dict = field(default_factory=dict)
 
     @property
     def days(self) -> list[int]:
@@ -985,7 +1113,14 @@ class Schedule:
             groups=dict(self.groups),
             unit_shortfall_cost=self.unit_shortfall_cost,
             windows=self.windows,
+            back_office=None if self.back_office is None else part(self.back_office),
+            options=self.options,
         )
+
+    def with_required(self, required: pd.DataFrame) -> Schedule:
+        """The same shift types, staff types and options solved again for ``required`` (a
+        requirement table): how verification repairs a plan."""
+        return _solve_plan(required, **self.options)
 
     def _one_day(self) -> Schedule:
         days = self.days
@@ -1040,7 +1175,9 @@ class Schedule:
         if plan.shifts.empty:
             raise PlanError("the schedule has no shifts: there is nobody to staff the windows")
         groups = list(self.groups)
-        serves = {g: ["*"] if c is None else list(c) for g, c in self.groups.items()}
+        serves = {
+            g: ["*"] if c is None else list(c) for g, c in self.groups.items() if g != BACK_OFFICE
+        }
         for g, entries in serves.items():
             for entry in entries:
                 if not base.resolve([entry]):
@@ -1050,7 +1187,7 @@ class Schedule:
                         f"{base.category_ids})"
                     )
         for e in self.staff_types:
-            for skill in e.skills:
+            for skill in _window_skills(e):
                 if not base.resolve([skill]):
                     raise PlanError(
                         f"staff type {e.name!r} has skill {skill!r}, which is not a category id "
@@ -1058,6 +1195,14 @@ class Schedule:
                     )
         people = _people(plan, groups)
         pieces = _pieces(plan, people, groups, base.hall.open_minute, base.hall.close_minute)
+        # time in the back office is time away from the windows, like a break
+        office = groups.index(BACK_OFFICE) if BACK_OFFICE in groups else -1
+        away: dict[int, list[tuple[int, int]]] = {}
+        for m, g, a, b in pieces:
+            if g == office:
+                away.setdefault(m, []).append((a, b))
+        pieces = [piece for piece in pieces if piece[1] != office]
+        at_window = {piece[0] for piece in pieces}
         windows_of, at = _lay_out(pieces, len(groups))
 
         window_names = []  # per group
@@ -1095,7 +1240,7 @@ class Schedule:
 
         window_entries = []
         for g, group in enumerate(groups):
-            if not windows_of[g]:
+            if not windows_of[g] or g == office:
                 continue
             wanted = base.resolve(serves[group])
             like = next((w for w in base.windows if base.served_categories(w) == wanted), None)
@@ -1110,13 +1255,31 @@ class Schedule:
             entry = {
                 "id": _entry_id(row, len(self.staff_types) > 1),
                 "count": int(row.count),
-                "skills": list(_staff_type(self, row.staff_type).skills),
+                "skills": _window_skills(_staff_type(self, row.staff_type)),
                 "shift": [row.start, row.end],
                 "breaks": [list(b) for b in row.breaks],
                 "windows": homes[m : m + int(row.count)],
             }
+            members = range(m, m + int(row.count))
             m += int(row.count)
-            staff_entries.append(entry)
+            if not any(k in away for k in members):
+                staff_entries.append(entry)
+                continue
+            for k in members:  # each with their own time in the back office
+                if k not in at_window:
+                    continue  # in the back office all day: not at the windows
+                spans = [(minutes_of_day(a), minutes_of_day(b)) for a, b in row.breaks]
+                staff_entries.append(
+                    {
+                        **entry,
+                        "id": people[k]["name"],
+                        "count": 1,
+                        "breaks": [
+                            [clock(a), clock(b)] for a, b in _merged(spans + away.get(k, []))
+                        ],
+                        "windows": [homes[k]],
+                    }
+                )
         try:
             return Scenario(
                 name=f"{base.name} (schedule)" if base.name else "schedule",
@@ -1131,6 +1294,21 @@ class Schedule:
             )
         except ScenarioError as error:
             raise PlanError(f"the schedule does not make a valid scenario:\n{error}") from error
+
+
+def _window_skills(staff_type: StaffType) -> list[str]:
+    """A staff type's skills at the windows (without the back office's)."""
+    return [skill for skill in staff_type.skills if skill != BACK_OFFICE] or ["*"]
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _staff_type(plan: Schedule, name: str) -> StaffType:
@@ -1319,8 +1497,8 @@ def schedule(
         Allow staffing below requirement at this cost per missing staff-interval; without
         it, requirements are hard.
     time_limit_s : float, default 60
-        Solver time limit; at the limit the best schedule found is returned (``optimal``
-        False, with its ``gap``).
+        Solver time limit, for each day (days are solved one by one); at the limit the best
+        schedule found is returned (``optimal`` False, with its ``gap``).
     solver : pulp solver, optional
         Any PuLP solver; default HiGHS (``highspy``), else CBC.
 
@@ -1341,11 +1519,94 @@ def schedule(
     >>> int(plan.coverage["shortfall"].sum())
     0
     """
-    time_limit = _real(time_limit_s, "time_limit_s")
+    return _solve_plan(
+        required,
+        shift_types=shift_types,
+        staff_types=staff_types,
+        windows=windows,
+        interval_min=interval_min,
+        open=open,
+        shortfall_cost=shortfall_cost,
+        time_limit_s=time_limit_s,
+        solver=solver,
+    )
+
+
+def _solve_plan(required, **options) -> Schedule:
+    """Prepare, check, build, solve and read back; ``options`` are :func:`schedule`'s, and
+    for a tidal plan ``back_office`` (work per day and interval) and ``deadline_days``.
+
+    Days that nothing links (no back-office deadline beyond the day) are separate programs:
+    each is solved on its own, which gives the same optimum much faster than one program.
+    """
+    days = (
+        required["day"].unique()
+        if isinstance(required, pd.DataFrame) and ("day" in required.columns)
+        else []
+    )
+    if len(days) > 1 and options.get("deadline_days", 0) == 0:
+        office = options.get("back_office")
+        parts = []
+        for day in days:
+            if office is not None:
+                options = {**options, "back_office": office[office["day"] == day]}
+            parts.append(_solve_one(required[required["day"] == day], options))
+        plan = _combined(parts)
+        object.__setattr__(plan, "options", {**options, "back_office": office})
+        return plan
+    plan = _solve_one(required, options)
+    object.__setattr__(plan, "options", options)
+    return plan
+
+
+def _combined(parts: list[Schedule]) -> Schedule:
+    """Schedules of separate days as one."""
+
+    def joined(name: str) -> pd.DataFrame:
+        return pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+
+    groups: dict = {}
+    for part in parts:
+        groups.update(part.groups)
+    first = parts[0]
+    worst = next((p.status for p in parts if p.status != "Optimal"), first.status)
+    gaps = [p.gap for p in parts]
+    return Schedule(
+        shifts=joined("shifts"),
+        coverage=joined("coverage"),
+        assignment=joined("assignment"),
+        cost=float(sum(p.cost for p in parts)),
+        shortfall_cost=float(sum(p.shortfall_cost for p in parts)),
+        status=worst,
+        optimal=all(p.optimal for p in parts),
+        gap=math.nan if any(math.isnan(g) for g in gaps) else max(gaps),
+        interval_min=first.interval_min,
+        open_minute=min(p.open_minute for p in parts),
+        shift_types=first.shift_types,
+        staff_types=first.staff_types,
+        groups=groups,
+        unit_shortfall_cost=first.unit_shortfall_cost,
+        windows=first.windows,
+        back_office=None if first.back_office is None else joined("back_office"),
+    )
+
+
+def _solve_one(required, options: dict) -> Schedule:
+    time_limit = _real(options["time_limit_s"], "time_limit_s")
     if time_limit <= 0:
-        raise PlanError(f"time_limit_s must be > 0 (got {time_limit_s!r})")
-    data = _prepare(required, shift_types, staff_types, windows, interval_min, open, shortfall_cost)
+        raise PlanError(f"time_limit_s must be > 0 (got {options['time_limit_s']!r})")
+    data = _prepare(
+        required,
+        options["shift_types"],
+        options["staff_types"],
+        options["windows"],
+        options["interval_min"],
+        options["open"],
+        options["shortfall_cost"],
+        options.get("back_office"),
+        options.get("deadline_days", 0),
+    )
     _check(data)
     problem, variables = _build(data)
-    status, optimal, gap = _solve(problem, solver, time_limit)
+    status, optimal, gap = _solve(problem, options["solver"], time_limit)
     return _read(data, variables, status, optimal, gap)

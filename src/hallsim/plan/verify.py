@@ -403,8 +403,6 @@ class _ScheduleSubject(_Subject):
         ]
 
     def raise_where(self, missed: pd.DataFrame) -> str:
-        from .schedule import schedule
-
         plan = self.plan
         coverage = plan.coverage
         one_group = set(plan.groups) == {"all"} and plan.groups["all"] is None
@@ -430,16 +428,7 @@ class _ScheduleSubject(_Subject):
         )
         if one_group:
             table = table.drop(columns="categories")
-        self.plan = schedule(
-            table,
-            list(plan.shift_types),
-            staff_types=None
-            if one_group and len(plan.staff_types) == 1
-            else list(plan.staff_types),
-            windows=plan.windows,
-            interval_min=plan.interval_min,
-            shortfall_cost=plan.unit_shortfall_cost,
-        )
+        self.plan = plan.with_required(table)
         return f"requirement raised in {int(hit.sum())} schedule interval(s); shifts solved again"
 
 
