@@ -106,9 +106,9 @@ def main() -> None:
         hp.ShiftType("half", 240, "08:00", "14:00", cost_per_hour=1.1),
     ]
     staff_types = [
-        hp.StaffType("generalist", ["*"], cost_factor=1.15),
+        hp.StaffType("generalist", ["*", "back_office"], cost_factor=1.15),
         hp.StaffType("civil_tax", ["c0", "c1", "c2", "c3"]),
-        hp.StaffType("social_property", ["c4", "c5", "c6", "c7"]),
+        hp.StaffType("social_property", ["c4", "c5", "c6", "c7", "back_office"]),
         hp.StaffType("business", ["c8", "c9"]),
     ]
     start = time.perf_counter()

@@ -139,6 +139,9 @@ def plot_verification(verification, ax: Axes | None = None, day: int = 0) -> Axe
         ax.errorbar(hours, mean, yerr=error, fmt="o", capsize=3, label=str(group))
         missed = ~part["met"].to_numpy()
         ax.plot(hours[missed], mean[missed], "o", color="tab:red", markersize=9, fillstyle="none")
+    bound = verification.targets[0].criteria.get(metric) if verification.targets else None
+    if bound is not None:
+        ax.axhline(bound, color="grey", linestyle="--", linewidth=1, label="target")
     ax.set(
         xlabel="time of day (h) ticket issued",
         ylabel=metric.replace("_", " "),

@@ -56,20 +56,24 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 def solve(
-    problem: pulp.LpProblem, solver: Any, time_limit_s: float, what: str
+    problem: pulp.LpProblem, solver: Any, time_limit_s: float, what: str, mip_gap: float = 1e-4
 ) -> tuple[str, bool, float]:
     """Solve ``problem`` in place: ``(status name, proved optimal, relative gap)``.
+
+    The default solver stops when its solution is proved within ``mip_gap`` (relative) of
+    the optimum; a ``solver`` given keeps its own settings.
 
     An infeasible program gives the status :data:`INFEASIBLE` (the caller says why); no
     solution within the time limit raises a PlanError naming ``what`` was sought. The gap is
     the one HiGHS reports, else 0.0 when optimal and NaN otherwise.
     """
     if solver is None:
-        solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s)
+        settings = {"msg": False, "timeLimit": time_limit_s, "gapRel": mip_gap}
+        solver = pulp.HiGHS(**settings)
         if not solver.available():
-            solver = pulp.COIN_CMD(msg=False, timeLimit=time_limit_s)
+            solver = pulp.COIN_CMD(**settings)
             if not solver.available():
-                solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s)
+                solver = pulp.PULP_CBC_CMD(**settings)
     with _quiet_stdout():
         problem.solve(solver)
     status = pulp.LpStatus[problem.status]

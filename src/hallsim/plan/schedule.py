@@ -763,9 +763,11 @@ def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
                     continue
                 parts = []
                 for g in np.flatnonzero(data.eligible[e]):
-                    v = variable(
-                        problem, f"assigned_d{d}_{et[e]}_{gt[g]}_{hhmm[t]}", pulp.LpInteger
-                    )
+                    # the back office takes whoever is left: a whole number without being
+                    # declared one (working and the windows' people are whole numbers)
+                    office = data.back_office is not None and g == n_groups - 1
+                    kind = pulp.LpContinuous if office else pulp.LpInteger
+                    v = variable(problem, f"assigned_d{d}_{et[e]}_{gt[g]}_{hhmm[t]}", kind)
                     assigned[di, e, int(g), t] = v
                     staffed.setdefault((int(g), t), []).append(v)
                     parts.append(v)
@@ -807,10 +809,11 @@ def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
 
 
 def _back_office_constraints(problem: pulp.LpProblem, data: _Data, assigned: dict) -> dict:
-    """``done[d, t]`` (>= 0) staff-intervals of back-office work done in ``t``: at most the
-    people there (``office_d0_0830``); the work done so far never exceeds the work arrived
-    so far (``arrived_d0_0830``); by the end of day ``d + deadline_days`` all the work of day
-    ``d`` is done (``deadline_d0``)."""
+    """``done[d, t]`` (>= 0) staff-intervals of back-office work done in ``t``, at most the
+    people there (``office_d0_0830``), and the ``backlog[d, t]`` (>= 0: nothing is done before
+    it comes) it leaves: ``backlog = backlog before + work arriving - done``
+    (``backlog_d0_0830``). The deadline (``deadline_d0``): at the end of day ``d +
+    deadline_days`` the backlog is at most the work that came after day ``d``."""
     work, n_t = data.back_office.work, len(data.times)
     g = len(data.groups) - 1
     hhmm = [_hhmm(int(a)) for a in data.times]
@@ -819,32 +822,35 @@ def _back_office_constraints(problem: pulp.LpProblem, data: _Data, assigned: dic
         if gg == g:
             office.setdefault((di, t), []).append(v)
     out: dict[tuple[int, int], pulp.LpVariable] = {}
-    done_so_far: list = []
-    arrived_so_far = 0.0
-    day_end: list[tuple[list, float]] = []  # per day: (done by its end, arrived by its end)
+    before = None
+    day_end = []  # per day: (backlog variable at its end, work arrived up to its end)
+    arrived = 0.0
     for di, d in enumerate(data.days):
         for t in range(n_t):
             done = variable(problem, f"done_d{d}_{hhmm[t]}", pulp.LpContinuous)
+            backlog = variable(problem, f"backlog_d{d}_{hhmm[t]}", pulp.LpContinuous)
             problem += done - pulp.lpSum(office.get((di, t), [])) <= 0, f"office_d{d}_{hhmm[t]}"
-            done_so_far.append(done)
-            out[di, t] = done
-            arrived_so_far += float(work[di, t])
             problem += (
-                pulp.lpSum(done_so_far) <= arrived_so_far + 1e-9,
-                f"arrived_d{d}_{hhmm[t]}",
+                backlog - (before if before is not None else 0) + done == float(work[di, t]),
+                f"backlog_d{d}_{hhmm[t]}",
             )
-        day_end.append((list(done_so_far), arrived_so_far))
+            out[di, t] = done
+            before = backlog
+            arrived += float(work[di, t])
+        day_end.append((before, arrived))
     last = len(data.days) - 1
     for di, d in enumerate(data.days):
-        done_by, _ = day_end[min(di + data.back_office.deadline_days, last)]
-        _, arrived = day_end[di]
-        problem += pulp.lpSum(done_by) >= arrived - 1e-9, f"deadline_d{d}"
+        backlog, arrived_by = day_end[min(di + data.back_office.deadline_days, last)]
+        came_later = arrived_by - day_end[di][1]
+        problem += backlog <= came_later + 1e-9, f"deadline_d{d}"
     return out
 
 
-def _solve(problem: pulp.LpProblem, solver: Any, time_limit_s: float) -> tuple[str, bool, float]:
+def _solve(
+    problem: pulp.LpProblem, solver: Any, time_limit_s: float, mip_gap: float
+) -> tuple[str, bool, float]:
     """Solve in place; ``(status name, proved optimal, relative gap)``."""
-    status, optimal, gap = solve(problem, solver, time_limit_s, "schedule")
+    status, optimal, gap = solve(problem, solver, time_limit_s, "schedule", mip_gap)
     if status == INFEASIBLE:
         raise PlanError(
             "the requirements cannot be covered by these shift types, windows and staff "
@@ -1120,7 +1126,8 @@ class Schedule:
     def with_required(self, required: pd.DataFrame) -> Schedule:
         """The same shift types, staff types and options solved again for ``required`` (a
         requirement table): how verification repairs a plan."""
-        return _solve_plan(required, **self.options)
+        options = {k: v for k, v in self.options.items() if k != "required"}
+        return _solve_plan(required, previous=self, **options)
 
     def _one_day(self) -> Schedule:
         days = self.days
@@ -1471,6 +1478,7 @@ def schedule(
     shortfall_cost: float | None = None,
     time_limit_s: float = 60,
     solver: Any = None,
+    mip_gap: float = 1e-4,
 ) -> Schedule:
     """The least-cost shifts that cover staff requirements (see the module doc for the
     integer program).
@@ -1501,6 +1509,9 @@ def schedule(
         schedule found is returned (``optimal`` False, with its ``gap``).
     solver : pulp solver, optional
         Any PuLP solver; default HiGHS (``highspy``), else CBC.
+    mip_gap : float, default 1e-4
+        The default solver stops once its schedule is proved within this relative gap of
+        the optimum (``optimal`` then means: within it).
 
     Returns
     -------
@@ -1529,34 +1540,46 @@ def schedule(
         shortfall_cost=shortfall_cost,
         time_limit_s=time_limit_s,
         solver=solver,
+        mip_gap=mip_gap,
     )
 
 
-def _solve_plan(required, **options) -> Schedule:
+def _solve_plan(required, previous: Schedule | None = None, **options) -> Schedule:
     """Prepare, check, build, solve and read back; ``options`` are :func:`schedule`'s, and
     for a tidal plan ``back_office`` (work per day and interval) and ``deadline_days``.
 
     Days that nothing links (no back-office deadline beyond the day) are separate programs:
-    each is solved on its own, which gives the same optimum much faster than one program.
+    each is solved on its own, which gives the same optimum much faster than one program;
+    a day whose requirement is the same as in ``previous`` keeps ``previous``'s plan.
     """
     days = (
         required["day"].unique()
-        if isinstance(required, pd.DataFrame) and ("day" in required.columns)
+        if isinstance(required, pd.DataFrame) and "day" in required.columns
         else []
     )
     if len(days) > 1 and options.get("deadline_days", 0) == 0:
         office = options.get("back_office")
+        before = None if previous is None else previous.options.get("required")
         parts = []
         for day in days:
+            rows = required[required["day"] == day]
+            if before is not None and day in previous.days and _same(rows, before, day):
+                parts.append(previous.day(int(day)))
+                continue
             if office is not None:
                 options = {**options, "back_office": office[office["day"] == day]}
-            parts.append(_solve_one(required[required["day"] == day], options))
+            parts.append(_solve_one(rows, options))
         plan = _combined(parts)
-        object.__setattr__(plan, "options", {**options, "back_office": office})
-        return plan
-    plan = _solve_one(required, options)
-    object.__setattr__(plan, "options", options)
+        options = {**options, "back_office": office}
+    else:
+        plan = _solve_one(required, options)
+    object.__setattr__(plan, "options", {**options, "required": required})
     return plan
+
+
+def _same(rows: pd.DataFrame, before: pd.DataFrame, day) -> bool:
+    old = before[before["day"] == day]
+    return rows.reset_index(drop=True).equals(old.reset_index(drop=True))
 
 
 def _combined(parts: list[Schedule]) -> Schedule:
@@ -1608,5 +1631,6 @@ def _solve_one(required, options: dict) -> Schedule:
     )
     _check(data)
     problem, variables = _build(data)
-    status, optimal, gap = _solve(problem, options["solver"], time_limit)
+    mip_gap = _real(options.get("mip_gap", 1e-4), "mip_gap")
+    status, optimal, gap = _solve(problem, options["solver"], time_limit, mip_gap)
     return _read(data, variables, status, optimal, gap)

@@ -88,6 +88,7 @@ def tidal(
     shortfall_cost: float | None = None,
     time_limit_s: float = 60,
     solver=None,
+    mip_gap: float = 0.01,
     replications: int = 100,
     seed: int | None = 0,
 ) -> Schedule:
@@ -111,6 +112,10 @@ def tidal(
         Days a case may wait in the back office beyond the day it came (0: the same day).
     windows, interval_min, shortfall_cost, time_limit_s, solver
         As in :func:`hallsim.plan.schedule`.
+    mip_gap : float, default 0.01
+        Stop once the plan is proved within 1 % of the least cost: the back office's
+        backlog makes the program much harder to close than a schedule of the windows
+        (minutes rather than seconds for the last fraction of a percent).
     replications, seed
         For the ISA, when it gives the requirements.
 
@@ -149,4 +154,5 @@ def tidal(
         solver=solver,
         back_office=work,
         deadline_days=int(deadline_days),
+        mip_gap=mip_gap,
     )

@@ -332,6 +332,19 @@ class _Subject:
     def size(self) -> float:
         return np.nan
 
+    def _run_days(self, days: list[int], scenarios: list[Scenario], replications, seed):
+        """Each day's simulation; a day whose scenario has not changed since the last round
+        keeps its results (the same seed would give the same tickets)."""
+        cache = getattr(self, "_cache", {})
+        runs = []
+        for day, scenario in zip(days, scenarios, strict=True):
+            if day not in cache or cache[day][0] != scenario:
+                cache[day] = (scenario, _quiet_simulate(scenario, replications, seed))
+            runs.append((day, cache[day][1]))
+        self._cache = cache
+        self.last_scenarios = scenarios
+        return runs
+
 
 class _ScenarioSubject(_Subject):
     def __init__(self, scenario: Scenario, interval_min: int | None):
@@ -361,11 +374,8 @@ class _RequirementSubject(_Subject):
 
     def simulate(self, replications, seed):
         days = sorted(int(day) for day in self.plan["day"].unique())
-        self.last_scenarios = [day_scenario(self.base, self.plan, day) for day in days]
-        return [
-            (day, _quiet_simulate(sc, replications, seed))
-            for day, sc in zip(days, self.last_scenarios, strict=True)
-        ]
+        scenarios = [day_scenario(self.base, self.plan, day) for day in days]
+        return self._run_days(days, scenarios, replications, seed)
 
     def raise_where(self, missed: pd.DataFrame) -> str:
         keys = set(zip(missed["group"], missed["day"], missed["interval_start"], strict=True))
@@ -396,11 +406,8 @@ class _ScheduleSubject(_Subject):
 
     def simulate(self, replications, seed):
         days = self.plan.days
-        self.last_scenarios = [self.plan.day(d).to_scenario(one_day(self.base, d)) for d in days]
-        return [
-            (day, _quiet_simulate(sc, replications, seed))
-            for day, sc in zip(days, self.last_scenarios, strict=True)
-        ]
+        scenarios = [self.plan.day(d).to_scenario(one_day(self.base, d)) for d in days]
+        return self._run_days(days, scenarios, replications, seed)
 
     def raise_where(self, missed: pd.DataFrame) -> str:
         plan = self.plan
