@@ -509,6 +509,24 @@ def _demand_table(table: pd.DataFrame, interval_min: int):
     return first, n_t, days, groups, [categories[g] for g in groups], out
 
 
+def _named_list(values, kind: type, what: str) -> list:
+    """One ``kind`` or a non-empty list of them, with distinct names."""
+    if isinstance(values, kind):
+        values = [values]
+    if not isinstance(values, list | tuple) or not values:
+        raise PlanError(
+            f"{what}_types must be a non-empty list of {kind.__name__} (got {values!r})"
+        )
+    for value in values:
+        if not isinstance(value, kind):
+            raise PlanError(f"{what}_types must be {kind.__name__} objects (got {value!r})")
+    names = [value.name for value in values]
+    for name in names:
+        if names.count(name) > 1:
+            raise PlanError(f"two {what} types are named {name!r}")
+    return list(values)
+
+
 def _prepare(
     required,
     shift_types,
@@ -521,31 +539,13 @@ def _prepare(
     deadline_days: int = 0,
 ) -> _Data:
     interval_min = _whole(interval_min, "interval_min", minimum=1, maximum=1440)
-    if isinstance(shift_types, ShiftType):
-        shift_types = [shift_types]
-    if not isinstance(shift_types, list | tuple) or not shift_types:
-        raise PlanError(f"shift_types must be a non-empty list of ShiftType (got {shift_types!r})")
-    for k in shift_types:
-        if not isinstance(k, ShiftType):
-            raise PlanError(f"shift_types must be ShiftType objects (got {k!r})")
+    shift_types = _named_list(shift_types, ShiftType, "shift")
     names = [k.name for k in shift_types]
-    for name in names:
-        if names.count(name) > 1:
-            raise PlanError(f"two shift types are named {name!r}")
     implicit = staff_types is None
     if implicit:
         staff_types = [StaffType(IMPLICIT_STAFF, ("*",))]
-    elif isinstance(staff_types, StaffType):
-        staff_types = [staff_types]
-    if not isinstance(staff_types, list | tuple) or not staff_types:
-        raise PlanError(f"staff_types must be a non-empty list of StaffType (got {staff_types!r})")
-    for e in staff_types:
-        if not isinstance(e, StaffType):
-            raise PlanError(f"staff_types must be StaffType objects (got {e!r})")
+    staff_types = _named_list(staff_types, StaffType, "staff")
     staff_names = [e.name for e in staff_types]
-    for name in staff_names:
-        if staff_names.count(name) > 1:
-            raise PlanError(f"two staff types are named {name!r}")
     for k in shift_types:
         if k.staff_type is not None and k.staff_type not in staff_names:
             known = "none given" if implicit else ", ".join(repr(n) for n in staff_names)
