@@ -179,3 +179,20 @@ def test_verify_refuses_what_it_cannot_check(two_group_hall):
         hp.verify(plan.assign(group="Z"), hp.Target(delay_probability=0.5), scenario=two_group_hall)
     with pytest.raises(PlanError, match="confidence"):
         hp.verify(two_group_hall, hp.Target(delay_probability=0.5), confidence=1.5)
+
+
+def test_a_short_schedule_is_repaired_by_adding_staff_only(two_group_hall):
+    target = hp.Target(wait_min=5, share=0.8)
+    plan = hp.requirements(two_group_hall, target, method="erlang_a")
+    short = plan.assign(staff=np.maximum(plan["staff"] - 2, 1))
+    shifts = [
+        hp.ShiftType("morning", 120, "08:00", "08:00"),
+        hp.ShiftType("hour", 60, "08:00", "09:00", every_min=30),
+    ]
+    schedule = hp.schedule(short, shifts)
+    check = hp.verify(schedule, target, scenario=two_group_hall, replications=60, seed=1)
+    assert check.iterations["missed"].iloc[0] > 0 and check.ok
+    before = schedule.coverage.set_index(["group", "interval_start"])["staffed"]
+    after = check.plan.coverage.set_index(["group", "interval_start"])["staffed"]
+    assert (after >= before).all() and after.sum() > before.sum()
+    assert check.plan.cost > schedule.cost

@@ -9,9 +9,10 @@ t). An interval *meets* the target when its whole confidence interval lies on th
 of it (so a pass is evidence, not luck); it *misses* otherwise.
 
 With ``repair=True``, every missed interval gets one more staff member (a requirement table),
-or its requirement is raised to one more than it had staffed and the shifts are solved again
-(a Schedule); the plan is simulated again, until every interval meets the target or
-``max_iterations`` is reached. Each iteration is reported.
+or, for a Schedule, the requirement becomes what each interval staffed, one more where it
+missed, and the shifts are solved again (a repair only adds staff); the plan is simulated
+again, until every interval meets the target or ``max_iterations`` is reached. Each
+iteration is reported.
 
 Per ticket, as the tickets table defines them: its wait is ``called - issued`` (a ticket
 never called waits until it leaves, ``end - issued``); it waited when that is > 0; it was
@@ -390,9 +391,9 @@ class _RequirementSubject(_Subject):
 
 
 class _ScheduleSubject(_Subject):
-    """A Schedule: simulated day by day through ``to_scenario``; repaired by raising the
-    requirement of the schedule intervals inside a missed interval to one more than they had
-    staffed, and solving the shifts again with the same types and options."""
+    """A Schedule: simulated day by day through ``to_scenario``; repaired by requiring what
+    every schedule interval staffed, one more inside a missed interval, and solving the
+    shifts again with the same types and options (so a repair only adds staff)."""
 
     repairable = True
 
@@ -421,8 +422,10 @@ class _ScheduleSubject(_Subject):
                 & (coverage["interval_start"] < row.interval_start + self.base.hall.interval_min)
             )
             hit |= (inside & (one_group or coverage["group"] == row.group)).to_numpy()
-        required = coverage["required"].where(~hit, coverage["staffed"] + 1)
-        required = np.maximum(required, coverage["required"])
+        # what was staffed stays required (it was judged, a new solve must not take it away:
+        # the repair only adds), and a missed interval needs one more
+        staffed = coverage["staffed"].to_numpy()
+        required = np.maximum(coverage["required"].to_numpy(), staffed + hit)
         table = pd.DataFrame(
             {
                 "group": coverage["group"],
