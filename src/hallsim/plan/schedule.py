@@ -367,6 +367,7 @@ class _Data:
     windows: int | None
     shortfall_cost: float | None
     back_office: BackOfficeWork | None = None  # its group is the last
+    kept: np.ndarray | None = None  # (days, columns): shifts a repair keeps, at least
     shift_tokens: list[str] = field(default_factory=list)
     staff_tokens: list[str] = field(default_factory=list)
     group_tokens: list[str] = field(default_factory=list)
@@ -719,6 +720,7 @@ def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
     st, et, gt = data.shift_tokens, data.staff_tokens, data.group_tokens
     hhmm = [_hhmm(int(a)) for a in data.times]
     shifts: dict[tuple[int, int], pulp.LpVariable] = {}
+    kept = data.kept if data.kept is not None else np.zeros((len(data.days), len(data.col_shift)))
     for di, d in enumerate(data.days):
         for c in range(len(data.col_shift)):
             name = (
@@ -726,7 +728,7 @@ def _build(data: _Data) -> tuple[pulp.LpProblem, _Variables]:
                 f"{_hhmm(int(data.col_start[c]))}"
                 + "".join(f"_b{_hhmm(a)}" for a, _ in data.col_breaks[c])
             )
-            shifts[di, c] = variable(problem, name, pulp.LpInteger)
+            shifts[di, c] = variable(problem, name, pulp.LpInteger, low=kept[di, c])
     assigned: dict[tuple[int, int, int, int], pulp.LpVariable] = {}
     shortfall: dict[tuple[int, int, int], pulp.LpVariable] = {}
     objective = [float(data.col_cost[c]) * v for (_, c), v in shifts.items()]
@@ -1123,11 +1125,12 @@ class Schedule:
             options=self.options,
         )
 
-    def with_required(self, required: pd.DataFrame) -> Schedule:
+    def with_required(self, required: pd.DataFrame, *, keep: bool = False) -> Schedule:
         """The same shift types, staff types and options solved again for ``required`` (a
-        requirement table): how verification repairs a plan."""
+        requirement table): how verification repairs a plan. With ``keep``, this plan's
+        shifts stay (the solver only adds to them): far quicker, and never cheaper."""
         options = {k: v for k, v in self.options.items() if k != "required"}
-        return _solve_plan(required, previous=self, **options)
+        return _solve_plan(required, previous=self, keep=keep, **options)
 
     def _one_day(self) -> Schedule:
         days = self.days
@@ -1544,7 +1547,9 @@ def schedule(
     )
 
 
-def _solve_plan(required, previous: Schedule | None = None, **options) -> Schedule:
+def _solve_plan(
+    required, previous: Schedule | None = None, keep: bool = False, **options
+) -> Schedule:
     """Prepare, check, build, solve and read back; ``options`` are :func:`schedule`'s, and
     for a tidal plan ``back_office`` (work per day and interval) and ``deadline_days``.
 
@@ -1568,13 +1573,19 @@ def _solve_plan(required, previous: Schedule | None = None, **options) -> Schedu
                 continue
             if office is not None:
                 options = {**options, "back_office": office[office["day"] == day]}
-            parts.append(_solve_one(rows, options))
+            parts.append(_solve_one(rows, options, _shifts_of(previous, day, keep)))
         plan = _combined(parts)
         options = {**options, "back_office": office}
     else:
-        plan = _solve_one(required, options)
+        plan = _solve_one(required, options, previous.shifts if keep and previous else None)
     object.__setattr__(plan, "options", {**options, "required": required})
     return plan
+
+
+def _shifts_of(previous: Schedule | None, day, keep: bool) -> pd.DataFrame | None:
+    if not keep or previous is None:
+        return None
+    return previous.shifts[previous.shifts["day"] == day]
 
 
 def _same(rows: pd.DataFrame, before: pd.DataFrame, day) -> bool:
@@ -1614,7 +1625,27 @@ def _combined(parts: list[Schedule]) -> Schedule:
     )
 
 
-def _solve_one(required, options: dict) -> Schedule:
+def _kept(data: _Data, keep: pd.DataFrame) -> np.ndarray:
+    """The counts of ``keep`` (a schedule's shifts table) per day and model column."""
+    column = {
+        (
+            data.shift_types[data.col_shift[c]].name,
+            data.staff_types[data.col_staff[c]].name,
+            int(data.col_start[c]),
+            tuple(data.col_breaks[c]),
+        ): c
+        for c in range(len(data.col_shift))
+    }
+    out = np.zeros((len(data.days), len(data.col_shift)))
+    for row in keep.itertuples(index=False):
+        breaks = tuple((minutes_of_day(a), minutes_of_day(b)) for a, b in row.breaks)
+        c = column.get((row.shift_type, row.staff_type, int(row.start_min), breaks))
+        if c is not None and row.day in data.days:
+            out[data.days.index(row.day), c] = row.count
+    return out
+
+
+def _solve_one(required, options: dict, keep: pd.DataFrame | None = None) -> Schedule:
     time_limit = _real(options["time_limit_s"], "time_limit_s")
     if time_limit <= 0:
         raise PlanError(f"time_limit_s must be > 0 (got {options['time_limit_s']!r})")
@@ -1630,6 +1661,8 @@ def _solve_one(required, options: dict) -> Schedule:
         options.get("deadline_days", 0),
     )
     _check(data)
+    if keep is not None:
+        data.kept = _kept(data, keep)
     problem, variables = _build(data)
     mip_gap = _real(options.get("mip_gap", 1e-4), "mip_gap")
     status, optimal, gap = _solve(problem, options["solver"], time_limit, mip_gap)

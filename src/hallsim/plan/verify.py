@@ -10,7 +10,7 @@ of it (so a pass is evidence, not luck); it *misses* otherwise.
 
 With ``repair=True``, every missed interval gets one more staff member (a requirement table),
 or, for a Schedule, the requirement becomes what each interval staffed, one more where it
-missed, and the shifts are solved again (a repair only adds staff); the plan is simulated
+missed, and the solver adds shifts to the plan's (a repair only adds staff); the plan is simulated
 again, until every interval meets the target or ``max_iterations`` is reached. Each
 iteration is reported.
 
@@ -23,6 +23,7 @@ counted. Utilisation is the group's busy window-minutes over its open window-min
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,9 @@ class Verification:
         criterion ``<metric>``, ``<metric>_lo``, ``<metric>_hi`` (95 % CI) and ``met``
         (every criterion met at the confidence level), ``missed`` (the criteria missed).
     iterations : pandas.DataFrame
-        Per iteration: intervals missed, staff-hours (or cost) of the plan, what changed.
+        Per iteration: intervals judged and missed, the ``size`` of the plan judged
+        (staff-hours, or a schedule's cost), what the repair changed, and the seconds spent
+        simulating, judging and repairing.
     plan : pandas.DataFrame or Schedule or Scenario
         The plan as verified last (repaired, if it was).
     scenario : Scenario or list of Scenario
@@ -143,11 +146,15 @@ def verify(
     targets = targets_for(target, subject.base.category_ids)
     rows = []
     for iteration in range(1, max_iterations + 1):
+        started = time.perf_counter()
         runs = subject.simulate(replications, seed)
+        simulated = time.perf_counter()
         judged = judge(runs, subject, targets, confidence)
         missed = judged[~judged["met"]]
         ok = missed.empty
         change = ""
+        judged_at = time.perf_counter()
+        size = subject.size
         if not ok and repair and subject.repairable and iteration < max_iterations:
             change = subject.raise_where(missed)
         rows.append(
@@ -155,8 +162,11 @@ def verify(
                 "iteration": iteration,
                 "intervals": len(judged),
                 "missed": len(missed),
-                "size": subject.size,
+                "size": size,
                 "change": change,
+                "simulate_s": simulated - started,
+                "judge_s": judged_at - simulated,
+                "repair_s": time.perf_counter() - judged_at,
             }
         )
         if ok or not change:
@@ -392,8 +402,8 @@ class _RequirementSubject(_Subject):
 
 class _ScheduleSubject(_Subject):
     """A Schedule: simulated day by day through ``to_scenario``; repaired by requiring what
-    every schedule interval staffed, one more inside a missed interval, and solving the
-    shifts again with the same types and options (so a repair only adds staff)."""
+    every schedule interval staffed, one more inside a missed interval, and letting the
+    solver add shifts to the plan's (same types and options): a repair only adds staff."""
 
     repairable = True
 
@@ -438,8 +448,8 @@ class _ScheduleSubject(_Subject):
         )
         if one_group:
             table = table.drop(columns="categories")
-        self.plan = plan.with_required(table)
-        return f"requirement raised in {int(hit.sum())} schedule interval(s); shifts solved again"
+        self.plan = plan.with_required(table, keep=True)
+        return f"requirement raised in {int(hit.sum())} schedule interval(s); shifts added"
 
 
 def _subject(plan, scenario: Scenario | None, interval_min: int | None) -> _Subject:
