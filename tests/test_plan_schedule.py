@@ -43,9 +43,7 @@ def columns(shift_types, staff_types, interval_min, n_t, open_minute=OPEN):
     out = []
     for k in shift_types:
         first, last = minutes_of_day(k.earliest), minutes_of_day(k.latest)
-        options = [
-            list(range(b.after_min[0], b.after_min[1] + 1, interval_min)) for b in k.breaks
-        ]
+        options = [list(range(b.after_min[0], b.after_min[1] + 1, interval_min)) for b in k.breaks]
         for e, staff in enumerate(staff_types):
             if k.staff_type not in (None, staff.name):
                 continue
@@ -108,9 +106,14 @@ def check_tables(plan: Schedule, required=None):
         assert row.end_min - row.start_min == k.length_min
         assert start in k.starts and row.count > 0
         assert len(row.breaks) == len(k.breaks)
-        assert math.isclose(row.cost, row.count * k.length_min / 60 * k.cost_per_hour * next(
-            e.cost_factor for e in plan.staff_types if e.name == row.staff_type
-        ))
+        assert math.isclose(
+            row.cost,
+            row.count
+            * k.length_min
+            / 60
+            * k.cost_per_hour
+            * next(e.cost_factor for e in plan.staff_types if e.name == row.staff_type),
+        )
         for (a, b), brk in zip(row.breaks, k.breaks, strict=True):
             offset = minutes_of_day(a) - start
             assert brk.after_min[0] <= offset <= brk.after_min[1], (row, brk)
@@ -133,9 +136,7 @@ def check_tables(plan: Schedule, required=None):
         if len(plan.groups) == 1:
             assert rows["staffed"].iloc[0] == working
     np.testing.assert_array_equal(cov["surplus"], np.maximum(cov["staffed"] - cov["required"], 0))
-    np.testing.assert_array_equal(
-        cov["shortfall"], np.maximum(cov["required"] - cov["staffed"], 0)
-    )
+    np.testing.assert_array_equal(cov["shortfall"], np.maximum(cov["required"] - cov["staffed"], 0))
     assert (cov["time"] == [clock(m) for m in cov["interval_start"]]).all()
     if required is not None:
         np.testing.assert_array_equal(cov["required"], required)
@@ -444,8 +445,9 @@ ONE = [ShiftType("s", 60, "08:00", "09:00")]
         (lambda: ShiftType("s", 60, "08:00", "09:00", every_min=0), "every_min"),
         (lambda: ShiftType("s", 60, "08:00", "09:00", breaks=[Break(30, (20, 40))]), "(20, 40)"),
         (
-            lambda: ShiftType("s", 240, "08:00", "09:00", breaks=[Break(30, (60, 90)),
-                                                                  Break(30, (60, 70))]),
+            lambda: ShiftType(
+                "s", 240, "08:00", "09:00", breaks=[Break(30, (60, 90)), Break(30, (60, 70))]
+            ),
             "breaks[1]",
         ),
         (lambda: ShiftType("s", 60, "08:00", "09:00", cost_per_hour=-1), "-1"),
@@ -457,8 +459,10 @@ ONE = [ShiftType("s", 60, "08:00", "09:00")]
         (lambda: schedule([1, -1], ONE), "-1"),
         (lambda: schedule([1, 1.5], ONE), "1.5"),
         (lambda: schedule("12", ONE), "str"),
-        (lambda: schedule(pd.DataFrame({"interval_start": [480], "staff": [math.nan]}), ONE),
-         "nan"),
+        (
+            lambda: schedule(pd.DataFrame({"interval_start": [480], "staff": [math.nan]}), ONE),
+            "nan",
+        ),
         (lambda: schedule(pd.DataFrame({"interval_start": [], "staff": []}), ONE), "no rows"),
         (lambda: schedule(pd.DataFrame({"interval_start": [480]}), ONE), "'staff'"),
         (lambda: schedule([1], ONE, interval_min=0), "interval_min"),
@@ -471,8 +475,9 @@ ONE = [ShiftType("s", 60, "08:00", "09:00")]
             "'nurse'",
         ),
         (
-            lambda: schedule(two_groups([1], [1]), ONE, [StaffType("a", ["A"]),
-                                                          StaffType("x", ["X"])]),
+            lambda: schedule(
+                two_groups([1], [1]), ONE, [StaffType("a", ["A"]), StaffType("x", ["X"])]
+            ),
             "staff type 'x'",
         ),
         (lambda: schedule(two_groups([1], [1]), ONE, [StaffType("a", ["A"])]), "group 'B'"),
@@ -592,8 +597,9 @@ def assert_round_trip(plan: Schedule, scenario: hs.Scenario) -> None:
     table = results.intervals
     cov = plan.coverage
     for category in scenario.category_ids:
-        serving = cov["group"].map(lambda g, c=category: plan.groups[g] in (None, (c,)) or (
-            c in plan.groups[g]))
+        serving = cov["group"].map(
+            lambda g, c=category: plan.groups[g] in (None, (c,)) or (c in plan.groups[g])
+        )
         expected = cov[serving].groupby("interval_start")["staffed"].sum()
         for start, staffed in expected.items():
             cells = table[(table["start_min"] == start) & (table["category"] == category)]
