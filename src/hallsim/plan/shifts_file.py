@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlanError
-from .schedule import Break, ShiftType, StaffType
+from .shifts import Break, ShiftType, StaffType
 
 __all__ = ["read_shifts"]
 

@@ -40,7 +40,8 @@ from ..errors import PlanError
 from ..scenario import Scenario
 from .demand import category_demand
 from .requirements import requirements
-from .schedule import BACK_OFFICE, Schedule, ShiftType, StaffType, _solve_plan
+from .schedule import Schedule, _solve_plan
+from .shifts import BACK_OFFICE, ShiftType, StaffType
 from .target import Target
 
 __all__ = ["back_office_work", "tidal"]
