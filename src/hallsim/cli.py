@@ -227,7 +227,8 @@ def _write_plan(check, required, chosen, out: Path) -> None:
     if hasattr(plan, "coverage"):
         plan.shifts.to_csv(out / "shifts.csv", index=False)
         plan.coverage.to_csv(out / "coverage.csv", index=False)
-        chart = plan.coverage
+        # the chart shows the requirement as computed, before repairs raised it
+        chart = plan.coverage.assign(required=_on_grid(required, plan.coverage))
     else:
         plan.to_csv(out / "plan.csv", index=False)
         chart = plan.rename(columns={"staff": "staffed"}).assign(
@@ -245,6 +246,17 @@ def _write_plan(check, required, chosen, out: Path) -> None:
     figure.tight_layout()
     figure.savefig(out / "staffing.png", dpi=110)
     plt.close(figure)
+
+
+def _on_grid(required, coverage):
+    """The staff ``required`` (a requirement table) on the schedule grid of ``coverage``."""
+    length = int(required["interval_min"].iloc[0])
+    first = int(required["interval_start"].min())
+    start = first + (coverage["interval_start"] - first) // length * length
+    keys = ["day", "group", "interval_start"]
+    table = required.set_index(keys)["staff"]
+    index = list(zip(coverage["day"], coverage["group"], start, strict=True))
+    return table.reindex(index).fillna(0).to_numpy(dtype=int)
 
 
 def _run(args: argparse.Namespace) -> int:
