@@ -144,3 +144,13 @@ def test_saved_scenarios_read_back_unchanged(tmp_path):
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         scenario = hs.load_scenario(path)
         assert hs.load_scenario(hs.save_scenario(scenario, tmp_path / path.name)) == scenario
+
+
+def test_shipped_shift_files_read():
+    from hallsim.plan.shifts_file import read_shifts
+
+    files = sorted((ROOT / "scenarios" / "shifts").glob("*.toml"))
+    assert files
+    for path in files:
+        shift_types, _, options = read_shifts(path)
+        assert shift_types and options.get("windows", 1) > 0
