@@ -199,7 +199,10 @@ def judge(
     for first_day, results in runs:
         tickets = results.tickets
         tickets = tickets[~tickets["outcome"].isin(("balked", "capped"))]
-        base = tickets["category"].astype(str).str.split(":").str[0].to_numpy()
+        category = tickets["category"].astype("category")
+        base = np.array([str(c).split(":")[0] for c in category.cat.categories], dtype=object)[
+            category.cat.codes.to_numpy()
+        ]
         minute = tickets["issued"].to_numpy() % 1440
         slot = np.searchsorted(starts, minute, side="right") - 1
         slot[(slot < 0) | (minute >= ends[np.maximum(slot, 0)])] = -1
@@ -215,16 +218,18 @@ def judge(
                     ids = [c for c in categories if target.applies_to(c)]
                     if not ids:
                         continue
-                    mine = np.isin(base, ids) & (ticket_day == day)
+                    mine = np.flatnonzero(np.isin(base, ids) & (ticket_day == day))
+                    mine = mine[np.argsort(slot[mine], kind="stable")]
+                    bounds = np.searchsorted(slot[mine], np.arange(len(starts) + 1))
                     for k, (start, length) in enumerate(subject.intervals):
-                        pick = mine & (slot == k)
+                        pick = mine[bounds[k] : bounds[k + 1]]
                         row = {
                             "target": repr(target),
                             "group": group,
                             "day": first_day + day,
                             "interval_start": start,
                             "time": clock(start),
-                            "tickets": int(pick.sum()),
+                            "tickets": int(pick.size),
                         }
                         criteria = _criteria(
                             target,
