@@ -33,6 +33,7 @@ from ..results import HallWarning
 from ..runner import simulate
 from ..scenario import Scenario
 from ._chain import arrival_metrics
+from ._search import applying, meets, reported_wait, smallest
 from .staffed import day_scenario
 from .target import Target
 
@@ -83,7 +84,7 @@ def found_on_arrival(
 
 def isa(
     scenario: Scenario,
-    table: pd.DataFrame,
+    start: pd.DataFrame,
     targets: list[Target],
     *,
     replications: int = 100,
@@ -92,13 +93,11 @@ def isa(
 ) -> pd.DataFrame:
     """Requirements of ``scenario`` by the ISA (see the module docstring).
 
-    ``table`` is the scenario's demand table; returns it with ``offered_load``, ``staff``,
-    the metrics the last simulation predicts, and ``attrs["iterations"]`` (per day, the
-    staffing of each iteration).
+    ``start`` is a requirement table of the scenario to start from (the Erlang-A staffing);
+    returns it with the ISA's ``staff``, the metrics the last simulation predicts, and
+    ``attrs["iterations"]`` (per day, the staffing of each iteration).
     """
-    from .requirements import _by_formula, _criteria, _meets, _smallest, _waits
-
-    plan = _by_formula(table, targets, "erlang_a")
+    plan = start.copy()
     plan["interval"] = plan.groupby(["group", "day"], sort=False).cumcount()
     groups = {
         g: rows["categories"].iloc[0].split(",") for g, rows in plan.groupby("group", sort=False)
@@ -112,7 +111,7 @@ def isa(
             staff, metrics = [], []
             for i in rows:
                 row = plan.loc[i]
-                applying = _criteria(targets, groups[row["group"]])
+                wanted = applying(targets, groups[row["group"]])
                 counts = found.get((row["group"], int(row["interval"])))
                 if counts is None or counts.sum() == 0:
                     staff.append(int(row["staff"]))
@@ -123,13 +122,13 @@ def isa(
                 patience = float(row["patience_mean_min"])
                 theta = 1.0 / patience if math.isfinite(patience) else 0.0
 
-                def meets(c, p=p, mu=mu, theta=theta, applying=applying):
-                    return _meets(applying, lambda w: arrival_metrics(p, c, mu, theta, w))
+                def enough(c, p=p, mu=mu, theta=theta, wanted=wanted):
+                    return meets(wanted, lambda w: arrival_metrics(p, c, mu, theta, w))
 
                 where = f"group {row['group']!r}, day {day}, {row['time']}"
-                c = _smallest(int(row["staff"]), meets, lambda where=where: where)
+                c = smallest(int(row["staff"]), enough, lambda where=where: where)
                 staff.append(c)
-                metrics.append(arrival_metrics(p, c, mu, theta, _waits(applying)[0]))
+                metrics.append(arrival_metrics(p, c, mu, theta, reported_wait(wanted)))
             seen = history[int(day)]
             cycle = next((k for k, s in enumerate(seen) if np.array_equal(s, staff)), None)
             plan.loc[rows, "staff"] = staff

@@ -54,17 +54,13 @@ from ..clock import clock
 from ..errors import PlanError
 from ..scenario import Scenario
 from ._chain import arrival_metrics, transient
+from ._search import Metrics, applying, meets, reported_wait, smallest
 from .demand import as_demand
 from .target import METRICS, Target, targets_for
 
 __all__ = ["METHODS", "requirements"]
 
 METHODS = ("erlang_b", "erlang_c", "erlang_a", "lag", "mol", "exact", "isa")
-
-#: The largest staff a group may need in an interval before the target is called unreachable.
-MAX_STAFF = 10_000
-
-Metrics = tuple[float, float, float, float, float]  # in the order of METRICS
 
 
 def requirements(
@@ -128,7 +124,7 @@ def requirements(
 
         out = isa(
             demand,
-            table,
+            _by_formula(table, targets, "erlang_a"),
             targets,
             replications=replications,
             seed=seed,
@@ -191,54 +187,6 @@ def _not_markovian(scenario: Scenario) -> set[str]:
 
 
 # --------------------------------------------------------------------------- formulas
-
-
-def _criteria(targets: list[Target], group_categories: list[str]) -> list[Target]:
-    applying = [t for t in targets if any(t.applies_to(c) for c in group_categories)]
-    if not applying:
-        raise PlanError(
-            f"no target applies to the group serving {group_categories}; give a target "
-            "without categories, or one naming them"
-        )
-    return applying
-
-
-def _waits(targets: list[Target]) -> list[float]:
-    """The wait thresholds to evaluate: each target's ``wait_min`` (the first is reported)."""
-    waits = [t.wait_min for t in targets if t.wait_min is not None]
-    return waits or [-1.0]
-
-
-def _meets(targets: list[Target], metrics_at: Callable[[float], Metrics]) -> bool:
-    for target in targets:
-        metrics = dict(
-            zip(
-                METRICS,
-                metrics_at(-1.0 if target.wait_min is None else target.wait_min),
-                strict=True,
-            )
-        )
-        if not target.met(metrics):
-            return False
-    return True
-
-
-def _smallest(start: int, meets: Callable[[int], bool], where: Callable[[], str]) -> int:
-    """The smallest staff >= 1 that ``meets`` (monotone), searched from ``start``;
-    ``where()`` names the interval in the error when none does."""
-    c = max(1, start)
-    if meets(c):
-        while c > 1 and meets(c - 1):
-            c -= 1
-        return c
-    while not meets(c):
-        c += 1
-        if c > MAX_STAFF:
-            raise PlanError(
-                f"{where()}: no staffing up to {MAX_STAFF} meets the target; is it reachable "
-                "(a wait target of 0, or utilisation >= 1 where nobody abandons)?"
-            )
-    return c
 
 
 def _stationary(method: str, lam: float, mean: float, theta: float) -> Callable:
@@ -320,19 +268,19 @@ def _by_formula(table: pd.DataFrame, targets: list[Target], method: str) -> pd.D
     parts = []
     for (group, _), rows in table.groupby(["group", "day"], sort=False):
         rows = rows.sort_values("interval_start").reset_index(drop=True)
-        applying = _criteria(targets, rows["categories"].iloc[0].split(","))
+        wanted = applying(targets, rows["categories"].iloc[0].split(","))
         if method == "erlang_b":
-            bad = [t for t in applying if set(t.criteria) - {"delay_probability", "utilisation"}]
+            bad = [t for t in wanted if set(t.criteria) - {"delay_probability", "utilisation"}]
             if bad:
                 raise PlanError(
                     f"method 'erlang_b' (a loss system) answers delay_probability and "
                     f"max_utilisation targets only (got {bad[0]!r})"
                 )
-        _check_reachable(applying, rows, method, group)
+        _check_reachable(wanted, rows, method, group)
         if method == "exact":
-            staff, metrics, load = _exact_day(rows, applying)
+            staff, metrics, load = _exact_day(rows, wanted)
         else:
-            staff, metrics, load = _stationary_day(rows, applying, method)
+            staff, metrics, load = _stationary_day(rows, wanted, method)
         rows = rows.assign(offered_load=load, staff=staff)
         for name, values in zip(METRICS, np.asarray(metrics).T, strict=True):
             rows[name] = values
@@ -369,7 +317,7 @@ def _stationary_day(rows: pd.DataFrame, targets: list[Target], method: str):
     rates = _stationary_rates(method, rows)
     means = rows["service_mean_min"].to_numpy(dtype=float)
     patience = rows["patience_mean_min"].to_numpy(dtype=float)
-    report = _waits(targets)[0]
+    report = reported_wait(targets)
     staff, metrics = [], []
     for k, (lam, mean, wait) in enumerate(zip(rates, means, patience, strict=True)):
         theta = 0.0 if method == "erlang_c" or not np.isfinite(wait) else 1.0 / wait
@@ -380,10 +328,10 @@ def _stationary_day(rows: pd.DataFrame, targets: list[Target], method: str):
         model = _stationary(method, lam, mean, theta)
         start = int(lam * mean) + (1 if theta == 0 else 0)
 
-        def meets(c: int) -> bool:
-            return _meets(targets, lambda w: model(c, w))  # noqa: B023
+        def enough(c: int) -> bool:
+            return meets(targets, lambda w: model(c, w))  # noqa: B023
 
-        c = _smallest(start, meets, partial(_labels, rows, k))
+        c = smallest(start, enough, partial(_labels, rows, k))
         staff.append(c)
         metrics.append(model(c, report))
     return np.array(staff, dtype=int), metrics, rates * means
@@ -395,7 +343,7 @@ def _exact_day(rows: pd.DataFrame, targets: list[Target]):
     means = rows["service_mean_min"].to_numpy(dtype=float)
     patience = rows["patience_mean_min"].to_numpy(dtype=float)
     lengths = rows["interval_min"].to_numpy(dtype=float)
-    report = _waits(targets)[0]
+    report = reported_wait(targets)
     state = np.ones(1)  # the hall opens empty
     staff, metrics = [], []
     for k, (lam, mean, wait, length) in enumerate(
@@ -425,14 +373,14 @@ def _exact_interval(state, lam, mu, theta, length, targets, where):
     the distribution at its end and its time average."""
     solved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def meets(c: int) -> bool:
+    def enough(c: int) -> bool:
         if c not in solved:
             solved[c] = _transient(state, lam, mu, c, theta, length)
         mean_state = solved[c][1]
-        return _meets(targets, lambda w: arrival_metrics(mean_state, c, mu, theta, w))
+        return meets(targets, lambda w: arrival_metrics(mean_state, c, mu, theta, w))
 
     stable = int(lam / mu) + (1 if theta == 0 else 0)
-    c = _smallest(stable, meets, where)
+    c = smallest(stable, enough, where)
     return c, *solved[c]
 
 
