@@ -81,6 +81,13 @@ def mean_factor(scenario: Scenario, windows: list, category: int) -> float:
     return float(np.average([scenario.factor(w, category) for w in serving], weights=counts))
 
 
+def factor_value(factors: dict[str, float]) -> float | dict[str, float]:
+    """A ``generalist_factor`` as the scenario format writes it: one number when every
+    category has the same factor, else the table."""
+    values = set(factors.values())
+    return values.pop() if len(values) == 1 else dict(factors)
+
+
 def _minute_rates(scenario: Scenario, category: int, weekday: int) -> np.ndarray:
     """Tickets per minute of ``category`` at each minute of the opening hours on ``weekday``,
     appointments that come included."""

@@ -53,7 +53,7 @@ import pulp
 from ..errors import PlanError
 from ..scenario import Scenario
 from ._solver import INFEASIBLE, solve, variable
-from .demand import category_demand, demand_table, pool
+from .demand import category_demand, demand_table, factor_value, pool
 from .requirements import METHODS, requirements
 from .target import METRICS, Target
 
@@ -494,19 +494,13 @@ def _price(
             "group": [g.name for g in groups],
             "categories": [",".join(g.ids) for g in groups],
             "departments": [",".join(g.departments) for g in groups],
-            "generalist_factor": [_factor_value(g.factors) for g in groups],
+            "generalist_factor": [factor_value(g.factors) for g in groups],
             "windows": windows,
             "staff_hours": hours,
             "cost": _prices(windows, hours, sizes, cost, skill_cost),
         }
     )
     return table, required
-
-
-def _factor_value(factors: dict[str, float]) -> float | dict[str, float]:
-    """One number when every category has the same factor, else the table."""
-    values = set(factors.values())
-    return values.pop() if len(values) == 1 else dict(factors)
 
 
 def _price_current(

@@ -20,7 +20,7 @@ import pandas as pd
 from ..clock import clock
 from ..errors import PlanError
 from ..scenario import WEEKDAYS, Scenario
-from .demand import groups_of, mean_factor
+from .demand import factor_value, groups_of, mean_factor
 
 __all__ = ["day_scenario", "group_windows", "one_day"]
 
@@ -32,12 +32,11 @@ def group_windows(scenario: Scenario) -> dict[str, dict]:
     for name, entries, categories in groups_of(scenario):
         windows = [scenario.windows[w] for w in entries]
         factor = {scenario.categories[c].id: mean_factor(scenario, windows, c) for c in categories}
-        values = set(factor.values())
         calls = {w.call.model_dump_json() for w in windows}
         call = windows[0].call.model_dump() if len(calls) == 1 else {"rule": "fcfs"}
         out[name] = {
             "serves": [scenario.categories[c].id for c in categories],
-            "generalist_factor": values.pop() if len(values) == 1 else factor,
+            "generalist_factor": factor_value(factor),
             "call": call,
         }
     return out
