@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
 from .metrics import coefficient_of_variation, gini
 from .scenario import Scenario
+
+if TYPE_CHECKING:
+    from .logs import TicketLog
 
 __all__ = ["HallWarning", "Results"]
 
@@ -405,6 +409,18 @@ class Results:
         table.index.name = "category"
         table.attrs["warnings"] = list(self.warnings)
         return table
+
+    def to_log(self, start_date: str | None = None, *, replication: int = 0) -> TicketLog:
+        """One replication's tickets as a ticket log (see :mod:`hallsim.logs`).
+
+        Day 0 becomes ``start_date`` (ISO date; its weekday must be the hall's
+        ``first_weekday``; default: the first such day from 2026-01-05 on), minutes become
+        datetimes, and ticket ids ``"<yyyymmdd>-<n>"`` count each day's tickets from 1. Write it
+        with :func:`hallsim.logs.write_log`; read back, it gives the same log.
+        """
+        from .logs import log_from_results
+
+        return log_from_results(self, start_date, replication)
 
 
 def format_summary(table: pd.DataFrame) -> str:
