@@ -4,18 +4,28 @@ Load a hall with :func:`load_scenario`, run it with :func:`simulate`, read the t
 returned :class:`Results` and its :meth:`Results.summary`.
 """
 
-from .errors import ScenarioError
+from .backtest import Backtest, backtest
+from .errors import LogError, ScenarioError
+from .logs import ArrivalCounts, TicketLog, read_counts, read_log, write_log
 from .results import HallWarning, Results
 from .runner import simulate
 from .scenario import Scenario, load_scenario, save_scenario
 
 __all__ = [
+    "ArrivalCounts",
+    "Backtest",
     "HallWarning",
+    "LogError",
     "Results",
     "Scenario",
     "ScenarioError",
+    "TicketLog",
+    "backtest",
     "load_scenario",
+    "read_counts",
+    "read_log",
     "save_scenario",
     "simulate",
+    "write_log",
 ]
 __version__ = "0.1.0"
