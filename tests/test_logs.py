@@ -558,3 +558,26 @@ def test_counts_written_read_back_equal(tmp_path, target):
     )
     pd.testing.assert_frame_equal(back.counts, counts.counts)
     assert back.interval_min == 15
+
+
+def test_a_row_with_a_value_more_than_the_header_is_refused_not_shifted(tmp_path):
+    """pandas would take the first field of such rows as the index, shifting every column
+    one to the left (the category read as the ticket, the call as the issue)."""
+    header = "ticket,category,issued,called"
+    row = "A1,X,2026-03-02 09:00:00,2026-03-02 09:01:00"
+    trailing = tmp_path / "trailing.csv"  # a comma at the end of every row: an empty field
+    trailing.write_text(f"{header}\n{row},\n{row.replace('A1', 'A2')},\n", encoding="utf-8")
+    log = hs.read_log(trailing)
+    assert log.tickets["ticket"].tolist() == ["A1", "A2"] and len(log.rejected) == 0
+    assert log.tickets["issued"].tolist() == [pd.Timestamp("2026-03-02 09:00")] * 2
+    extra = tmp_path / "extra.csv"
+    extra.write_text(f"{header}\n{row},2026-03-02 09:02:00\n", encoding="utf-8")
+    with pytest.raises(hs.LogError, match=r"extra\.csv: .*more values than the header"):
+        hs.read_log(extra)
+
+
+def test_a_query_the_database_refuses_is_a_log_error(log, tmp_path):
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    hs.write_log(log, url)
+    with pytest.raises(hs.LogError, match=r"hall\.db \(query\).*no such table: nowhere"):
+        hs.read_log(url, query="SELECT * FROM nowhere")

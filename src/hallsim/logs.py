@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -749,9 +750,19 @@ def _read_csv(path: Path, label: str, encoding: str | None) -> pd.DataFrame:
             try:  # pyarrow's reader is several times faster ...
                 return pd.read_csv(path, encoding=name, engine="pyarrow", **options)
             except pd.errors.ParserError:  # ... but refuses rows short of fields: pad them
-                return pd.read_csv(path, encoding=name, engine="c", **options)
+                # index_col=False: a row with a field more than the header must not make its
+                # first field the index (shifting every column); an empty one (a comma at
+                # the end of the line) is dropped, one with a value warns: refused below
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    return pd.read_csv(path, encoding=name, engine="c", index_col=False, **options)
         except UnicodeError:
             continue
+        except pd.errors.ParserWarning:
+            raise LogError(
+                "not a well-formed CSV file: a row has more values than the header has columns",
+                source=label,
+            ) from None
         except pd.errors.EmptyDataError:
             raise LogError("the file is empty: no header row", source=label) from None
         except pd.errors.ParserError as error:
@@ -807,7 +818,7 @@ def _read_sql(source, *, table, query) -> tuple[pd.DataFrame, str]:
             frame = pd.read_sql_table(table, engine)
         else:
             frame = pd.read_sql_query(query, engine)
-    except (sa.exc.SQLAlchemyError, ValueError) as error:
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError) as error:
         message = str(error).splitlines()[0]
         raise LogError(f"cannot read from the database: {message}", source=label) from None
     finally:
