@@ -1033,6 +1033,8 @@ def log_from_results(results, start_date: str | None, replication: int) -> Ticke
         )
     first = WEEKDAYS.index(results.scenario.hall.first_weekday)
     if start_date is None:
+        start_date = results.start_date
+    if start_date is None:
         day0 = pd.Timestamp("2026-01-05")  # a Monday
         day0 += pd.Timedelta(days=first)
     else:

@@ -336,6 +336,9 @@ class Results:
         Overload and unserved-ticket warnings, repeated by :meth:`summary`.
     rules : hallsim.engines.reference.Rules or None
         Replacement rules the simpy engine ran with (``None``: the documented rules).
+    start_date : str or None
+        The date of day 0 when the run has one (a replay of a log: its first date), the
+        default of :meth:`to_log`.
     """
 
     scenario: Scenario
@@ -351,6 +354,7 @@ class Results:
     replication_stats: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     rules: object | None = None
+    start_date: str | None = None
 
     @classmethod
     def from_replications(
@@ -414,7 +418,8 @@ class Results:
         """One replication's tickets as a ticket log (see :mod:`hallsim.logs`).
 
         Day 0 becomes ``start_date`` (ISO date; its weekday must be the hall's
-        ``first_weekday``; default: the first such day from 2026-01-05 on), minutes become
+        ``first_weekday``; default: :attr:`start_date`, else the first such day from 2026-01-05
+        on), minutes become
         datetimes, and ticket ids ``"<yyyymmdd>-<n>"`` count each day's tickets from 1. Write it
         with :func:`hallsim.logs.write_log`; read back, it gives the same log.
         """

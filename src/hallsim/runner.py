@@ -2,7 +2,9 @@
 
 Replication ``r`` draws every random input from
 ``numpy.random.default_rng(SeedSequence(seed).spawn(replications)[r])``, so its tickets do not
-depend on how many workers ran it, nor in which order.
+depend on how many workers ran it, nor in which order. With ``arrivals=`` (a ticket log) the
+log's tickets replace the drawn arrivals and the generator draws only what the log leaves
+open (:mod:`hallsim.replay`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -22,6 +25,12 @@ from .engines import fast, reference
 from .engines.inputs import draw_inputs
 from .results import Results, replication_tables
 from .scenario import WEEKDAYS, Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .logs import TicketLog
+    from .replay import LogReplay
 
 __all__ = ["simulate"]
 
@@ -38,8 +47,12 @@ def simulate(
     rules: reference.Rules | None = None,
     keep_tickets: bool = True,
     progress: bool = True,
+    arrivals: TicketLog | pd.DataFrame | None = None,
+    service: Literal["logged", "drawn"] | None = None,
+    categories: Mapping[str, str] | None = None,
+    windows: Mapping[str, str] | None = None,
 ) -> Results:
-    """Simulate ``replications`` independent runs of ``scenario``.
+    """Simulate ``replications`` independent runs of ``scenario``, or replay a ticket log.
 
     Parameters
     ----------
@@ -62,10 +75,26 @@ def simulate(
         Keep the ticket table. ``False`` keeps only aggregates, for very long runs.
     progress : bool, default True
         Show a tqdm progress bar (``TQDM_DISABLE=1`` silences it everywhere).
+    arrivals : hallsim.TicketLog or pandas.DataFrame, optional
+        Replay these tickets (a log, or a DataFrame in the log schema) instead of drawing
+        arrivals: their issue times and categories, and what else the log shows of each
+        ticket (see :mod:`hallsim.replay`). The run spans the log's dates, day 0 being its
+        first date; replications vary only in what the log leaves open.
+    service : {"logged", "drawn"}, optional
+        With ``arrivals``: base service times from the logged durations (divided by the
+        factor of the window and staff member that served them; the default), or all drawn
+        from the scenario.
+    categories : mapping, optional
+        With ``arrivals``: log category -> scenario category, where the names differ.
+    windows : mapping, optional
+        With ``arrivals`` and logged service: log window -> scenario window, to say at which
+        window's factor a logged duration was served.
 
     Returns
     -------
     Results
+        With ``arrivals``, ``Results.scenario`` is the scenario with the log's days and
+        ``Results.start_date`` the log's first date (so ``to_log()`` keeps the log's dates).
     """
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a hallsim.Scenario (got {type(scenario).__name__})")
@@ -93,14 +122,16 @@ def simulate(
         seed = int(np.random.SeedSequence().entropy)
     elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None (got {seed!r})")
+    replay = _replay(scenario, arrivals, service, categories, windows)
     seeds = np.random.SeedSequence(int(seed)).spawn(replications)
-    hall = compile_scenario(scenario)
+    hall = compile_scenario(scenario) if replay is None else replay.hall
+    scenario = hall.scenario
     jobs = [(r, seeds[r], keep_tickets, engine, rules) for r in range(replications)]
     parts: list[dict] = [{}] * replications
     if workers == 1 or replications == 1:
         with _progress(scenario, replications, progress) as bar:
             for job in jobs:
-                r, parts[r] = _replicate(hall, job)
+                r, parts[r] = _replicate(hall, job, replay)
                 bar.update()
     else:
         # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard; the pool
@@ -110,17 +141,21 @@ def simulate(
             max_workers=min(workers, replications),
             mp_context=context,
             initializer=_init_worker,
-            initargs=(scenario,),
+            initargs=(scenario, replay),
         ) as pool:
             done = pool.map(_run_in_worker, jobs)
             with _progress(scenario, replications, progress) as bar:
                 for r, part in done:
                     parts[r] = part
                     bar.update()
+    # the capacity warnings judge the scenario's drawn arrivals, which a replay does not use
+    warnings_ = capacity_warnings(hall) if replay is None else list(replay.warnings)
     results = Results.from_replications(
-        hall, parts, seed=int(seed), engine=engine, warnings_=capacity_warnings(hall)
+        hall, parts, seed=int(seed), engine=engine, warnings_=warnings_
     )
     results.rules = rules
+    if replay is not None:
+        results.start_date = str(replay.first_date.date())
     return results
 
 
@@ -130,9 +165,32 @@ def _positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def _replicate(hall: CompiledHall, job: tuple) -> tuple[int, dict]:
+def _replay(scenario, arrivals, service, categories, windows) -> LogReplay | None:
+    """The log prepared for replay, or None when there is none (and no replay option)."""
+    if arrivals is None:
+        for name, value in (("categories", categories), ("windows", windows)):
+            if value is not None:
+                raise ValueError(f"{name}= applies to a replay: pass arrivals=<a ticket log>")
+        if service not in (None, "drawn"):
+            raise ValueError(
+                f"service={service!r} applies to a replay: pass arrivals=<a ticket log>"
+            )
+        return None
+    from .replay import prepare_replay
+
+    return prepare_replay(
+        scenario,
+        arrivals,
+        service="logged" if service is None else service,
+        categories=categories,
+        windows=windows,
+    )
+
+
+def _replicate(hall: CompiledHall, job: tuple, replay: LogReplay | None) -> tuple[int, dict]:
     r, seed_sequence, keep_tickets, engine, rules = job
-    inputs = draw_inputs(hall, np.random.default_rng(seed_sequence))
+    rng = np.random.default_rng(seed_sequence)
+    inputs = draw_inputs(hall, rng) if replay is None else replay.inputs(rng)
     if engine == "simpy":
         output = reference.run(hall, inputs, rules=rules, check=False)
     else:
@@ -149,16 +207,18 @@ def _progress(scenario: Scenario, replications: int, progress: bool) -> tqdm:
 
 
 _worker_hall: CompiledHall | None = None
+_worker_replay: LogReplay | None = None
 
 
-def _init_worker(scenario: Scenario) -> None:
-    global _worker_hall
-    _worker_hall = compile_scenario(scenario)
+def _init_worker(scenario: Scenario, replay: LogReplay | None) -> None:
+    global _worker_hall, _worker_replay
+    _worker_hall = compile_scenario(scenario) if replay is None else replay.hall
+    _worker_replay = replay
 
 
 def _run_in_worker(job: tuple) -> tuple[int, dict]:
     assert _worker_hall is not None
-    return _replicate(_worker_hall, job)
+    return _replicate(_worker_hall, job, _worker_replay)
 
 
 def capacity_warnings(hall: CompiledHall) -> list[str]:
