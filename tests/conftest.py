@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # before tqdm is imported: it reads it then
+# one BLAS thread per test process: with pytest -n 2 on two cores, BLAS threads of both
+# workers (statsmodels' fits) would otherwise fight over the cores
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

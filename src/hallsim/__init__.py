@@ -6,6 +6,7 @@ returned :class:`Results` and its :meth:`Results.summary`.
 
 from .backtest import Backtest, backtest
 from .errors import LogError, ScenarioError
+from .forecast import Forecast, forecast
 from .logs import ArrivalCounts, TicketLog, read_counts, read_log, write_log
 from .results import HallWarning, Results
 from .runner import simulate
@@ -14,6 +15,7 @@ from .scenario import Scenario, load_scenario, save_scenario
 __all__ = [
     "ArrivalCounts",
     "Backtest",
+    "Forecast",
     "HallWarning",
     "LogError",
     "Results",
@@ -21,6 +23,7 @@ __all__ = [
     "ScenarioError",
     "TicketLog",
     "backtest",
+    "forecast",
     "load_scenario",
     "read_counts",
     "read_log",

@@ -231,9 +231,12 @@ def _interval(value) -> int:
 
 
 def as_demand(demand, *, interval_min: int | None = None) -> pd.DataFrame:
-    """A demand table from a Scenario or from a fitted/forecast arrival table (checked)."""
+    """A demand table from a Scenario or from a fitted/forecast arrival table (checked); an
+    object with a ``demand_table()`` method (a :class:`hallsim.Forecast`) gives its table."""
     if isinstance(demand, Scenario):
         return demand_table(demand, interval_min=interval_min)
+    if not isinstance(demand, pd.DataFrame) and callable(getattr(demand, "demand_table", None)):
+        demand = demand.demand_table()
     if not isinstance(demand, pd.DataFrame):
         raise PlanError(
             "demand must be a hallsim.Scenario or a DataFrame of arrivals per interval "
