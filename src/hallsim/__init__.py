@@ -6,6 +6,7 @@ returned :class:`Results` and its :meth:`Results.summary`.
 
 from .backtest import Backtest, backtest
 from .errors import LogError, ScenarioError
+from .fit import Fit, fit
 from .forecast import Forecast, forecast
 from .logs import ArrivalCounts, TicketLog, read_counts, read_log, write_log
 from .results import HallWarning, Results
@@ -15,6 +16,7 @@ from .scenario import Scenario, load_scenario, save_scenario
 __all__ = [
     "ArrivalCounts",
     "Backtest",
+    "Fit",
     "Forecast",
     "HallWarning",
     "LogError",
@@ -23,6 +25,7 @@ __all__ = [
     "ScenarioError",
     "TicketLog",
     "backtest",
+    "fit",
     "forecast",
     "load_scenario",
     "read_counts",

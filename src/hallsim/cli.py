@@ -1,4 +1,4 @@
-"""The ``hallsim`` command: ``validate``, ``schema``, ``run`` and ``plan``.
+"""The ``hallsim`` command: ``validate``, ``schema``, ``run``, ``plan``, ``fit`` and ``forecast``.
 
 Bad input (a malformed scenario, a bad option) prints located messages and exits with 2,
 never a traceback.
@@ -101,13 +101,63 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write the plan (scenario TOML), tables (CSV) and a staffing chart",
     )
+    fit = commands.add_parser(
+        "fit", help="read a ticket log, report its rejects, fit a hall and write it as TOML"
+    )
+    _log_arguments(fit)
+    fit.add_argument(
+        "--exclude-outliers", action="store_true", help="leave out outlier days (holidays, outages)"
+    )
+    fit.add_argument(
+        "--abandonment",
+        choices=("observed", "at_call"),
+        default="observed",
+        help="at_call: the hall learns of abandonment only when it calls (no-shows)",
+    )
+    fit.add_argument(
+        "--out", type=Path, default=None, metavar="FILE", help="write the fitted hall (TOML)"
+    )
+    forecast = commands.add_parser(
+        "forecast", help="forecast arrivals per category, day and interval from a log"
+    )
+    _log_arguments(forecast)
+    forecast.add_argument(
+        "--start", default=None, metavar="DATE", help="first day (default: after the log's last)"
+    )
+    forecast.add_argument("--days", type=_positive, default=28, metavar="N")
+    forecast.add_argument(
+        "--out", type=Path, default=None, metavar="FILE", help="write the rates (CSV)"
+    )
     return parser
+
+
+def _log_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("log", help="a CSV or Parquet log, or a database URL (with --table)")
+    command.add_argument(
+        "--columns",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="TOML: [columns] header = schema name, [outcomes] word = outcome, encoding = ...",
+    )
+    command.add_argument("--table", default=None, help="the database table of the log")
+    command.add_argument("--interval", type=_positive, default=30, metavar="MIN")
+    command.add_argument(
+        "--calendar",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="CSV of date,day_type: days of their own type (holiday, closed, ...)",
+    )
+    command.add_argument(
+        "--counts", action="store_true", help="the source holds arrival counts, not tickets"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hallsim`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
-    from .errors import PlanError, ScenarioError
+    from .errors import LogError, PlanError, ScenarioError
 
     try:
         if args.command == "schema":
@@ -127,10 +177,145 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "plan":
             return _plan(args)
+        if args.command in ("fit", "forecast"):
+            return _from_log(args)
         return _run(args)
-    except (ScenarioError, PlanError) as error:
+    except (ScenarioError, PlanError, LogError) as error:
         print(error, file=sys.stderr)
         return 2
+
+
+def _read_history(args: argparse.Namespace):
+    """The log (or counts) named on the command line, read with its mapping file."""
+    import tomllib
+
+    from .errors import LogError
+    from .logs import read_counts, read_log
+
+    options: dict = {}
+    if args.columns is not None:
+        try:
+            mapping = tomllib.loads(args.columns.read_text(encoding="utf-8"))
+        except (OSError, UnicodeError, tomllib.TOMLDecodeError) as error:
+            raise LogError(
+                f"cannot read the mapping file ({error})", source=str(args.columns)
+            ) from None
+        unknown = set(mapping) - {"columns", "outcomes", "encoding"}
+        if unknown:
+            raise LogError(
+                f"unknown keys {sorted(unknown)}: expected [columns], [outcomes], encoding",
+                source=str(args.columns),
+            )
+        options = {"columns": mapping.get("columns"), "encoding": mapping.get("encoding")}
+        if not args.counts:
+            options["outcomes"] = mapping.get("outcomes")
+    if args.counts:
+        return read_counts(args.log, table=args.table, **options)
+    return read_log(args.log, table=args.table, **options)
+
+
+def _from_log(args: argparse.Namespace) -> int:
+    """``hallsim fit`` and ``hallsim forecast``: the log's summary and rejects, then the
+    fit (written as a scenario) or the forecast (written as rates)."""
+    import pandas as pd
+
+    history = _read_history(args)
+    print(history.summary().to_string())
+    rejected = history.rejected
+    if len(rejected):
+        print(f"rejected rows ({len(rejected)}; the first 10):")
+        print(rejected.head(10).to_string(index=False))
+    try:
+        calendar = _calendar(args.calendar)
+        if args.command == "fit":
+            from .fit import fit
+
+            fitted = fit(
+                history,
+                interval_min=args.interval,
+                calendar=calendar,
+                exclude_outliers=args.exclude_outliers,
+                abandonment=args.abandonment,
+            )
+            _print_fit(fitted)
+            if args.out is not None:
+                fitted.save(args.out)
+                print(f"fitted hall written to {args.out}")
+            return 0
+        from .forecast import forecast
+
+        start = args.start
+        if start is None:
+            start = history.days[-1] + pd.Timedelta(days=1)
+        predicted = forecast(
+            history, start, days=args.days, interval_min=args.interval, calendar=calendar
+        )
+    except ValueError as error:  # a history that cannot be fitted or forecast, said why
+        print(f"{args.log}: {error}", file=sys.stderr)
+        return 2
+    print(predicted.report())
+    if args.out is not None:
+        predicted.rates.to_csv(args.out, index=False)
+        print(f"rates written to {args.out}")
+    return 0
+
+
+def _calendar(path: Path | None):
+    """The day types of a calendar file (``date,day_type``), as a date -> label mapping."""
+    if path is None:
+        return None
+    import pandas as pd
+
+    from .errors import LogError
+
+    try:
+        table = pd.read_csv(path, dtype=str)
+    except (OSError, UnicodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise LogError(f"cannot read the calendar ({error})", source=str(path)) from None
+    if list(table.columns[:2]) != ["date", "day_type"]:
+        raise LogError(
+            f"a calendar has the columns date,day_type (got {list(table.columns)})",
+            source=str(path),
+        )
+    dates = pd.to_datetime(table["date"], errors="coerce")
+    if dates.isna().any():
+        row = int(dates.isna().to_numpy().argmax())
+        raise LogError(
+            "not a date",
+            source=str(path),
+            row=row + 1,
+            column="date",
+            value=table["date"].iloc[row],
+            has_value=True,
+        )
+    return dict(zip(dates, table["day_type"], strict=True))
+
+
+def _print_fit(fitted) -> None:
+    tables = fitted.report()
+    with _display():
+        if "outliers" in tables and len(tables["outliers"]):
+            print("outlier days:")
+            print(tables["outliers"][["date", "reason"]].to_string(index=False))
+        if "service" in tables:
+            chosen = tables["service"][tables["service"]["chosen"]]
+            print("service (chosen family per category):")
+            print(
+                chosen[["category", "family", "n", "mean", "mean_lo", "mean_hi", "cv"]].to_string(
+                    index=False
+                )
+            )
+        if "patience" in tables:
+            print("patience (censored fit):")
+            print(tables["patience"].to_string(index=False))
+        for note in fitted.notes:
+            print(f"note: {note}")
+
+
+def _display():
+    import pandas as pd
+
+    return pd.option_context("display.width", 120, "display.precision", 3)
 
 
 def _out_folder(out: Path | None) -> bool:
