@@ -1,10 +1,16 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -29,7 +35,7 @@ results.summary()[["tickets", "mean_wait", "mean_wait_lo", "mean_wait_hi", "serv
 # %%
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
 plot_queue_length(results, ax=top)
-plot_wait(results, ax=bottom)
+ax = plot_wait(results, ax=bottom)
 
 # %% [markdown]
 # ## Six windows instead of eight
@@ -47,3 +53,7 @@ compared = {
     .loc["overall", ["mean_wait", "p90_wait", "utilisation"]],
 }
 compared
+
+# %%
+# two fewer windows at the lunch-closing group: every citizen waits longer on average
+assert compared["6 windows"]["mean_wait"] > compared["8 windows"]["mean_wait"]

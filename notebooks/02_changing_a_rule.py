@@ -1,10 +1,16 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -134,3 +140,9 @@ fig.suptitle("Panjin: which ticket a free window calls")
 # up. Both runs saw the same citizens (same seed), so the differences are the rule's.
 # Whether the trade is acceptable is the planner's call; the tables put numbers on it.
 # `results` holds the run with the custom rule.
+
+# %%
+# calling the shortest jobs first lowers the mean wait over all tickets (the classic result
+# for a single queue), at the price of the long ones
+overall = {name: s.loc["overall", "mean_wait"] for name, s in summaries.items()}
+assert overall["shortest service first"] < overall["oldest first (default)"]

@@ -1,10 +1,16 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -115,7 +121,7 @@ assert [w.open for w in hall.windows if w.count == 6] == [[["08:30", "12:00"], [
 assert check.summary().loc["mean_wait", "inside_share"] > 0.75
 
 # %%
-check.plot("mean_wait", category="business")
+ax = check.plot("mean_wait", category="business")
 # %% [markdown]
 # ## 4. Forecast next month
 #
@@ -130,7 +136,7 @@ assert forecast.beats_naive
 forecast.backtest
 
 # %%
-forecast.plot("business")
+ax = forecast.plot("business")
 # %% [markdown]
 # ## 5. Staff next month to a target
 #
@@ -147,7 +153,7 @@ check_plan.iterations
 
 # %%
 plan = check_plan.plan
-plot_staffing(
+ax = plot_staffing(
     plan.rename(columns={"staff": "staffed"}).assign(required=required["staff"].to_numpy()), day=0
 )
 # %%
