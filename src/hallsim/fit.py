@@ -1537,6 +1537,17 @@ def _patience(tickets: pd.DataFrame, categories, abandonment: str, confidence: f
                     cv=result.cv,
                     naive_mean=result.naive_mean,
                 )
+                longest = float(np.concatenate([a, r, b]).max())
+                simplest = result.table.set_index("family")["mean"].get("exponential", np.nan)
+                if result.mean > 2 * longest and not 0.5 <= result.mean / simplest <= 2:
+                    # the likelihood sees patience only up to the longest wait: beyond it,
+                    # the mean is the family's extrapolation, and families differ wildly
+                    row["note"] = (
+                        f"the {result.family} patience mean ({result.mean:,.0f} min) lies far "
+                        f"beyond the longest wait seen ({longest:,.0f} min): the log fixes "
+                        "patience only up to there, the mean is the family's extrapolation "
+                        f"(exponential: {simplest:,.0f} min)"
+                    )
         if row["note"]:
             notes.append(f"category {c!r}: {row['note']}")
         rows.append(row)
