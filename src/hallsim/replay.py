@@ -106,7 +106,7 @@ from .distributions import (
     Lognormal,
     Uniform,
 )
-from .engines.inputs import TicketInputs, check_inputs
+from .engines.inputs import TicketInputs, check_inputs, deferred_draws
 from .errors import LogError
 from .logs import LOG_COLUMNS, REQUIRED_COLUMNS, TIME_COLUMNS, TicketLog
 from .scenario import WEEKDAYS, Hall, Scenario
@@ -224,7 +224,7 @@ class LogReplay:
             balk_draw,
             absent_draw,
             self.booked_absent if hall.books else np.empty(0, dtype=np.bool_),
-            **_deferred_draws(hall, rng, category),
+            **deferred_draws(hall, rng, category),
         )
         check_inputs(hall, inputs)
         return inputs
@@ -234,27 +234,6 @@ def _fixed_or_drawn(rng: np.random.Generator, fixed: np.ndarray) -> np.ndarray:
     """One uniform per ticket, replaced by the fixed value where there is one."""
     drawn = rng.random(fixed.size)
     return np.where(np.isnan(fixed), drawn, fixed)
-
-
-def _deferred_draws(hall: CompiledHall, rng: np.random.Generator, category) -> dict:
-    """The deferred cases' draws, as :func:`~hallsim.engines.inputs.draw_inputs` makes them."""
-    if not hall.defers:
-        return {}
-    n = category.size
-    draws = {"deferred_draw": rng.random(n)}
-    office = hall.deferred_office[category]
-    office_service = np.full(n, np.nan)
-    for o, spec in enumerate(hall.scenario.back_office):
-        mine = office == o
-        office_service[mine] = spec.service.sample(rng, int(mine.sum()))
-    draws["office_service"] = office_service
-    if hall.pickup_windows:
-        draws["pickup_service"] = hall.scenario.pickup.service.sample(rng, n)
-        draws["pickup_draw"] = rng.random(n)
-    return draws
-
-
-# --------------------------------------------------------------------------- patience
 
 
 def _scipy(distribution: Distribution):

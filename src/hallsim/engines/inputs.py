@@ -31,7 +31,7 @@ import numpy as np
 from .. import _kernels
 from ..compile import CompiledHall
 
-__all__ = ["TicketInputs", "draw_inputs", "check_inputs"]
+__all__ = ["TicketInputs", "check_inputs", "deferred_draws", "draw_inputs"]
 
 
 @dataclass(frozen=True)
@@ -122,18 +122,7 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     else:
         day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
     day_ptr = np.concatenate([[0], np.cumsum(day_counts)]).astype(np.int64)
-    deferred = {}
-    if hall.defers:
-        deferred["deferred_draw"] = rng.random(n)
-        office = hall.deferred_office[category]
-        office_service = np.full(n, np.nan)
-        for o, spec in enumerate(hall.scenario.back_office):
-            mine = office == o
-            office_service[mine] = spec.service.sample(rng, int(mine.sum()))
-        deferred["office_service"] = office_service
-        if hall.pickup_windows:
-            deferred["pickup_service"] = hall.scenario.pickup.service.sample(rng, n)
-            deferred["pickup_draw"] = rng.random(n)
+    deferred = deferred_draws(hall, rng, category)
     return TicketInputs(
         issued,
         category,
@@ -145,6 +134,26 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
         booked_absent,
         **deferred,
     )
+
+
+def deferred_draws(hall: CompiledHall, rng: np.random.Generator, category: np.ndarray) -> dict:
+    """Step 8 of the module doc: the deferred cases' draws for tickets of ``category`` (in
+    issue order), as keyword arguments of :class:`TicketInputs` (none without a back
+    office)."""
+    if not hall.defers:
+        return {}
+    n = category.size
+    draws = {"deferred_draw": rng.random(n)}
+    office = hall.deferred_office[category]
+    office_service = np.full(n, np.nan)
+    for o, spec in enumerate(hall.scenario.back_office):
+        mine = office == o
+        office_service[mine] = spec.service.sample(rng, int(mine.sum()))
+    draws["office_service"] = office_service
+    if hall.pickup_windows:
+        draws["pickup_service"] = hall.scenario.pickup.service.sample(rng, n)
+        draws["pickup_draw"] = rng.random(n)
+    return draws
 
 
 def _with_bookings(hall: CompiledHall, rng: np.random.Generator, issued, category):
