@@ -591,3 +591,31 @@ def test_cv_interval_of_many_tickets_has_its_coverage():
     ).confidence_interval
     lo, hi = _cv_interval(x, 0.05)
     assert lo == pytest.approx(boot.low, abs=0.005) and hi == pytest.approx(boot.high, abs=0.005)
+
+
+def test_a_patience_mean_far_beyond_the_waits_seen_is_noted(monkeypatch):
+    """Where the chosen family's mean lies far beyond the longest wait in the log and the
+    families disagree on it (a lognormal 100 times the exponential's), the fit says the mean
+    is an extrapolation; where they agree, it says nothing."""
+    import hallsim.patience
+
+    panjin = hs.load_scenario("scenarios/panjin.toml")
+    log = hs.simulate(panjin, replications=1, seed=2, progress=False).to_log()
+    real = hallsim.patience.fit_patience
+
+    def lognormal_chosen(times_exponential: float):
+        def fake(*args, **kwargs):
+            result = real(*args, **kwargs)
+            table = result.table.copy()
+            means = table.set_index("family")["mean"]
+            mean = float(means["exponential"]) * times_exponential
+            table.loc[table["family"] == "lognormal", "mean"] = mean
+            result.table, result.family, result.mean = table, "lognormal", mean
+            return result
+
+        return fake
+
+    monkeypatch.setattr(hallsim.patience, "fit_patience", lognormal_chosen(100.0))
+    assert sum("extrapolation" in note for note in hs.fit(log).notes) == len(panjin.categories)
+    monkeypatch.setattr(hallsim.patience, "fit_patience", lognormal_chosen(1.5))
+    assert not any("extrapolation" in note for note in hs.fit(log).notes)
