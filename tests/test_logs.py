@@ -403,7 +403,9 @@ def test_in_system_tickets_are_those_without_an_end():
 # --- damaged logs ---------------------------------------------------------------------------
 
 GARBAGE = st.one_of(
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
+    # no line breaks: pandas writes a cell holding one unquoted, which by CSV rules starts
+    # another row (the file then really has more rows than the table)
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=12),
     st.sampled_from(
         ["", " ", "NaN", "null", "0", "-1", "2026-13-01", "2026-03-02T09:00+08:00", "served"]
     ),
