@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .logs import TicketLog
+from .logs import TicketLog, _minute_of_day
 from .results import HallWarning
 from .runner import simulate
 from .scenario import WEEKDAYS, Scenario
@@ -45,7 +45,7 @@ def log_metrics(log: TicketLog, interval_min: int = 60) -> pd.DataFrame:
     tickets = log.tickets
     n_days = max(len(log.days), 1)
     issued = tickets["issued"]
-    minute = ((issued - issued.dt.normalize()) / pd.Timedelta(minutes=1)).to_numpy()
+    minute = _minute_of_day(issued)
     frame = pd.DataFrame(
         {
             "category": tickets["category"].astype(str).to_numpy(),

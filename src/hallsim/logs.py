@@ -131,24 +131,7 @@ class TicketLog:
     def summary(self) -> pd.Series:
         """Rows read, kept and rejected (also by reason), days, first and last day, and
         categories."""
-        days = self.days
-        items = {
-            "source": self.source,
-            "rows_read": self.rows_read,
-            "kept": len(self.tickets),
-            "rejected": len(self.rejected),
-        }
-        for reason, count in self.rejected["reason"].value_counts().sort_index().items():
-            items[f"rejected: {reason}"] = int(count)
-        items.update(
-            {
-                "days": len(days),
-                "first_day": days[0].date() if len(days) else None,
-                "last_day": days[-1].date() if len(days) else None,
-                "categories": len(self.categories),
-            }
-        )
-        return pd.Series(items, name="log", dtype=object)
+        return _summary(self, "log", len(self.tickets))
 
     def arrival_counts(self, interval_min: int = 30) -> pd.DataFrame:
         """Tickets issued per date, interval of ``interval_min`` and category.
@@ -202,27 +185,15 @@ class ArrivalCounts:
         return sorted(self.counts["category"].unique().tolist())
 
     def summary(self) -> pd.Series:
-        """Rows read, kept and rejected (also by reason), days, categories, tickets."""
-        days = self.days
-        items = {
-            "source": self.source,
-            "rows_read": self.rows_read,
-            "kept": len(self.counts),
-            "rejected": len(self.rejected),
-        }
-        for reason, count in self.rejected["reason"].value_counts().sort_index().items():
-            items[f"rejected: {reason}"] = int(count)
-        items.update(
-            {
-                "interval_min": self.interval_min,
-                "days": len(days),
-                "first_day": days[0].date() if len(days) else None,
-                "last_day": days[-1].date() if len(days) else None,
-                "categories": len(self.categories),
-                "tickets": int(self.counts["count"].sum()),
-            }
+        """Rows read, kept and rejected (also by reason), days, categories, the interval and
+        the tickets counted."""
+        return _summary(
+            self,
+            "counts",
+            len(self.counts),
+            interval_min=self.interval_min,
+            tickets=int(self.counts["count"].sum()),
         )
-        return pd.Series(items, name="counts", dtype=object)
 
     def arrival_counts(self, interval_min: int | None = None) -> pd.DataFrame:
         """The counts on the grid of :meth:`TicketLog.arrival_counts`, in intervals of
@@ -241,6 +212,30 @@ class ArrivalCounts:
             self.counts["count"].to_numpy(dtype=np.int64),
             step,
         )
+
+
+def _summary(history: TicketLog | ArrivalCounts, name: str, kept: int, **extra) -> pd.Series:
+    """Rows read, kept and rejected (also by reason), days, first and last day, categories,
+    then ``extra``, of a log or of counts."""
+    days = history.days
+    items = {
+        "source": history.source,
+        "rows_read": history.rows_read,
+        "kept": kept,
+        "rejected": len(history.rejected),
+    }
+    for reason, count in history.rejected["reason"].value_counts().sort_index().items():
+        items[f"rejected: {reason}"] = int(count)
+    items.update(
+        {
+            "days": len(days),
+            "first_day": days[0].date() if len(days) else None,
+            "last_day": days[-1].date() if len(days) else None,
+            "categories": len(history.categories),
+            **extra,
+        }
+    )
+    return pd.Series(items, name=name, dtype=object)
 
 
 def _minute_of_day(times: pd.Series) -> np.ndarray:
