@@ -419,7 +419,7 @@ CASES = [
     pytest.param(
         put(("categories", 1, "service", "cv"), 0),
         f"{CB}.service.cv",
-        ["must be > 0", "(got 0)"],
+        ["must be >= 0.001", "(got 0)"],
         id="cv-zero",
     ),
     pytest.param(

@@ -1635,12 +1635,17 @@ def stage_fcfs(arrive, order, service, servers, span_start, span_end, start, end
 @njit(cache=True, inline="always")
 def _slot_of(a, bounds, n_open):
     """Slot holding ``a`` minutes after opening: slots are regular before closing time (the
-    last open slot may be shorter) and after it; no search needed."""
+    last open slot may be shorter) and after it; no search needed. The slot number is
+    compared as a float before it becomes an integer, so any time (huge, infinite, NaN)
+    gives a valid slot: the last one takes everything after its start."""
     hours = bounds[n_open]
     if a < hours:
-        k = int(a / bounds[1]) if a > 0 else 0
-        return min(k, n_open - 1)
-    return min(n_open + int((a - hours) / (bounds[n_open + 1] - hours)), bounds.size - 2)
+        return min(int(a / bounds[1]), n_open - 1) if a > 0 else 0
+    last = bounds.size - 2
+    after = (a - hours) / (bounds[n_open + 1] - hours)
+    if not after < last - n_open:  # also NaN
+        return last
+    return n_open + int(after)
 
 
 @njit(cache=True, inline="always")

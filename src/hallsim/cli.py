@@ -25,6 +25,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _memory(text: str) -> str:
+    from .size import parse_memory
+
+    try:
+        parse_memory(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a size like 4GiB or 500MB (got {text!r})"
+        ) from None
+    return text
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -43,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a scenario file")
     validate.add_argument("file", type=Path)
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    commands.add_parser("limits", help="print the bounds of the scenario format, and why")
     run = commands.add_parser("run", help="simulate a scenario, print the summary, write tables")
     run.add_argument("file", type=Path)
     run.add_argument("--replications", type=_positive, default=10, metavar="N")
@@ -57,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--no-tickets", action="store_true", help="keep only aggregates (for very long runs)"
+    )
+    run.add_argument(
+        "--max-memory",
+        type=_memory,
+        default=None,
+        metavar="SIZE",
+        help="refuse a run estimated to need more (e.g. 4GiB; default: what is available)",
     )
     plan = commands.add_parser(
         "plan",
@@ -164,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
             from .scenario import Scenario
 
             print(json.dumps(Scenario.model_json_schema(), indent=2))
+            return 0
+        if args.command == "limits":
+            from .limits import limits_table
+
+            print(limits_table())
             return 0
         if args.command == "validate":
             from .scenario import load_scenario
@@ -445,6 +470,7 @@ def _on_grid(required, coverage):
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .errors import ScenarioError
     from .results import HallWarning, format_summary, operations_lines
     from .runner import simulate
     from .scenario import load_scenario
@@ -452,13 +478,17 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file)
     if not _out_folder(args.out):
         return 2
-    results = simulate(
-        scenario,
-        replications=args.replications,
-        seed=args.seed,
-        workers=args.workers,
-        keep_tickets=not args.no_tickets,
-    )
+    try:
+        results = simulate(
+            scenario,
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            keep_tickets=not args.no_tickets,
+            max_memory=args.max_memory,
+        )
+    except ScenarioError as error:  # too large to run: say which file
+        raise error.with_source(str(args.file)) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HallWarning)
         summary = results.summary()

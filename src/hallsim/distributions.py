@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .limits import CV, Minutes, PositiveMinutes
+
 __all__ = [
     "Deterministic",
     "Distribution",
@@ -22,10 +24,6 @@ __all__ = [
     "Lognormal",
     "Uniform",
 ]
-
-PositiveMinutes = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeMinutes = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-PositiveCV = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):
@@ -82,7 +80,7 @@ class Lognormal(_Dist):
 
     dist: Literal["lognormal"] = "lognormal"
     mean_min: PositiveMinutes
-    cv: PositiveCV
+    cv: CV
 
     @property
     def second_moment(self) -> float:
@@ -102,7 +100,7 @@ class Gamma(_Dist):
 
     dist: Literal["gamma"] = "gamma"
     mean_min: PositiveMinutes
-    cv: PositiveCV
+    cv: CV
 
     @property
     def second_moment(self) -> float:
@@ -117,7 +115,7 @@ class Uniform(_Dist):
     """Uniform between ``low_min`` and ``high_min``."""
 
     dist: Literal["uniform"] = "uniform"
-    low_min: NonNegativeMinutes
+    low_min: Minutes
     high_min: PositiveMinutes
 
     @model_validator(mode="after")
@@ -145,7 +143,7 @@ class Empirical(_Dist):
     """Resampling with replacement from observed durations ``samples_min``."""
 
     dist: Literal["empirical"] = "empirical"
-    samples_min: Annotated[list[NonNegativeMinutes], Field(min_length=1)]
+    samples_min: Annotated[list[Minutes], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _positive_mean(self) -> Empirical:

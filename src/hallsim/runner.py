@@ -25,6 +25,7 @@ from .engines import fast, reference
 from .engines.inputs import draw_inputs
 from .results import Results, replication_tables
 from .scenario import WEEKDAYS, Scenario
+from .size import check_size, parse_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +52,7 @@ def simulate(
     service: Literal["logged", "drawn"] | None = None,
     categories: Mapping[str, str] | None = None,
     windows: Mapping[str, str] | None = None,
+    max_memory: int | float | str | None = None,
 ) -> Results:
     """Simulate ``replications`` independent runs of ``scenario``, or replay a ticket log.
 
@@ -89,6 +91,11 @@ def simulate(
     windows : mapping, optional
         With ``arrivals`` and logged service: log window -> scenario window, to say at which
         window's factor a logged duration was served.
+    max_memory : int, float or str, optional
+        The most memory the run may take, in bytes or as a size such as ``"4 GiB"``. Before
+        anything is drawn the run's size is estimated (:mod:`hallsim.size`); a run larger than
+        this (default: the memory available to the process) raises a ``ScenarioError`` that
+        says how large it is and what to change.
 
     Returns
     -------
@@ -122,9 +129,20 @@ def simulate(
         seed = int(np.random.SeedSequence().entropy)
     elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None (got {seed!r})")
+    if max_memory is not None:
+        parse_memory(max_memory)  # a bad value fails before any work
     replay = _replay(scenario, arrivals, service, categories, windows)
     seeds = np.random.SeedSequence(int(seed)).spawn(replications)
     hall = compile_scenario(scenario) if replay is None else replay.hall
+    check_size(
+        hall,
+        replications=replications,
+        workers=workers,
+        keep_tickets=keep_tickets,
+        daily=None if replay is None else np.diff(replay.day_ptr),
+        engine=engine,
+        max_memory=max_memory,
+    )
     scenario = hall.scenario
     jobs = [(r, seeds[r], keep_tickets, engine, rules) for r in range(replications)]
     parts: list[dict] = [{}] * replications

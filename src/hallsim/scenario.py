@@ -31,6 +31,20 @@ from pydantic import (
 from .clock import minutes_of_day
 from .distributions import Distribution
 from .errors import Issue, ScenarioError
+from .limits import (
+    MAX_DAYS,
+    MAX_RECALLS,
+    MAX_RESERVE_STAFF,
+    Count,
+    Factor,
+    Minutes,
+    PositiveCount,
+    PositiveRate,
+    Priority,
+    Rate,
+    Units,
+    WeekdayFactor,
+)
 from .staffing import Post, build_posts
 
 __all__ = [
@@ -74,9 +88,6 @@ def _time_of_day(value: Any) -> Any:
 
 
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-MAX_RATE = 1e6  # tickets per hour: beyond any hall, and within what a Poisson draw takes
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1)]
 
 
@@ -95,9 +106,9 @@ class Hall(_Frozen):
 
     open: TimeOfDay
     close: TimeOfDay
-    days: Annotated[int, Field(ge=1, le=100_000)] = 1
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS, description="at most 100,000")] = 1
     interval_min: Annotated[int, Field(gt=0, le=1440)] = 30
-    sla_wait_min: NonNegativeFloat = 15.0
+    sla_wait_min: Minutes = 15.0
     first_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
 
     @field_validator("open")
@@ -137,11 +148,9 @@ class Arrivals(_Frozen):
     scales the rates by day of week; 0 means no arrivals that day.
     """
 
-    rate_per_hour: Annotated[PositiveFloat, Field(le=MAX_RATE)] | None = None
-    rates_per_hour: list[Annotated[NonNegativeFloat, Field(le=MAX_RATE)]] | None = None
-    weekday_factors: Annotated[list[NonNegativeFloat], Field(min_length=7, max_length=7)] | None = (
-        None
-    )
+    rate_per_hour: PositiveRate | None = None
+    rates_per_hour: list[Rate] | None = None
+    weekday_factors: Annotated[list[WeekdayFactor], Field(min_length=7, max_length=7)] | None = None
 
     @model_validator(mode="after")
     def _one_rate_form(self) -> Arrivals:
@@ -159,7 +168,7 @@ class Balking(_Frozen):
     the category waiting (as the hall's display shows it): linear between the points
     (``queue[k]``, ``probability[k]``), constant beyond the first and the last."""
 
-    queue: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], Field(min_length=1)]
+    queue: Annotated[list[Count], Field(min_length=1)]
     probability: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -181,8 +190,8 @@ class NoShow(_Frozen):
     puts it at the back of its category's queue (the holder has come back)."""
 
     probability: Annotated[float, Field(ge=0, le=1)]
-    recall_min: NonNegativeFloat = 1.0
-    recalls: Annotated[int, Field(ge=0, strict=True)] = 2
+    recall_min: Minutes = 1.0
+    recalls: Annotated[int, Field(ge=0, le=MAX_RECALLS, strict=True, description="at most 100")] = 2
     then: Literal["drop", "requeue"] = "drop"
 
     @property
@@ -196,7 +205,7 @@ class PriorityShare(_Frozen):
     and disabled, or VIP): the ticket class ``<id>:priority``, with its own ``priority``."""
 
     share: Annotated[float, Field(gt=0, lt=1)]
-    priority: int
+    priority: Priority
 
 
 class Appointments(_Frozen):
@@ -210,12 +219,12 @@ class Appointments(_Frozen):
     daily cap like the others, in order of issue."""
 
     slot_min: Annotated[int, Field(gt=0, le=1440, strict=True)]
-    booked: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], Field(min_length=1)]
-    early_min: NonNegativeFloat = 0.0
-    late_min: NonNegativeFloat = 0.0
+    booked: Annotated[list[Count], Field(min_length=1)]
+    early_min: Minutes = 0.0
+    late_min: Minutes = 0.0
     no_show: Annotated[float, Field(ge=0, le=1)] = 0.0
-    grace_min: NonNegativeFloat = 0.0
-    priority: int = 0
+    grace_min: Minutes = 0.0
+    priority: Priority = 0
 
 
 class Deferred(_Frozen):
@@ -248,8 +257,8 @@ class Category(_Frozen):
     arrivals: Arrivals
     service: Distribution
     patience: Distribution | None = None
-    priority: int = 0
-    daily_cap: Annotated[int, Field(ge=0, strict=True)] | None = None
+    priority: Priority = 0
+    daily_cap: Count | None = None
     balking: Balking | None = None
     no_show: NoShow | None = None
     deferred: Deferred | None = None
@@ -288,7 +297,7 @@ class CallWeighted(_Frozen):
     with nobody waiting; the cycle position is the window's own and restarts each day."""
 
     rule: Literal["weighted"]
-    weights: Annotated[dict[str, Annotated[int, Field(ge=1, strict=True)]], Field(min_length=1)]
+    weights: Annotated[dict[str, PositiveCount], Field(min_length=1)]
 
 
 class CallThreshold(_Frozen):
@@ -297,7 +306,7 @@ class CallThreshold(_Frozen):
 
     rule: Literal["threshold"]
     category: Name
-    after_min: NonNegativeFloat
+    after_min: Minutes
 
 
 CallRule = Annotated[
@@ -307,7 +316,7 @@ CallRule = Annotated[
 
 Span = Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]
 Factor = Annotated[
-    Annotated[PositiveFloat, Tag("number")] | Annotated[dict[str, PositiveFloat], Tag("table")],
+    Annotated[Factor, Tag("number")] | Annotated[dict[str, Factor], Tag("table")],
     Discriminator(lambda v: "table" if isinstance(v, dict) else "number"),
 ]
 
@@ -337,7 +346,7 @@ class Window(_Frozen):
     """
 
     id: Name
-    count: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
+    count: Units = 1
     serves: Annotated[list[Name], Field(min_length=1)]
     open: list[Span] | None = None
     tidal: list[Tidal] = []
@@ -364,7 +373,7 @@ class Staff(_Frozen):
     """
 
     id: Name
-    count: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
+    count: Units = 1
     skills: Annotated[list[Name], Field(min_length=1)] = ["*"]
     speed: Factor = 1.0
     shift: Span | None = None
@@ -389,14 +398,16 @@ class Reserve(_Frozen):
     multiplies their service times."""
 
     id: Name
-    staff: Annotated[int, Field(gt=0, le=1000, strict=True)] = 1
+    staff: Annotated[
+        int, Field(gt=0, le=MAX_RESERVE_STAFF, strict=True, description="at most 1,000")
+    ] = 1
     windows: Annotated[list[Name], Field(min_length=1)]
     serves: Annotated[list[Name], Field(min_length=1)]
-    open_queue: Annotated[int, Field(ge=1, strict=True)] | None = None
-    open_wait_min: NonNegativeFloat | None = None
-    close_queue: Annotated[int, Field(ge=0, strict=True)] = 0
-    close_wait_min: NonNegativeFloat = 0.0
-    delay_min: NonNegativeFloat = 0.0
+    open_queue: PositiveCount | None = None
+    open_wait_min: Minutes | None = None
+    close_queue: Count = 0
+    close_wait_min: Minutes = 0.0
+    delay_min: Minutes = 0.0
     hours: Span | None = None
     speed: Factor = 1.0
 
@@ -429,7 +440,7 @@ class BackOffice(_Frozen):
     from day to day."""
 
     id: Name
-    staff: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
+    staff: Units = 1
     hours: list[Span] | None = None
     service: Distribution
 
@@ -441,7 +452,7 @@ class Pickup(_Frozen):
     within that day's pickup hours, else on the next day at a uniformly drawn time of its
     pickup hours."""
 
-    windows: Annotated[int, Field(gt=0, le=10_000, strict=True)] = 1
+    windows: Units = 1
     hours: list[Span] | None = None
     service: Distribution
 

@@ -1,0 +1,253 @@
+"""A short mutation check: hand-made mutants of the kernels and the result tables.
+
+Each mutant is a one-line change a tired programmer could make (an off-by-a-few-minutes time,
+a swapped column, a wrong quantile, a strict comparison). The source is copied to a scratch
+folder once; for each mutant the one file is changed there and the tests that should catch it
+run against the copy (``PYTHONPATH`` first, numba's cache kept in the scratch folder so only
+mutated kernels recompile). A mutant is *caught* when a test fails, *survives* when all pass.
+A survivor is a hole in the tests: give it a test, and keep it in this list.
+
+Usage: ``python benchmarks/mutants.py [--only NAME ...] [--list]``. Exit 1 if a mutant survives.
+Takes 15-25 minutes on two cores (each mutant of ``_kernels.py`` recompiles the kernels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "hallsim"
+
+# The tests that judge the engines and the tables: oracles, the simpy engine, invariants and
+# the slow references
+TESTS = [
+    "tests/test_tables_reference.py",
+    "tests/test_engines_agree.py",
+    "tests/test_invariants.py",
+    "tests/test_oracles.py",
+    "tests/test_rules.py",
+    "tests/test_staff.py",
+    "tests/test_reserve.py",
+    "tests/test_back_office.py",
+    "tests/test_ticketing.py",
+]
+
+
+class Mutant(NamedTuple):
+    name: str
+    file: str  # under src/hallsim
+    original: str  # must occur exactly once
+    mutated: str
+
+
+MUTANTS = [
+    # --- result tables (results.py and the back office) ---
+    Mutant(
+        "summary at the 0.9 quantile of t (80 % intervals)",
+        "results.py",
+        "stdtrit(np.maximum(count - 1, 1), 0.5 + confidence / 2)",
+        "stdtrit(np.maximum(count - 1, 1), 0.9)",
+    ),
+    Mutant(
+        "P90 wait at the 0.8 quantile",
+        "results.py",
+        "np.quantile(waits, 0.9) if waits.size",
+        "np.quantile(waits, 0.8) if waits.size",
+    ),
+    Mutant(
+        "window table: busy and lost minutes swapped",
+        "results.py",
+        "for values in (post_open, post_busy, post_lost, post_served)",
+        "for values in (post_open, post_lost, post_busy, post_served)",
+    ),
+    Mutant(
+        "back office: same day judged an hour later",
+        "results.py",
+        "same_day = np.floor(finish[done] / 1440.0)",
+        "same_day = np.floor((finish[done] + 60.0) / 1440.0)",
+    ),
+    Mutant(
+        "back office: queue counted until the case is finished",
+        "results.py",
+        "_time_average(arrive, start, t0, t1),",
+        "_time_average(arrive, finish, t0, t1),",
+    ),
+    Mutant(
+        "utilisation over every post, not the category's",
+        "results.py",
+        "post_busy[posts].sum() / open_time if open_time > 0",
+        "post_busy.sum() / open_time if open_time > 0",
+    ),
+    Mutant(
+        "tickets per window-day counts issued, not served",
+        "results.py",
+        "count[1] / windows.sum() / hall.n_days",
+        "count[0] / windows.sum() / hall.n_days",
+    ),
+    Mutant(
+        "interval table: open windows from the busy area",
+        "results.py",
+        '"open_windows": (stack("open_area") / per_minute)',
+        '"open_windows": (stack("busy_area") / per_minute)',
+    ),
+    Mutant(
+        "unserved tickets wait only until closing time",
+        "results.py",
+        "    np.maximum.at(day_end, period_day, output.period_end)\n",
+        "",
+    ),
+    Mutant(
+        "peak day is the quietest day",
+        "results.py",
+        "peak = int(np.argmax(issued))",
+        "peak = int(np.argmin(issued))",
+    ),
+    Mutant(
+        "interval mean wait over at least two tickets",
+        "results.py",
+        'mean_wait = stack("wait_sum") / served',
+        'mean_wait = stack("wait_sum") / np.maximum(served, 2)',
+    ),
+    Mutant(
+        "service level counts abandoned tickets as served in time",
+        "results.py",
+        "count[2] / n if n else np.nan,",
+        "(count[2] + count[3]) / n if n else np.nan,",
+    ),
+    Mutant(
+        "reserve activation's day shifted",
+        "results.py",
+        '"day": (opened // 1440).astype(np.int32)',
+        '"day": ((opened + 720) // 1440).astype(np.int32)',
+    ),
+    Mutant(
+        "pickup two days later",
+        "engines/backoffice.py",
+        "next_day = day[later] + 1",
+        "next_day = day[later] + 2",
+    ),
+    # --- the aggregates kernel (shared by both engines) ---
+    Mutant(
+        "a ticket counted in the interval of its issue time plus 5 minutes",
+        "_kernels.py",
+        "            a = issued[i] - t0\n",
+        "            a = issued[i] + 5.0 - t0\n",
+    ),
+    Mutant(
+        "service level threshold a minute late",
+        "_kernels.py",
+        "                if wait <= sla:",
+        "                if wait <= sla + 1.0:",
+    ),
+    Mutant(
+        "served after close judged by the end of service",
+        "_kernels.py",
+        "if start[i] - t0 >= close_offset:",
+        "if end[i] - t0 >= close_offset:",
+    ),
+    Mutant(
+        "a served ticket's queue time runs to the end of its service",
+        "_kernels.py",
+        "                left = start[i]\n",
+        "                left = end[i]\n",
+    ),
+    Mutant(
+        "minutes lost recalling not counted",
+        "_kernels.py",
+        "window_lost[recall_post[i]] += no_show_lost[c]",
+        "window_lost[recall_post[i]] += 0.0 * no_show_lost[c]",
+    ),
+    # --- the event loop (the simpy engine is its oracle) ---
+    Mutant(
+        "equal times: the higher number first",
+        "_kernels.py",
+        "return t1 < t2 or (t1 == t2 and i1 < i2)",
+        "return t1 < t2 or (t1 == t2 and i1 > i2)",
+    ),
+    Mutant(
+        "the daily cap lets one more in",
+        "_kernels.py",
+        "if 0 <= cap[c] <= admitted[k]:",
+        "if 0 <= cap[c] < admitted[k]:",
+    ),
+    Mutant(
+        "arrivals' patience 1 % longer",
+        "_kernels.py",
+        "t + patience[arr], arr)",
+        "t + 1.01 * patience[arr], arr)",
+    ),
+    Mutant(
+        "threshold rule a minute late",
+        "_kernels.py",
+        "> call_after[g]:",
+        "> call_after[g] + 1.0:",
+    ),
+]
+
+
+def run(mutant: Mutant, scratch: Path) -> tuple[bool, float, str]:
+    """Apply ``mutant`` in the scratch copy, run the tests, restore; (caught, seconds, why)."""
+    path = scratch / "src" / "hallsim" / mutant.file
+    original = path.read_text()
+    stamp = path.stat()
+    if original.count(mutant.original) != 1:
+        raise SystemExit(f"{mutant.name}: the original text is not found exactly once")
+    path.write_text(original.replace(mutant.original, mutant.mutated))
+    env = os.environ | {
+        "PYTHONPATH": str(scratch / "src"),
+        "NUMBA_CACHE_DIR": str(scratch / "numba-cache"),
+        "TQDM_DISABLE": "1",
+    }
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
+    return done.returncode != 0, time.perf_counter() - started, failed[0] if failed else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=None, help="mutants whose name has this")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    mutants = [m for m in MUTANTS if args.only is None or any(part in m.name for part in args.only)]
+    if args.list:
+        for mutant in mutants:
+            print(f"{mutant.file:22} {mutant.name}")
+        return 0
+    # mutants of one file after another, the kernels last: they invalidate numba's cache
+    mutants.sort(key=lambda m: m.file == "_kernels.py")
+    survivors = []
+    with tempfile.TemporaryDirectory(prefix="hallsim-mutants-") as folder:
+        scratch = Path(folder)
+        shutil.copytree(PACKAGE, scratch / "src" / "hallsim", copy_function=shutil.copy2)
+        for mutant in mutants:
+            caught, seconds, why = run(mutant, scratch)
+            print(f"{'caught  ' if caught else 'SURVIVED'} {seconds:6.0f} s  {mutant.name}")
+            if why:
+                print(f"         {why}")
+            if not caught:
+                survivors.append(mutant.name)
+    print(f"{len(mutants) - len(survivors)} of {len(mutants)} mutants caught")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""How large a run will be, checked before anything is allocated.
+
+:func:`run_size` estimates, from the compiled hall alone, the tickets a run draws and the memory
+it needs: the tickets of a replication (walk-ins at the upper end of their Poisson count, and
+the booked ones), the arrays the engine and the result tables keep per ticket, and the
+per-interval tables (days x reporting slots x ticket classes, per replication). The bytes per
+item are measured on this implementation (``benchmarks/bench_size.py`` checks them against
+the peak memory of real runs); the estimate errs on the large side.
+
+:func:`check_size` compares the estimate with the memory the caller allows (``max_memory``),
+by default what the machine has available (and the process's address-space limit, if set), and
+raises a :class:`~hallsim.errors.ScenarioError` that says how large the run is and what makes
+it so, before :func:`hallsim.simulate` draws anything.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import resource
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from .errors import Issue, ScenarioError
+
+if TYPE_CHECKING:
+    from .compile import CompiledHall
+
+__all__ = ["RunSize", "available_memory", "check_size", "parse_memory", "run_size"]
+
+# Bytes per ticket of one replication while it runs: its inputs and the engine's output
+# (measured: 73), and per reserve pool the activation arrays (two entries of 33 bytes)
+TICKET_WORK = 100
+POOL_TICKET_WORK = 66
+# The simpy engine holds Python objects per ticket (a process, events, the ticket's record)
+SIMPY_TICKET_WORK = 4000
+# Bytes per ticket kept for the ticket table: the replication's arrays, then the table
+# (measured: about 80 with several replications)
+TICKET_KEPT = 90
+# Bytes per (day, slot, ticket class) cell: the kernel's accumulators while a replication
+# runs; what a replication keeps; and the interval table built from all of them (measured: 110
+# in all with one or several replications)
+CELL_WORK = 24
+CELL_KEPT = 56
+CELL_TABLE = 80
+# Bytes per (day, slot, window group) cell while a replication runs (open windows)
+GROUP_CELL_WORK = 8
+# Each worker process beyond the first: an interpreter with numpy, pandas and the kernels
+WORKER = 300 * 2**20
+
+
+class RunSize(NamedTuple):
+    """The estimated size of a run: tickets of the largest day and of one replication
+    (walk-ins at their Poisson upper bound, plus bookings), interval-table cells of one
+    replication, and peak bytes."""
+
+    tickets_per_day: float
+    tickets: float
+    cells: int
+    bytes: float
+
+    def describe(self) -> str:
+        return (
+            f"about {_number(self.tickets_per_day)} tickets a day, {_number(self.tickets)} a "
+            f"replication, {_number(self.cells)} interval cells a replication: "
+            f"{format_bytes(self.bytes)}"
+        )
+
+
+def run_size(
+    hall: CompiledHall,
+    *,
+    replications: int = 1,
+    workers: int = 1,
+    keep_tickets: bool = True,
+    daily: np.ndarray | None = None,
+    engine: str = "fast",
+) -> RunSize:
+    """Estimate the tickets and peak memory of simulating ``hall`` (see the module doc);
+    ``daily`` gives each day's tickets where they are known (a replayed log)."""
+    if daily is None:
+        walk_in, booked = _daily_tickets(hall)
+        daily = walk_in + booked
+        mean = float(daily.sum())
+        tickets = mean + 6.0 * math.sqrt(mean) + 10.0  # the Poisson count's far upper end
+    else:
+        tickets = float(np.sum(daily))
+    per_day = float(np.max(daily)) if len(daily) else 0.0
+    cells = hall.n_days * hall.n_slots * hall.n_categories
+    group_cells = hall.n_days * hall.n_slots * hall.n_groups
+    working = (
+        tickets * (TICKET_WORK + POOL_TICKET_WORK * hall.n_pools)
+        + (tickets * SIMPY_TICKET_WORK if engine == "simpy" else 0.0)
+        + cells * (CELL_WORK + CELL_KEPT)
+        + group_cells * GROUP_CELL_WORK
+    )
+    kept = cells * (CELL_KEPT + CELL_TABLE) + (tickets * TICKET_KEPT if keep_tickets else 0.0)
+    in_flight = min(workers, replications)
+    total = in_flight * working + (in_flight - 1) * WORKER + replications * kept
+    return RunSize(per_day, tickets, cells, total)
+
+
+def _daily_tickets(hall: CompiledHall) -> tuple[np.ndarray, np.ndarray]:
+    """Expected walk-in and booked tickets of each day (before caps, balking, no-shows)."""
+    slot_len = np.diff(hall.slot_bounds()[: hall.n_open_slots + 1])
+    per_class = (hall.rate_per_min * slot_len[:, None]).sum(axis=0)  # (C,) on a factor-1 day
+    factors = hall.weekday_factor[hall.day_weekday]  # (days, C)
+    walk_in = factors @ per_class
+    booked = np.rint(hall.booking_count[None, :] * factors[:, hall.booking_class]).sum(axis=1)
+    return walk_in, booked
+
+
+def available_memory() -> float:
+    """Bytes this process may still allocate: the machine's available memory, and below the
+    address-space limit (``ulimit -v``) if one is set."""
+    available = _meminfo("MemAvailable")
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            available = math.inf
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        used = _status("VmSize") or 0.0
+        available = min(available, soft - used)
+    return float(max(available, 0.0))
+
+
+def _meminfo(key: str) -> float | None:
+    return _kib_field("/proc/meminfo", key)
+
+
+def _status(key: str) -> float | None:
+    return _kib_field("/proc/self/status", key)
+
+
+def _kib_field(path: str, key: str) -> float | None:
+    """A ``key: <n> kB`` line of a /proc file, in bytes (None where there is no /proc)."""
+    try:
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(key + ":"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9}
+_UNITS |= {"t": 1e12, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+_SIZE = re.compile(r"\s*((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*")
+
+
+def parse_memory(value: int | float | str) -> float:
+    """Bytes from a number of bytes or a size such as ``"4 GiB"``, ``"512MB"``, ``"2e9"``."""
+    problem = f"max_memory must be a number of bytes or a size like '4 GiB' (got {value!r})"
+    if isinstance(value, str):
+        match = _SIZE.fullmatch(value)
+        if match is None or match.group(2).lower() not in _UNITS:
+            raise ValueError(problem)
+        number = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise ValueError(problem)
+    if not (number > 0 and math.isfinite(number)):
+        raise ValueError(problem)
+    return number
+
+
+def check_size(
+    hall: CompiledHall,
+    *,
+    replications: int = 1,
+    workers: int = 1,
+    keep_tickets: bool = True,
+    daily: np.ndarray | None = None,
+    engine: str = "fast",
+    max_memory: int | float | str | None = None,
+) -> RunSize:
+    """Raise :class:`ScenarioError` if the run would need more memory than ``max_memory``
+    (default: :func:`available_memory`); return its :class:`RunSize` otherwise."""
+    allowed = available_memory() if max_memory is None else parse_memory(max_memory)
+    size = run_size(
+        hall,
+        replications=replications,
+        workers=workers,
+        keep_tickets=keep_tickets,
+        daily=daily,
+        engine=engine,
+    )
+    if size.bytes <= allowed:
+        return size
+    source = "max_memory" if max_memory is not None else "available on this machine"
+    advice = _advice(hall, size, replications=replications, keep_tickets=keep_tickets)
+    raise ScenarioError(
+        [
+            Issue(
+                "run",
+                f"too large to simulate: {size.describe()}, and {format_bytes(allowed)} is "
+                f"{source}; {advice}",
+            )
+        ]
+    )
+
+
+def _advice(hall: CompiledHall, size: RunSize, *, replications: int, keep_tickets: bool) -> str:
+    """What to change, the largest cause first."""
+    walk_in, booked = _daily_tickets(hall)
+    hints = []
+    if booked.sum() > walk_in.sum():
+        hints.append("fewer appointments (appointments.booked)")
+    elif size.tickets_per_day > 1e6:
+        hints.append("lower arrival rates (arrivals.rate_per_hour)")
+    if hall.n_days > 1:
+        hints.append(f"fewer days (hall.days = {hall.n_days})")
+    if replications > 1:
+        hints.append(f"fewer replications ({replications})")
+    if keep_tickets:
+        hints.append("keep_tickets=False (--no-tickets)")
+    if size.cells > 1e7:
+        hints.append("a longer interval_min or fewer categories")
+    return "try " + ", ".join(hints) if hints else "allow more memory (max_memory)"
+
+
+def format_bytes(value: float) -> str:
+    """``"1.4 GiB"``."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def _number(value: float) -> str:
+    return f"{value:.2g}" if value >= 1e5 else f"{value:,.0f}"
