@@ -128,6 +128,18 @@ class CompiledHall:
     max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
 
     @cached_property
+    def category_posts(self) -> np.ndarray:
+        """(C, P) bool: the posts that serve each ticket class."""
+        return self.serves[self.post_group].T.copy()
+
+    @cached_property
+    def category_windows(self) -> np.ndarray:
+        """(C, X) bool: the windows with a post that serves each ticket class."""
+        at_window = np.zeros((self.n_posts, self.n_windows), dtype=bool)
+        at_window[np.arange(self.n_posts), self.post_window] = True
+        return (self.category_posts.astype(np.int64) @ at_window) > 0
+
+    @cached_property
     def fcfs_groups(self) -> bool:
         """Whether every window group is an independent first-come-first-served queue.
 
@@ -158,12 +170,12 @@ class CompiledHall:
             and bool(np.all(self.event_kind[self.event_kind != SPAN_OPEN] == HALL_CLOSE))
         )
 
-    @property
+    @cached_property
     def balks(self) -> bool:
         """Whether any category balks (then the inputs carry a uniform per ticket)."""
         return bool(self.balk_ptr[-1] > 0)
 
-    @property
+    @cached_property
     def no_shows(self) -> bool:
         """Whether any category has no-shows (then the inputs carry a uniform per ticket)."""
         return any(c.no_show is not None for c in self.scenario.categories)
@@ -185,7 +197,7 @@ class CompiledHall:
         """Whether any category takes appointments (then the inputs say who never came)."""
         return self.booking_class.size > 0
 
-    @property
+    @cached_property
     def defers(self) -> bool:
         """Whether any category sends deferred cases to a back office."""
         return bool(np.any(self.deferred_office >= 0))

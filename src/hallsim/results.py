@@ -33,7 +33,7 @@ from .compile import OUTCOMES, RESERVE_REASONS, SERVED, CompiledHall
 from .engines.backoffice import deferred_cases
 from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
-from .metrics import coefficient_of_variation, gini
+from .metrics import coefficient_of_variation_rows, gini_rows
 from .scenario import Scenario
 
 if TYPE_CHECKING:
@@ -258,51 +258,75 @@ def _per(index, size, post_open, post_busy, post_lost, post_served) -> np.ndarra
 
 
 def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy, counts, wait_sum):
-    """Per category and overall (last row): the summary metrics of one replication.
+    """Per category and overall (last row): the summary metrics of one replication, computed
+    for all rows at once (no loop over categories: halls may have hundreds).
 
     A category's utilisation is over the posts that serve it; imbalance and tickets per
     window are over the windows that serve it at some time of the day."""
     window_open = np.bincount(hall.post_window, post_open, minlength=hall.n_windows)
     window_busy = np.bincount(hall.post_window, post_busy, minlength=hall.n_windows)
+    posts = np.vstack([hall.category_posts, np.ones(hall.n_posts, dtype=bool)])
+    windows = np.vstack([hall.category_windows, hall.category_windows.any(axis=0)])
+    count = np.vstack([totals, totals.sum(axis=0)]).astype(float)  # (rows, 9)
+    n = count[:, 0]
+    # (rows, days): tickets issued, served and their waits, per day
+    daily = counts.sum(axis=2)
+    issued = np.hstack([daily[0], daily[0].sum(axis=1, keepdims=True)]).T
+    served = np.hstack([daily[1], daily[1].sum(axis=1, keepdims=True)]).T
+    daily_wait = wait_sum.sum(axis=1)
+    waited = np.hstack([daily_wait, daily_wait.sum(axis=1, keepdims=True)]).T
+    peak = np.argmax(issued, axis=1)
+    rows = np.arange(n.size)
     with np.errstate(invalid="ignore", divide="ignore"):
         window_utilisation = window_busy / window_open
-    daily = counts.sum(axis=2)  # (arrivals/served/abandoned, day, category)
-    daily_wait = wait_sum.sum(axis=1)
-    rows = []
-    for c in [*range(hall.n_categories), None]:
-        if c is None:
-            waits, count = served_waits, totals.sum(axis=0)
-            posts = np.ones(hall.n_posts, dtype=bool)
-            issued, served, wait = daily[0].sum(axis=1), daily[1].sum(axis=1), daily_wait.sum(1)
-        else:
-            waits = served_waits[served_ptr[c] : served_ptr[c + 1]]
-            count = totals[c]
-            posts = hall.serves[hall.post_group, c]
-            issued, served, wait = daily[0][:, c], daily[1][:, c], daily_wait[:, c]
-        n = count[0]
-        open_time = post_open[posts].sum()
-        windows = np.bincount(hall.post_window[posts], minlength=hall.n_windows) > 0
         used = windows & (window_open > 0)
-        peak = int(np.argmax(issued))
-        rows.append(
+        open_time = posts @ post_open
+        return np.column_stack(
             [
                 n,
-                waits.mean() if waits.size else np.nan,
-                np.quantile(waits, 0.9) if waits.size else np.nan,
-                count[2] / n if n else np.nan,
-                count[3] / n if n else np.nan,
-                count[7] / n if n else np.nan,
-                count[6] / n if n else np.nan,
-                count[8] / n if n else np.nan,
-                post_busy[posts].sum() / open_time if open_time > 0 else np.nan,
-                coefficient_of_variation(window_utilisation[used]),
-                gini(window_utilisation[used]),
-                count[1] / windows.sum() / hall.n_days,
-                issued[peak],
-                wait[peak] / served[peak] if served[peak] else np.nan,
+                *_wait_mean_and_p90(served_waits, served_ptr),
+                count[:, 2] / n,  # service level
+                count[:, 3] / n,  # abandonment
+                count[:, 7] / n,  # balking
+                count[:, 6] / n,  # capped
+                count[:, 8] / n,  # no-show
+                np.where(open_time > 0, (posts @ post_busy) / open_time, np.nan),
+                coefficient_of_variation_rows(window_utilisation[None, :], used),
+                gini_rows(np.broadcast_to(window_utilisation, used.shape), used),
+                count[:, 1] / windows.sum(axis=1) / hall.n_days,
+                issued[rows, peak],
+                waited[rows, peak] / served[rows, peak],
             ]
         )
-    return np.array(rows, dtype=float)
+
+
+def _wait_mean_and_p90(waits: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 0.9 quantile of each category's waits (``waits[ptr[c]:ptr[c + 1]]``), then of
+    all of them; NaN where there are none. The quantile is numpy's default (linear), written
+    out as :func:`numpy.quantile` computes it, so that both give the same number."""
+    sizes = np.diff(ptr)
+    category = np.repeat(np.arange(sizes.size), sizes)
+    # each category's waits ascending, then all waits ascending
+    ordered = np.concatenate([waits[np.lexsort((waits, category))], np.sort(waits)])
+    starts = np.append(ptr[:-1], waits.size)
+    sizes = np.append(sizes, waits.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.append(np.bincount(category, waits, minlength=sizes.size - 1), waits.sum())
+        means /= sizes
+    if waits.size == 0:
+        return means, np.full(sizes.size, np.nan)
+    q = 0.9
+    virtual = (sizes - 1) * q  # numpy's "linear" (Hyndman & Fan's method 7)
+    below = np.floor(virtual)
+    fraction = virtual - below
+    last = np.maximum(sizes - 1, 0)
+    low = np.where(virtual >= last, last, below).astype(np.int64)
+    high = np.where(virtual >= last, last, below + 1).astype(np.int64)
+    a = ordered[np.minimum(starts + low, ordered.size - 1)]
+    b = ordered[np.minimum(starts + high, ordered.size - 1)]
+    step = b - a
+    p90 = np.where(fraction >= 0.5, b - step * (1 - fraction), a + step * fraction)
+    return means, np.where(sizes > 0, p90, np.nan)
 
 
 @dataclass
