@@ -1,11 +1,12 @@
 """A short mutation check: hand-made mutants of the kernels and the result tables.
 
 Each mutant is a one-line change a tired programmer could make (an off-by-a-few-minutes time,
-a swapped column, a wrong quantile, a strict comparison). The source is copied to a scratch
-folder once; for each mutant the one file is changed there and the tests that should catch it
-run against the copy (``PYTHONPATH`` first, numba's cache kept in the scratch folder so only
-mutated kernels recompile). A mutant is *caught* when a test fails, *survives* when all pass.
-A survivor is a hole in the tests: give it a test, and keep it in this list.
+a swapped column, a wrong quantile, a strict comparison). The committed source (``git archive
+HEAD``, so work in progress does not interfere) is copied to a scratch folder once; for each
+mutant the one file is changed there and the tests that should catch it run against the copy
+(``PYTHONPATH`` first, numba's cache kept in the scratch folder so only mutated kernels
+recompile). A mutant is *caught* when a test fails, *survives* when all pass. A survivor is a
+hole in the tests: give it a test, and keep it in this list.
 
 Usage: ``python benchmarks/mutants.py [--only NAME ...] [--list]``. Exit 1 if a mutant survives.
 Takes 15-25 minutes on two cores (each mutant of ``_kernels.py`` recompiles the kernels).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "src" / "hallsim"
 
 # The tests that judge the engines and the tables: oracles, the simpy engine, invariants and
 # the slow references
@@ -237,7 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     survivors = []
     with tempfile.TemporaryDirectory(prefix="hallsim-mutants-") as folder:
         scratch = Path(folder)
-        shutil.copytree(PACKAGE, scratch / "src" / "hallsim", copy_function=shutil.copy2)
+        archive = subprocess.run(
+            ["git", "archive", "HEAD", "src/hallsim"], cwd=ROOT, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive.stdout, check=True)
         for mutant in mutants:
             caught, seconds, why = run(mutant, scratch)
             print(f"{'caught  ' if caught else 'SURVIVED'} {seconds:6.0f} s  {mutant.name}")
