@@ -28,7 +28,7 @@ from .staffing import Post
 
 __all__ = ["OUTCOMES", "CompiledHall", "compile_scenario"]
 
-# Outcome codes of the ticket table, in the order of DESIGN §4.
+# Outcome codes of the ticket table, in the order its documentation lists them.
 OUTCOMES = ("served", "abandoned", "balked", "no_show", "capped", "in_system")
 SERVED, ABANDONED, BALKED, NO_SHOW, CAPPED, IN_SYSTEM = range(len(OUTCOMES))
 

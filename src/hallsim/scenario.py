@@ -1,9 +1,9 @@
 """A hall scenario: opening hours, categories of business, windows. Validated on construction.
 
-A scenario is plain data (TOML on disk, see DESIGN §4). Times of day are ``"HH:MM"`` strings,
-durations are minutes, arrival rates are per hour. Every check runs when the model is built,
-and every failure is a :class:`~hallsim.errors.ScenarioError` whose lines name the place in the
-data and the offending value.
+A scenario is plain data (TOML on disk: the README's "Scenario files"). Times of day are
+``"HH:MM"`` strings, durations are minutes, arrival rates are per hour. Every check runs when
+the model is built, and every failure is a :class:`~hallsim.errors.ScenarioError` whose lines
+name the place in the data and the offending value.
 """
 
 from __future__ import annotations
