@@ -5,6 +5,7 @@ returned :class:`Results` and its :meth:`Results.summary`.
 """
 
 from .backtest import Backtest, backtest
+from .compare import Comparison, compare
 from .errors import LogError, ScenarioError
 from .fit import Fit, fit
 from .forecast import Forecast, forecast
@@ -16,6 +17,7 @@ from .scenario import Scenario, load_scenario, save_scenario
 __all__ = [
     "ArrivalCounts",
     "Backtest",
+    "Comparison",
     "Fit",
     "Forecast",
     "HallWarning",
@@ -25,6 +27,7 @@ __all__ = [
     "ScenarioError",
     "TicketLog",
     "backtest",
+    "compare",
     "fit",
     "forecast",
     "load_scenario",

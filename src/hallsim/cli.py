@@ -78,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="refuse a run estimated to need more (e.g. 4GiB; default: what is available)",
     )
+    compare = commands.add_parser(
+        "compare",
+        help="run halls side by side on common random numbers; differences with paired CIs",
+    )
+    compare.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    compare.add_argument("--replications", type=_positive, default=30, metavar="N")
+    compare.add_argument("--seed", type=_seed, default=None, metavar="S")
+    compare.add_argument("--workers", type=_positive, default=1, metavar="W")
     plan = commands.add_parser(
         "plan",
         help="staff a hall to a target: requirements, shifts, layout, verified by simulation",
@@ -202,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "plan":
             return _plan(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command in ("fit", "forecast"):
             return _from_log(args)
         return _run(args)
@@ -467,6 +477,25 @@ def _on_grid(required, coverage):
     table = required.set_index(keys)["staff"]
     index = list(zip(coverage["day"], coverage["group"], start, strict=True))
     return table.reindex(index).fillna(0).to_numpy(dtype=int)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare, format_comparison
+    from .scenario import load_scenario
+
+    if len(args.files) < 2:
+        print("hallsim compare: give at least two scenario files", file=sys.stderr)
+        return 2
+    names = [file.stem for file in args.files]
+    if len(set(names)) < len(names):  # same stem in two folders: keep the paths
+        names = [str(file) for file in args.files]
+    scenarios = {name: load_scenario(file) for name, file in zip(names, args.files, strict=True)}
+    comparison = compare(
+        scenarios, replications=args.replications, seed=args.seed, workers=args.workers
+    )
+    print(f"{len(names)} halls, {args.replications} replications each, seed {comparison.seed}")
+    print(format_comparison(comparison))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
