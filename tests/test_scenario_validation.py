@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
 import hallsim
 from hallsim import Scenario, ScenarioError, load_scenario
@@ -1235,6 +1236,28 @@ def test_non_utf8_file_names_the_file(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_utf8_file_with_a_byte_order_mark_loads(base, tmp_path):
+    """Windows Notepad saves UTF-8 with a BOM; it once failed as 'not valid TOML ... line 1'."""
+    path = tmp_path / "notepad.toml"
+    base["categories"][0]["name"] = "企业开办"
+    path.write_bytes(b"\xef\xbb\xbf" + tomli_w.dumps(base).encode("utf-8"))
+    assert load_scenario(path).categories[0].name == "企业开办"
+
+
+def test_gbk_file_says_its_encoding_and_the_fix(base, tmp_path):
+    """A GBK file once failed with a byte offset; now the line, the encoding and the fix."""
+    path = tmp_path / "gbk.toml"
+    base["categories"][0]["name"] = "企业开办"
+    text = tomli_w.dumps(base)
+    path.write_bytes(text.encode("gbk"))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    line = text[: text.index("企业")].count("\n") + 1
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not UTF-8 text (line {line}): it reads as GBK/GB18030")
+    assert "save it as UTF-8" in message
 
 
 def test_empty_file_lists_the_required_keys(tmp_path):

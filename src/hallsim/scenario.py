@@ -1049,11 +1049,15 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError([Issue("", "file not found")], str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise ScenarioError([Issue("", f"cannot read the file: {error}")], str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")  # Windows Notepad starts UTF-8 files with a BOM
+    except UnicodeDecodeError as error:
+        raise ScenarioError([Issue("", _not_utf8(raw, error))], str(path)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -1062,6 +1066,20 @@ def load_scenario(path: str | Path) -> Scenario:
         return Scenario.model_validate(data)
     except ScenarioError as error:
         raise error.with_source(str(path)) from None
+
+
+def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
+    """What to say about a file that is not UTF-8: where, and how to fix a Chinese encoding."""
+    line = raw[: error.start].count(b"\n") + 1
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return f"not UTF-8 text (line {line}); save the file as UTF-8"
+    return (
+        f"not UTF-8 text (line {line}): it reads as GBK/GB18030, a Chinese encoding; save it "
+        "as UTF-8 (in Notepad: Save as, Encoding UTF-8), or convert it with "
+        "iconv -f GB18030 -t UTF-8"
+    )
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
