@@ -339,7 +339,7 @@ def test_run_subprocess_writes_outputs(tmp_path):
         (["--replications", "-3"], "--replications"),
         (["--seed", "-1"], "--seed"),
         (["--seed", "1.5"], "--seed"),
-        (["--workers", "0"], "--workers"),
+        (["--workers", "-1"], "--workers"),
         (["--frobnicate"], "--frobnicate"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else None,
@@ -417,3 +417,34 @@ def test_run_on_a_hall_with_operations_writes_their_tables(tmp_path, capsys):
     columns, tickets = _rows(tmp_path / "tickets.csv")
     assert columns[: len(TICKET_COLUMNS)] == TICKET_COLUMNS
     assert {row["staff"] for row in tickets} > {""}  # filled for served tickets
+
+
+def test_version_is_printed(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip() == f"hallsim {hallsim_version()}"
+
+
+def hallsim_version() -> str:
+    import hallsim
+
+    return hallsim.__version__
+
+
+def test_help_gives_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "independent runs of the whole horizon (default: 10)" in text
+    assert "processes; 0: one per CPU (default: 1)" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+
+
+def test_workers_zero_means_one_per_cpu_as_in_the_api(capsys):
+    assert main(["run", str(MMC), "--replications", "2", "--seed", "1", "--workers", "0"]) == 0
+    assert "M/M/3" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as caught:
+        main(["run", str(MMC), "--workers", "-1"])
+    assert caught.value.code == 2
+    assert "0 for one per CPU (got '-1')" in capsys.readouterr().err

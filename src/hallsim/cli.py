@@ -47,10 +47,51 @@ def _seed(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of processes, 0 for one per CPU (got {text!r})"
+        )
+    return value
+
+
+class _WithDefaults(argparse.HelpFormatter):
+    """Help that gives each option's default, where it has one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS)
+        if shown and action.option_strings and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+_SEED_HELP = "root of the replications' seeds (default: fresh entropy, printed)"
+
+
+def _run_options(command: argparse.ArgumentParser, *, replications: int) -> None:
+    """--replications, --seed and --workers, as simulate() takes them."""
+    command.add_argument(
+        "--replications", type=_positive, default=replications, metavar="N",
+        help="independent runs of the whole horizon",
+    )  # fmt: skip
+    command.add_argument("--seed", type=_seed, default=None, metavar="S", help=_SEED_HELP)
+    command.add_argument(
+        "--workers", type=_workers, default=1, metavar="W", help="processes; 0: one per CPU"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="hallsim", description="Simulate government administrative service halls."
     )
+    parser.add_argument("--version", action="version", version=f"hallsim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check a scenario file")
     validate.add_argument("file", type=Path)
@@ -58,9 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("limits", help="print the bounds of the scenario format, and why")
     run = commands.add_parser("run", help="simulate a scenario, print the summary, write tables")
     run.add_argument("file", type=Path)
-    run.add_argument("--replications", type=_positive, default=10, metavar="N")
-    run.add_argument("--seed", type=_seed, default=None, metavar="S")
-    run.add_argument("--workers", type=_positive, default=1, metavar="W")
+    _run_options(run, replications=10)
     run.add_argument(
         "--out",
         type=Path,
@@ -83,9 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run halls side by side on common random numbers; differences with paired CIs",
     )
     compare.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    compare.add_argument("--replications", type=_positive, default=30, metavar="N")
-    compare.add_argument("--seed", type=_seed, default=None, metavar="S")
-    compare.add_argument("--workers", type=_positive, default=1, metavar="W")
+    _run_options(compare, replications=30)
     plan = commands.add_parser(
         "plan",
         help="staff a hall to a target: requirements, shifts, layout, verified by simulation",
@@ -118,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="replications per verification round",
     )
-    plan.add_argument("--seed", type=_seed, default=1, metavar="S")
+    plan.add_argument("--seed", type=_seed, default=1, metavar="S", help=_SEED_HELP)
     plan.add_argument(
         "--no-repair", action="store_true", help="report where the plan misses; do not raise it"
     )
@@ -152,10 +189,14 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument(
         "--start", default=None, metavar="DATE", help="first day (default: after the log's last)"
     )
-    forecast.add_argument("--days", type=_positive, default=28, metavar="N")
+    forecast.add_argument(
+        "--days", type=_positive, default=28, metavar="N", help="days to forecast"
+    )
     forecast.add_argument(
         "--out", type=Path, default=None, metavar="FILE", help="write the rates (CSV)"
     )
+    for command in commands.choices.values():
+        command.formatter_class = _WithDefaults
     return parser
 
 
@@ -169,7 +210,9 @@ def _log_arguments(command: argparse.ArgumentParser) -> None:
         help="TOML: [columns] header = schema name, [outcomes] word = outcome, encoding = ...",
     )
     command.add_argument("--table", default=None, help="the database table of the log")
-    command.add_argument("--interval", type=_positive, default=30, metavar="MIN")
+    command.add_argument(
+        "--interval", type=_positive, default=30, metavar="MIN", help="minutes per interval"
+    )
     command.add_argument(
         "--calendar",
         type=Path,
