@@ -53,6 +53,23 @@ category.
 **Reneging.** A waiting ticket leaves (outcome ``abandoned``, ``end`` = the instant it left)
 when its patience runs out before it is called.
 
+**Refused at issue.** A ticket issued (step 4 below) leaves at once, in this order: a booked
+holder who never came (outcome ``no_show``, at the slot's start); a ticket beyond its
+category's daily cap, counted over all the category's ticket classes (``capped``); a citizen
+who balks on seeing the queue (``balked``). The queue a citizen sees is the number of the
+category's tickets waiting at that instant, all classes together (as the hall's display
+shows it); the probability of balking is read from the category's table by linear
+interpolation between its points and held flat before the first and after the last; the
+citizen balks when the ticket's pre-drawn uniform is below it. A ticket not refused counts
+towards the day's cap.
+
+**Absent holders.** At a ticket's first call, a holder whose pre-drawn uniform is below the
+category's no-show probability is absent: the window spends ``(1 + recalls) * recall_min``
+minutes calling and recalling (the ticket's ``called`` time is the first call), then drops
+the ticket (``no_show``, ``end`` when it gives up) or, with ``then = "requeue"``, puts it at
+the back of its category's queue, behind the tickets already waiting; a requeued ticket is
+not absent again.
+
 **Simultaneous events.** Everything that happens at one instant is applied in this order:
 (1) services that end now free their windows (lower window number first); (2) the schedule:
 spans that end close their free windows, spans that start open their windows (in window
