@@ -168,15 +168,9 @@ CASES = [
         id="rates-wrong-length-for-interval",
     ),
     pytest.param(
-        put(("categories", 0, "arrivals", "rate_per_hour"), 0),
-        f"{CA}.arrivals.rate_per_hour",
-        ["must be > 0", "(got 0)"],
-        id="rate-zero",
-    ),
-    pytest.param(
         put(("categories", 0, "arrivals", "rate_per_hour"), -3),
         f"{CA}.arrivals.rate_per_hour",
-        ["must be > 0", "(got -3)"],
+        ["must be >= 0", "(got -3)"],
         id="rate-negative",
     ),
     pytest.param(
@@ -190,12 +184,6 @@ CASES = [
         f"{CB}.arrivals.rates_per_hour[1]",
         ["must be >= 0", "(got -2)"],
         id="rates-negative-entry",
-    ),
-    pytest.param(
-        put(("categories", 1, "arrivals", "rates_per_hour"), [0, 0, 0, 0]),
-        f"{CB}.arrivals",
-        ["rates_per_hour", "positive", "[0.0, 0.0, 0.0, 0.0]"],
-        id="rates-all-zero",
     ),
     pytest.param(
         put(("categories", 0, "arrivals", "rates_per_hour"), [1, 2, 3, 4]),

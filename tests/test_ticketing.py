@@ -213,3 +213,31 @@ def test_on_time_appointments_are_called_before_walk_ins():
     served = tickets[tickets["outcome"] == "served"]
     wait = waits(served).groupby(served["category"], observed=True).mean()
     assert wait["A:appointment"] < wait["A"] / 2
+
+
+def test_a_category_without_walk_ins_is_modelled(seed):
+    """A rate of 0 (appointments only, or an item closed for now) once failed validation;
+    now such a category issues no walk-in tickets, in both engines."""
+    import hallsim as hs
+
+    service = {"dist": "exponential", "mean_min": 5}
+    data = {
+        "hall": {"open": "08:00", "close": "12:00", "interval_min": 30},
+        "categories": [
+            {"id": "A", "arrivals": {"rate_per_hour": 20}, "service": service},
+            {
+                "id": "booked",
+                "arrivals": {"rate_per_hour": 0},
+                "service": service,
+                "appointments": {"slot_min": 30, "booked": [2] * 8},
+            },
+            {"id": "closed", "arrivals": {"rates_per_hour": [0] * 8}, "service": service},
+        ],
+        "windows": [{"id": "W", "count": 3, "serves": ["*"]}],
+    }
+    scenario = hs.Scenario.model_validate(data)
+    for engine in ("fast", "simpy"):
+        results = hs.simulate(scenario, replications=2, seed=seed, engine=engine, progress=False)
+        issued = results.tickets.groupby("category", observed=False).size()
+        assert issued["booked"] == 0 and issued["closed"] == 0
+        assert issued["booked:appointment"] == 2 * 16 and issued["A"] > 0

@@ -143,15 +143,6 @@ Rate = Annotated[
         ge=0, le=MAX_RATE, allow_inf_nan=False, description="tickets per hour, at most 1,000,000"
     ),
 ]
-PositiveRate = Annotated[
-    float,
-    Field(
-        gt=0,
-        le=MAX_RATE,
-        allow_inf_nan=False,
-        description="tickets per hour, more than 0 and at most 1,000,000",
-    ),
-]
 Factor = Annotated[
     float, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False, description="a factor, at most 100")
 ]

@@ -39,7 +39,6 @@ from .limits import (
     Factor,
     Minutes,
     PositiveCount,
-    PositiveRate,
     Priority,
     Rate,
     Units,
@@ -145,10 +144,11 @@ class Arrivals(_Frozen):
 
     Give either ``rate_per_hour`` (the whole day) or ``rates_per_hour`` (one value per
     reporting interval of the opening hours). ``weekday_factors`` (7 values, Monday first)
-    scales the rates by day of week; 0 means no arrivals that day.
+    scales the rates by day of week; 0 means no arrivals that day. A rate of 0 is a category
+    without walk-ins (appointments only, or closed for now).
     """
 
-    rate_per_hour: PositiveRate | None = None
+    rate_per_hour: Rate | None = None
     rates_per_hour: list[Rate] | None = None
     weekday_factors: Annotated[list[WeekdayFactor], Field(min_length=7, max_length=7)] | None = None
 
@@ -156,10 +156,6 @@ class Arrivals(_Frozen):
     def _one_rate_form(self) -> Arrivals:
         if (self.rate_per_hour is None) == (self.rates_per_hour is None):
             raise ValueError("give exactly one of rate_per_hour or rates_per_hour")
-        if self.rates_per_hour is not None and not sum(self.rates_per_hour) > 0:
-            raise ValueError(
-                f"rates_per_hour must have a positive value (got {self.rates_per_hour})"
-            )
         return self
 
 
