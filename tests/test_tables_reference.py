@@ -250,6 +250,22 @@ def test_every_table_of_a_hall_that_leaves_tickets_unserved():
     check_every_table(results)
 
 
+def test_every_table_of_a_back_office_that_works_until_midnight():
+    """Cases finishing late in the evening are ready the same day; one an hour later would
+    not be (a back office open to 24:00, so 'same day' is decided near midnight)."""
+    deferred = {"deferred": {"share": 1.0, "back_office": "O", "pickup": False}}
+    data = {
+        "hall": {"open": "16:00", "close": "24:00", "days": 3, "interval_min": 60},
+        "categories": [category("A", 12, exponential(4), **deferred)],
+        "windows": [{"id": "W", "count": 2, "serves": ["*"]}],
+        "back_office": [{"id": "O", "staff": 1, "service": exponential(4.5)}],
+    }
+    results = hs.simulate(hs.Scenario.model_validate(data), replications=2, seed=8, progress=False)
+    finish = results.tickets["office_end"].dropna()
+    assert ((finish % 1440.0) > 23 * 60).any()  # some cases finish in the last hour
+    check_every_table(results)
+
+
 # ---------------------------------------------------------------------------- (b) operations
 
 
