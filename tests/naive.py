@@ -916,3 +916,25 @@ def summary(results, confidence: float = 0.95, replication_table=None) -> pd.Dat
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "category"
     return out
+
+
+def observed_warnings(results) -> list[str]:
+    """The warnings a run's tickets call for: tickets still waiting when the last window that
+    serves them closed (outcome in_system), and more than 5 % of tickets called after closing
+    time (their service started at or after the day's close)."""
+    tickets = tickets_of(results)
+    close = tickets["day"] * 1440.0 + results.scenario.hall.close_minute
+    unserved = int((tickets["outcome"] == "in_system").sum())
+    late = int(((tickets["outcome"] == "served") & (tickets["start"] >= close)).sum())
+    messages = []
+    if unserved:
+        messages.append(
+            f"{unserved} of {len(tickets)} tickets were still waiting when the last window that "
+            "serves them closed (outcome in_system): check the windows' open spans"
+        )
+    if len(tickets) and late / len(tickets) > 0.05:
+        messages.append(
+            f"{late / len(tickets):.0%} of tickets were called after closing time: the hall "
+            "cannot clear its queue within opening hours"
+        )
+    return messages

@@ -64,6 +64,8 @@ def check_every_table(results: hs.Results) -> None:
     assert_table(results.replication_stats, per_replication, what="stats")
     check_back_office(results)
     check_reserve(results)
+    observed = naive.observed_warnings(results)
+    assert results.warnings[len(results.warnings) - len(observed) :] == observed
     for confidence in (0.95, 0.8):
         fast = results.summary(confidence=confidence)
         expected = naive.summary(results, confidence, per_replication)
