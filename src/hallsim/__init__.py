@@ -13,6 +13,7 @@ from .logs import ArrivalCounts, TicketLog, read_counts, read_log, write_log
 from .results import HallWarning, Results
 from .runner import simulate
 from .scenario import Scenario, load_scenario, save_scenario
+from .sweep import sweep
 
 __all__ = [
     "ArrivalCounts",
@@ -35,6 +36,7 @@ __all__ = [
     "read_log",
     "save_scenario",
     "simulate",
+    "sweep",
     "write_log",
 ]
 __version__ = "0.1.0"
