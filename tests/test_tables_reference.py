@@ -105,23 +105,14 @@ def check_back_office(results: hs.Results) -> None:
     )
 
 
-def check_reserve(results: hs.Results, *, repair_known_bug: bool = True) -> None:
+def check_reserve(results: hs.Results) -> None:
     """Reserve activations agree with the pools' rules and with the tickets: opened a delay
     after the trigger, at one of the pool's windows by one of its members, never two at once
     at a window or for a member; the trigger held (the queue or the longest wait); every
     ticket a reserve member served falls within one of their activations at that window, and
-    their staff rows are those activations (open) and those tickets (busy, served).
-
-    KNOWN BUG (test_a_zero_length_reserve_activation_keeps_its_own_closing_time): when one
-    reserve post opens twice at one instant, the first activation (of zero length: a post is
-    never open twice at once) gets the second one's ``closed_min``. With
-    ``repair_known_bug`` its closing time is set back to its opening, so that the other
-    checks still run on such halls."""
+    their staff rows are those activations (open) and those tickets (busy, served)."""
     scenario = results.scenario
     fast = results.reserve.copy()
-    if repair_known_bug:
-        twice = fast.duplicated(["replication", "window", "staff", "opened_min"], keep="last")
-        fast.loc[twice, "closed_min"] = fast.loc[twice, "opened_min"]
     expected = naive.reserve(results, fast)
     assert_table(fast, expected, fast.columns, "reserve")
     pools = {pool.id: pool for pool in scenario.reserve}
@@ -311,12 +302,6 @@ def test_every_table_of_random_halls_with_reserve_and_back_office(scenario, seed
     check_every_table(hs.simulate(scenario, replications=3, seed=seed, progress=False))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="results.reserve: two activations of one reserve post opened at one instant (the "
-    "first of zero length) both get the second one's closed_min, since replication_tables "
-    "maps activations to periods by (post, opened)",
-)
 def test_a_zero_length_reserve_activation_keeps_its_own_closing_time():
     """Zero-minute recalls let a reserve window open, recall in vain, stand down and open
     again within one instant: the reserve table must still give each activation its own
@@ -344,7 +329,7 @@ def test_a_zero_length_reserve_activation_keeps_its_own_closing_time():
             break
     else:
         pytest.skip("no reserve post opened twice at one instant in 100 runs")
-    check_reserve(results, repair_known_bug=False)
+    check_reserve(results)
 
 
 # ---------------------------------------------------------------------------- coverage

@@ -95,7 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check a scenario file")
     validate.add_argument("file", type=Path)
-    commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument(
+        "--markdown", action="store_true", help="the format's reference as Markdown instead"
+    )
     commands.add_parser("limits", help="print the bounds of the scenario format, and why")
     run = commands.add_parser("run", help="simulate a scenario, print the summary, write tables")
     run.add_argument("file", type=Path)
@@ -234,7 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schema":
             from .scenario import Scenario
 
-            print(json.dumps(Scenario.model_json_schema(), indent=2))
+            if args.markdown:
+                from .docs import scenario_format
+
+                print(scenario_format(), end="")
+            else:
+                print(json.dumps(Scenario.model_json_schema(), indent=2))
             return 0
         if args.command == "limits":
             from .limits import limits_table

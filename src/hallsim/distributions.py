@@ -27,7 +27,8 @@ __all__ = [
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # a docstring under a field is its description in the JSON Schema and the format docs
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     @property
     def mean(self) -> float:
@@ -48,7 +49,9 @@ class Exponential(_Dist):
     """Exponential with mean ``mean_min``: memoryless service or patience."""
 
     dist: Literal["exponential"] = "exponential"
+    """The tag "exponential"."""
     mean_min: PositiveMinutes
+    """Mean in minutes, more than 0 and at most 100,000."""
 
     @property
     def second_moment(self) -> float:
@@ -62,7 +65,9 @@ class Deterministic(_Dist):
     """Always exactly ``mean_min``."""
 
     dist: Literal["deterministic"] = "deterministic"
+    """The tag "deterministic"."""
     mean_min: PositiveMinutes
+    """The value in minutes, more than 0 and at most 100,000."""
 
     @property
     def second_moment(self) -> float:
@@ -79,8 +84,11 @@ class Lognormal(_Dist):
     """
 
     dist: Literal["lognormal"] = "lognormal"
+    """The tag "lognormal"."""
     mean_min: PositiveMinutes
+    """Mean in minutes, more than 0 and at most 100,000."""
     cv: CV
+    """Coefficient of variation (standard deviation over mean), from 0.001 to 10."""
 
     @property
     def second_moment(self) -> float:
@@ -99,8 +107,11 @@ class Gamma(_Dist):
     """Gamma with mean ``mean_min`` and coefficient of variation ``cv`` (shape 1 / cv^2)."""
 
     dist: Literal["gamma"] = "gamma"
+    """The tag "gamma"."""
     mean_min: PositiveMinutes
+    """Mean in minutes, more than 0 and at most 100,000."""
     cv: CV
+    """Coefficient of variation (standard deviation over mean), from 0.001 to 10."""
 
     @property
     def second_moment(self) -> float:
@@ -115,8 +126,11 @@ class Uniform(_Dist):
     """Uniform between ``low_min`` and ``high_min``."""
 
     dist: Literal["uniform"] = "uniform"
+    """The tag "uniform"."""
     low_min: Minutes
+    """Lowest value in minutes, at least 0."""
     high_min: PositiveMinutes
+    """Highest value in minutes, above low_min and at most 100,000."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -143,7 +157,9 @@ class Empirical(_Dist):
     """Resampling with replacement from observed durations ``samples_min``."""
 
     dist: Literal["empirical"] = "empirical"
+    """The tag "empirical"."""
     samples_min: Annotated[list[Minutes], Field(min_length=1)]
+    """Observed durations in minutes (each at most 100,000), drawn with replacement."""
 
     @model_validator(mode="after")
     def _positive_mean(self) -> Empirical:

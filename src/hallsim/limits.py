@@ -109,62 +109,35 @@ LIMITS = (
 )
 
 
-# The constrained types of the scenario models; each description states its bound
+# The constrained types of the scenario models (each field's docstring repeats its bound)
 Minutes = Annotated[
     float,
-    Field(
-        ge=0,
-        le=MAX_MINUTES,
-        allow_inf_nan=False,
-        description="minutes, at most 100,000 (about 69 days)",
-    ),
+    Field(ge=0, le=MAX_MINUTES, allow_inf_nan=False),
 ]
 PositiveMinutes = Annotated[
     float,
-    Field(
-        gt=0,
-        le=MAX_MINUTES,
-        allow_inf_nan=False,
-        description="minutes, more than 0 and at most 100,000 (about 69 days)",
-    ),
+    Field(gt=0, le=MAX_MINUTES, allow_inf_nan=False),
 ]
 CV = Annotated[
     float,
-    Field(
-        ge=MIN_CV,
-        le=MAX_CV,
-        allow_inf_nan=False,
-        description="coefficient of variation, from 0.001 to 10",
-    ),
+    Field(ge=MIN_CV, le=MAX_CV, allow_inf_nan=False),
 ]
 Rate = Annotated[
     float,
-    Field(
-        ge=0, le=MAX_RATE, allow_inf_nan=False, description="tickets per hour, at most 1,000,000"
-    ),
+    Field(ge=0, le=MAX_RATE, allow_inf_nan=False),
 ]
-Factor = Annotated[
-    float, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False, description="a factor, at most 100")
-]
+Factor = Annotated[float, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False)]
 WeekdayFactor = Annotated[
     float,
-    Field(ge=0, le=MAX_FACTOR, allow_inf_nan=False, description="a factor, at most 100"),
+    Field(ge=0, le=MAX_FACTOR, allow_inf_nan=False),
 ]
-Count = Annotated[
-    int, Field(ge=0, le=MAX_COUNT, strict=True, description="a count, at most 1,000,000")
-]
-PositiveCount = Annotated[
-    int, Field(ge=1, le=MAX_COUNT, strict=True, description="a count, from 1 to 1,000,000")
-]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+PositiveCount = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
 Priority = Annotated[
     int,
-    Field(
-        ge=-MAX_PRIORITY,
-        le=MAX_PRIORITY,
-        description="higher is called first; from -1,000,000 to 1,000,000",
-    ),
+    Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY),
 ]
-Units = Annotated[int, Field(gt=0, le=MAX_UNITS, strict=True, description="at most 10,000")]
+Units = Annotated[int, Field(gt=0, le=MAX_UNITS, strict=True)]
 
 
 def limits_table() -> str:

@@ -167,14 +167,18 @@ def replication_tables(
         "served_after_close": int(totals[:, 4].sum()),
         "in_system": int(totals[:, 5].sum()),
     }
+    # the k-th activation at a (post, instant) closes with the k-th period opened there, in
+    # order of their ends: a post may open twice at one instant, the first time closing at once
     periods = zip(output.period_post.tolist(), output.period_start.tolist(), strict=True)
-    closing = dict(zip(periods, output.period_end.tolist(), strict=True))
+    closing: dict[tuple[int, float], list[float]] = {}
+    for key, end in sorted(zip(periods, output.period_end.tolist(), strict=True)):
+        closing.setdefault(key, []).append(end)
     activations = zip(output.reserve_post.tolist(), output.reserve_opened.tolist(), strict=True)
     tables["reserve"] = {
         "pool": output.reserve_pool,
         "requested": output.reserve_requested,
         "opened": output.reserve_opened,
-        "closed": np.array([closing[key] for key in activations], dtype=float),
+        "closed": np.array([closing[key].pop(0) for key in activations], dtype=float),
         "post": output.reserve_post,
         "reason": output.reserve_reason,
     }
@@ -336,7 +340,8 @@ class Results:
     Attributes
     ----------
     tickets : pandas.DataFrame or None
-        One row per issued ticket (DESIGN §4 columns); ``None`` with ``keep_tickets=False``.
+        One row per issued ticket: replication, ticket, category, day, issued, called, start,
+        end, window, staff, outcome; ``None`` with ``keep_tickets=False``.
     intervals : pandas.DataFrame
         Per replication, day, reporting interval and category.
     windows : pandas.DataFrame

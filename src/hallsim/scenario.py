@@ -91,7 +91,10 @@ Name = Annotated[str, Field(min_length=1)]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    # a docstring under a field is its description in the JSON Schema and the format docs
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=False, use_attribute_docstrings=True
+    )
 
 
 class Hall(_Frozen):
@@ -104,11 +107,17 @@ class Hall(_Frozen):
     """
 
     open: TimeOfDay
+    """When tickets start being issued each day, "HH:MM"."""
     close: TimeOfDay
-    days: Annotated[int, Field(ge=1, le=MAX_DAYS, description="at most 100,000")] = 1
+    """When tickets stop being issued, "HH:MM" (up to "24:00"), after open."""
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 1
+    """Days simulated per replication, each starting empty; at most 100,000."""
     interval_min: Annotated[int, Field(gt=0, le=1440)] = 30
+    """Minutes per reporting interval, and per entry of rates_per_hour."""
     sla_wait_min: Minutes = 15.0
+    """Minutes: a ticket called within them meets the service level; at most 100,000."""
     first_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    """Weekday of day 0 ("mon" ... "sun"), for weekday_factors."""
 
     @field_validator("open")
     @classmethod
@@ -149,8 +158,11 @@ class Arrivals(_Frozen):
     """
 
     rate_per_hour: Rate | None = None
+    """Tickets per hour all day (Poisson); 0 for no walk-ins; at most 1,000,000."""
     rates_per_hour: list[Rate] | None = None
+    """Tickets per hour in each reporting interval of the opening hours; at most 1,000,000."""
     weekday_factors: Annotated[list[WeekdayFactor], Field(min_length=7, max_length=7)] | None = None
+    """Seven factors, Monday first, scaling the rates by day of week; at most 100."""
 
     @model_validator(mode="after")
     def _one_rate_form(self) -> Arrivals:
@@ -165,7 +177,9 @@ class Balking(_Frozen):
     (``queue[k]``, ``probability[k]``), constant beyond the first and the last."""
 
     queue: Annotated[list[Count], Field(min_length=1)]
+    """Queue lengths (tickets of the category waiting), increasing; at most 1,000,000."""
     probability: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=1)]
+    """Probability of leaving without a ticket at each queue length."""
 
     @model_validator(mode="after")
     def _points(self) -> Balking:
@@ -186,9 +200,13 @@ class NoShow(_Frozen):
     puts it at the back of its category's queue (the holder has come back)."""
 
     probability: Annotated[float, Field(ge=0, le=1)]
+    """Share of holders absent when first called."""
     recall_min: Minutes = 1.0
-    recalls: Annotated[int, Field(ge=0, le=MAX_RECALLS, strict=True, description="at most 100")] = 2
+    """Minutes each call and recall takes; at most 100,000."""
+    recalls: Annotated[int, Field(ge=0, le=MAX_RECALLS, strict=True)] = 2
+    """Recalls after the first call before the window gives up; at most 100."""
     then: Literal["drop", "requeue"] = "drop"
+    """"drop": the ticket ends as no_show; "requeue": it goes to the back of the queue."""
 
     @property
     def lost_min(self) -> float:
@@ -201,7 +219,9 @@ class PriorityShare(_Frozen):
     and disabled, or VIP): the ticket class ``<id>:priority``, with its own ``priority``."""
 
     share: Annotated[float, Field(gt=0, lt=1)]
+    """Share of the category's walk-in tickets that are priority tickets."""
     priority: Priority
+    """Priority of those tickets (higher is called first), from -1,000,000 to 1,000,000."""
 
 
 class Appointments(_Frozen):
@@ -215,12 +235,19 @@ class Appointments(_Frozen):
     daily cap like the others, in order of issue."""
 
     slot_min: Annotated[int, Field(gt=0, le=1440, strict=True)]
+    """Minutes per booking slot, from opening."""
     booked: Annotated[list[Count], Field(min_length=1)]
+    """Bookings in each slot, every day (scaled by the weekday factors); at most 1,000,000."""
     early_min: Minutes = 0.0
+    """Minutes a holder may arrive before the slot starts; at most 100,000."""
     late_min: Minutes = 0.0
+    """Minutes a holder may arrive after the slot starts; at most 100,000."""
     no_show: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Share of booked holders who never come."""
     grace_min: Minutes = 0.0
+    """Minutes late that keep the appointment class; at most 100,000."""
     priority: Priority = 0
+    """Priority of on-time booked tickets, from -1,000,000 to 1,000,000."""
 
 
 class Deferred(_Frozen):
@@ -230,8 +257,11 @@ class Deferred(_Frozen):
     window."""
 
     share: Annotated[float, Field(ge=0, le=1)]
+    """Share of the category's served tickets that are deferred cases."""
     back_office: Name
+    """Id of the [[back_office]] that works on them."""
     pickup: bool = True
+    """Whether the citizen collects the result at the pickup windows."""
 
 
 class Category(_Frozen):
@@ -248,18 +278,31 @@ class Category(_Frozen):
     """
 
     id: Name
+    """Unique id, used in serves, skills and results ("*" and ":" are reserved)."""
     name: str | None = None
+    """Display name, for example the item's name in Chinese."""
     department: str | None = None
+    """Department it belongs to; windows and staff may name departments."""
     arrivals: Arrivals
+    """How tickets of this category arrive."""
     service: Distribution
+    """Service time at a window, before window and staff factors (minutes)."""
     patience: Distribution | None = None
+    """How long a citizen waits before leaving; none: waits forever."""
     priority: Priority = 0
+    """Tickets of a higher priority are called first; from -1,000,000 to 1,000,000."""
     daily_cap: Count | None = None
+    """Tickets accepted a day (限号), later ones refused (capped); at most 1,000,000."""
     balking: Balking | None = None
+    """Probability of leaving without a ticket by queue length."""
     no_show: NoShow | None = None
+    """Holders absent when called (过号)."""
     deferred: Deferred | None = None
+    """Share of cases sent on to a back office (承诺件)."""
     priority_share: PriorityShare | None = None
+    """Share of tickets in a priority class <id>:priority (绿色通道)."""
     appointments: Appointments | None = None
+    """Booked tickets per slot (预约), class <id>:appointment."""
 
     @field_validator("id")
     @classmethod
@@ -277,6 +320,7 @@ class CallFCFS(_Frozen):
     """Call the waiting ticket with the highest priority, then the one issued first."""
 
     rule: Literal["fcfs"] = "fcfs"
+    """"fcfs": highest priority, then the ticket issued first."""
 
 
 class CallStrict(_Frozen):
@@ -284,7 +328,9 @@ class CallStrict(_Frozen):
     first); categories not listed come after, by the FCFS rule."""
 
     rule: Literal["strict"]
+    """"strict": categories in a fixed order."""
     order: Annotated[list[Name], Field(min_length=1)]
+    """Category ids, first called first; unlisted ones after, by FCFS."""
 
 
 class CallWeighted(_Frozen):
@@ -293,7 +339,9 @@ class CallWeighted(_Frozen):
     with nobody waiting; the cycle position is the window's own and restarts each day."""
 
     rule: Literal["weighted"]
+    """"weighted": weighted round robin over the categories served."""
     weights: Annotated[dict[str, PositiveCount], Field(min_length=1)]
+    """Calls in a row per category id (unlisted: 1), from 1 to 1,000,000."""
 
 
 class CallThreshold(_Frozen):
@@ -301,8 +349,11 @@ class CallThreshold(_Frozen):
     ``after_min`` minutes; otherwise the FCFS rule."""
 
     rule: Literal["threshold"]
+    """"threshold": one category first once its oldest ticket has waited long."""
     category: Name
+    """The category called first past the threshold."""
     after_min: Minutes
+    """Minutes its oldest ticket must have waited; at most 100,000."""
 
 
 CallRule = Annotated[
@@ -324,8 +375,11 @@ class Tidal(_Frozen):
     model_config = ConfigDict(populate_by_name=True)
 
     from_: TimeOfDay = Field(alias="from")
+    """Start of the block, "HH:MM"."""
     to: TimeOfDay
+    """End of the block, "HH:MM"."""
     serves: Annotated[list[Name], Field(min_length=1)]
+    """What the windows serve during the block (ids, departments or *)."""
 
 
 class Window(_Frozen):
@@ -342,12 +396,19 @@ class Window(_Frozen):
     """
 
     id: Name
+    """Unique id; windows of the group are <id>.1, <id>.2, ... when count > 1."""
     count: Units = 1
+    """Identical windows in the group; at most 10,000."""
     serves: Annotated[list[Name], Field(min_length=1)]
+    """Category ids, department names, or "*" for every category."""
     open: list[Span] | None = None
+    """Spans ["HH:MM", "HH:MM"] the windows are open; default: the hall's hours."""
     tidal: list[Tidal] = []
+    """Time blocks in which the windows serve other categories (潮汐)."""
     generalist_factor: Factor = 1.0
+    """Service-time factor at these windows, a number or per category id; at most 100."""
     call: CallRule = CallFCFS()
+    """Rule a free window follows to call the next ticket; default fcfs."""
 
     @property
     def names(self) -> list[str]:
@@ -369,12 +430,19 @@ class Staff(_Frozen):
     """
 
     id: Name
+    """Unique id; members are <id>.1, <id>.2, ... when count > 1."""
     count: Units = 1
+    """Interchangeable members; at most 10,000."""
     skills: Annotated[list[Name], Field(min_length=1)] = ["*"]
+    """Category ids, department names or "*" the members can serve."""
     speed: Factor = 1.0
+    """Service-time factor of the members, a number or per category id; at most 100."""
     shift: Span | None = None
+    """["HH:MM", "HH:MM"] on duty; default: the hall's hours."""
     breaks: list[Span] = []
+    """Spans off duty within the shift."""
     windows: list[Name] = []
+    """Home window of each member (window names or [[windows]] ids)."""
 
     @property
     def names(self) -> list[str]:
@@ -394,18 +462,34 @@ class Reserve(_Frozen):
     multiplies their service times."""
 
     id: Name
+    """Unique id; members are <id>.1, <id>.2, ..."""
     staff: Annotated[
-        int, Field(gt=0, le=MAX_RESERVE_STAFF, strict=True, description="at most 1,000")
+        int,
+        Field(
+            gt=0,
+            le=MAX_RESERVE_STAFF,
+            strict=True,
+        ),
     ] = 1
+    """Reserve staff in the pool; at most 1,000."""
     windows: Annotated[list[Name], Field(min_length=1)]
+    """Windows the pool may open (names or [[windows]] ids), in order."""
     serves: Annotated[list[Name], Field(min_length=1)]
+    """Categories the pool watches and serves."""
     open_queue: PositiveCount | None = None
+    """Open a window when this many of their tickets wait; at most 1,000,000."""
     open_wait_min: Minutes | None = None
+    """Open a window when the first in line has waited this long (minutes, <= 100,000)."""
     close_queue: Count = 0
+    """Stand down when at most this many wait (and none too long); <= 1,000,000."""
     close_wait_min: Minutes = 0.0
+    """... and the first in line has waited at most this long (minutes, <= 100,000)."""
     delay_min: Minutes = 0.0
+    """Minutes from the trigger to the window opening; at most 100,000."""
     hours: Span | None = None
+    """["HH:MM", "HH:MM"] the pool works; default: the hall's hours."""
     speed: Factor = 1.0
+    """Service-time factor of reserve staff, a number or per category id; at most 100."""
 
     @model_validator(mode="after")
     def _a_trigger(self) -> Reserve:
@@ -436,9 +520,13 @@ class BackOffice(_Frozen):
     from day to day."""
 
     id: Name
+    """Unique id, named by categories' deferred.back_office."""
     staff: Units = 1
+    """People working the queue; at most 10,000."""
     hours: list[Span] | None = None
+    """Spans they work each day; default: the hall's hours."""
     service: Distribution
+    """Desk time per case (minutes)."""
 
 
 class Pickup(_Frozen):
@@ -449,8 +537,11 @@ class Pickup(_Frozen):
     pickup hours."""
 
     windows: Units = 1
+    """Pickup windows; at most 10,000."""
     hours: list[Span] | None = None
+    """Spans the pickup windows are open; default: the hall's hours."""
     service: Distribution
+    """Minutes per pickup."""
 
 
 class Rotation(_Frozen):
@@ -460,9 +551,13 @@ class Rotation(_Frozen):
     model_config = ConfigDict(populate_by_name=True)
 
     staff: Name
+    """The staff member (a name such as S.2)."""
     window: Name
+    """The window they work in the block."""
     from_: TimeOfDay = Field(alias="from")
+    """Start of the block, "HH:MM"."""
     to: TimeOfDay
+    """End of the block, "HH:MM"."""
 
 
 class _CrossFieldErrors(Exception):
@@ -483,16 +578,27 @@ class Scenario(_Frozen):
     """
 
     schema_version: Literal[1] = 1
+    """Version of the file format; 1."""
     name: str = ""
+    """Name of the hall, shown in reports and progress bars."""
     description: str = ""
+    """Free text: what the scenario is for."""
     hall: Hall
+    """Opening hours, days and reporting settings ([hall])."""
     categories: Annotated[list[Category], Field(min_length=1)]
+    """The kinds of business citizens come for ([[categories]]); at least one."""
     windows: Annotated[list[Window], Field(min_length=1)]
+    """The windows, in groups of identical ones ([[windows]]); at least one."""
     staff: list[Staff] = []
+    """Named staff; with any, a window is open only while staffed ([[staff]])."""
     rotation: list[Rotation] = []
+    """Blocks in which a staff member works another window ([[rotation]])."""
     reserve: list[Reserve] = []
+    """Pools of reserve staff who open extra windows at peak ([[reserve]])."""
     back_office: list[BackOffice] = []
+    """Back offices that work on deferred cases ([[back_office]])."""
     pickup: Pickup | None = None
+    """The pickup windows where citizens collect deferred results ([pickup])."""
 
     def __init__(self, **data: Any) -> None:
         try:

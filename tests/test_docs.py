@@ -1,0 +1,41 @@
+"""The format documentation in the repository is what the models say, and every field of the
+schema is described."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hallsim import Scenario
+from hallsim.cli import main
+from hallsim.docs import SECTIONS, scenario_format
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_format_document_is_generated_from_the_models():
+    document = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    assert document == scenario_format(), (
+        "docs/scenario-format.md is stale: run "
+        "`hallsim schema --markdown > docs/scenario-format.md`"
+    )
+
+
+def test_every_property_of_the_schema_has_a_description():
+    schema = Scenario.model_json_schema()
+    missing = [
+        f"{name}.{key}"
+        for name, node in [("Scenario", schema), *schema["$defs"].items()]
+        for key, spec in node.get("properties", {}).items()
+        if not spec.get("description")
+    ]
+    assert missing == []
+
+
+def test_every_model_of_the_schema_has_a_section():
+    documented = {model.__name__ for _, model in SECTIONS}
+    assert set(Scenario.model_json_schema()["$defs"]) <= documented
+
+
+def test_the_command_line_prints_it(capsys):
+    assert main(["schema", "--markdown"]) == 0
+    assert capsys.readouterr().out == scenario_format()
