@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 
 import hallsim as hs
+from hallsim import runner
+from hallsim.engines import inputs
 
 SCENARIO = "scenarios/panjin.toml"
+TABLES = ("tickets", "intervals", "windows", "staff", "reserve", "back_office", "replication_stats")
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,46 @@ def test_workers_do_not_change_the_tables(panjin):
     one = hs.simulate(panjin, replications=5, seed=5, workers=1)
     two = hs.simulate(panjin, replications=5, seed=5, workers=2)
     assert_same_results(one, two)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "workers"),
+    [("panjin-operations.toml", 1), ("panjin-operations.toml", 2), ("mmc.toml", 1)],
+)
+def test_batches_do_not_change_the_tables(monkeypatch, scenario, workers):
+    """Replications run in batches (``runner.BATCH_TICKETS``), drawn by numba or by numpy
+    (``inputs.STREAM_BATCH``): a replication a batch, a few, or all in one give every table
+    to the bit. The hall with every operation takes the general event loop, M/M/3 the
+    FCFS kernel."""
+    data = hs.load_scenario(f"scenarios/{scenario}").model_dump()
+    data["hall"]["days"] = 2
+    hall = hs.Scenario.model_validate(data)
+    runs = []
+    for batch_tickets, stream_batch in ((1, 10**9), (700, 1), (10**9, 1), (10**9, 10**9)):
+        monkeypatch.setattr(runner, "BATCH_TICKETS", batch_tickets)
+        monkeypatch.setattr(inputs, "STREAM_BATCH", stream_batch)
+        runs.append(hs.simulate(hall, replications=7, seed=3, workers=workers, progress=False))
+    first = runs[0]
+    for other in runs[1:]:
+        for name in TABLES:
+            pd.testing.assert_frame_equal(
+                getattr(first, name), getattr(other, name), check_exact=True
+            )
+        pd.testing.assert_frame_equal(first.summary(), other.summary(), check_exact=True)
+        assert first.warnings == other.warnings
+
+
+def test_simpy_batches_do_not_change_the_tables(monkeypatch):
+    """The simpy engine runs a replication at a time, but batches of several give the same
+    tables (their outputs joined as the fast engine's are)."""
+    data = hs.load_scenario("scenarios/panjin-operations.toml").model_dump()
+    data["hall"]["days"] = 2
+    hall = hs.Scenario.model_validate(data)
+    one = hs.simulate(hall, replications=4, seed=8, engine="simpy", progress=False)
+    monkeypatch.setattr(runner, "_batch_size", lambda *args: 3)
+    three = hs.simulate(hall, replications=4, seed=8, engine="simpy", progress=False)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(three, name), check_exact=True)
 
 
 def test_replication_r_does_not_depend_on_how_many_run(panjin):

@@ -103,6 +103,21 @@ def order_by_category(category, n_cat):
     return order, ptr
 
 
+@njit(cache=True)
+def walk_ins(counts, bucket_start, bucket_len, spacings, cum_prob, uniforms):
+    """One replication's walk-in tickets: issue times (:func:`arrival_times`), categories
+    (:func:`assign_categories`) and how many tickets each category got."""
+    n = uniforms.size
+    issued = np.empty(n)
+    category = np.empty(n, dtype=np.int64)
+    arrival_times(counts, bucket_start, bucket_len, spacings, issued)
+    assign_categories(counts, cum_prob, uniforms, category)
+    per_category = np.zeros(cum_prob.shape[1], dtype=np.int64)
+    for i in range(n):
+        per_category[category[i]] += 1
+    return issued, category, per_category
+
+
 # --------------------------------------------------------------------------- heaps
 
 
@@ -713,9 +728,12 @@ def simulate_days(
     act_open,
     act_post,
     act_reason,
+    day_written,
     batch_only,
 ):
-    """Run every day of one replication; fills the output arrays, returns the period count.
+    """Run every day of one replication, or of a batch of replications laid end to end (each
+    day starts empty: only ``day_open`` says when a day's events happen); fills the output
+    arrays, returns the period count.
 
     Outputs per ticket: ``called``, ``start``, ``end``, ``window``, ``outcome`` (pre-filled by
     the caller with NaN, NaN, NaN, -1, IN_SYSTEM). Per window open period: window, start, end.
@@ -724,7 +742,8 @@ def simulate_days(
     takes a short path; instants where events coincide apply the steps of the rules in
     full. Both give the same result; ``batch_only=True`` forces the full steps (for tests;
     reserve pools force them too). Returns the number of open periods and of reserve
-    activations written.
+    activations written; ``day_written[d]`` gets both counts as day ``d`` ends (a day's
+    periods and activations are written while it runs).
     """
     n_win = window_group.size
     n_grp = group_count.size
@@ -1514,6 +1533,8 @@ def simulate_days(
                 if opened == 0:
                     break
                 dirty = True
+        day_written[d, 0] = n_periods
+        day_written[d, 1] = n_acts
     return n_periods, n_acts
 
 
@@ -1611,6 +1632,102 @@ def simulate_fcfs_days(
 
 
 @njit(cache=True)
+def _pairwise_sum(values, lo, n):
+    """``values[lo:lo + n].sum()`` as numpy adds it up: pairwise, in blocks of at most 128
+    summed by eight running sums."""
+    if n < 8:
+        total = 0.0
+        for i in range(lo, lo + n):
+            total += values[i]
+        return total
+    if n <= 128:
+        r = values[lo : lo + 8].copy()
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += values[lo + i + j]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            total += values[lo + i]
+            i += 1
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(values, lo, half) + _pairwise_sum(values, lo + half, n - half)
+
+
+@njit(cache=True)
+def segment_sums(values, starts, stops):
+    """The sum of each segment ``values[starts[k]:stops[k]]`` (0 when empty), equal to the
+    bit to what :func:`numpy.sum` gives for it: a batch's statistics are then those of its
+    replications computed one by one."""
+    sums = np.zeros(starts.size)
+    for k in range(starts.size):
+        if stops[k] > starts[k]:
+            sums[k] = _pairwise_sum(values, starts[k], stops[k] - starts[k])
+    return sums
+
+
+@njit(cache=True)
+def _select(values, lo, hi, k):
+    """Reorder ``values[lo:hi]`` so that ``values[k]`` holds the value of rank ``k - lo``
+    (the smallest: rank 0), nothing larger before it and nothing smaller after it
+    (Hoare's selection)."""
+    while hi - lo > 16:
+        mid = (lo + hi) // 2
+        x, y, z = values[lo], values[mid], values[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))  # the median of the three
+        i, j = lo, hi - 1
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                values[i], values[j] = values[j], values[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j + 1
+        elif k >= i:
+            lo = i
+        else:
+            return  # values[j + 1:i] all equal the pivot
+    for i in range(lo + 1, hi):  # a short stretch: insertion sort
+        x = values[i]
+        j = i - 1
+        while j >= lo and values[j] > x:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = x
+
+
+@njit(cache=True)
+def segment_ranks(values, starts, stops, low, high):
+    """The values of rank ``low[k]`` and ``high[k]`` (``low[k] <= high[k] <= low[k] + 1``)
+    among ``values[starts[k]:stops[k]]``, for each non-empty segment (NaN for an empty one):
+    what a quantile interpolates between. Reorders ``values`` within the segments; segments
+    may overlap (a replication's waits hold those of its categories)."""
+    below = np.full(starts.size, np.nan)
+    above = np.full(starts.size, np.nan)
+    for k in range(starts.size):
+        lo, hi = starts[k], stops[k]
+        if hi <= lo:
+            continue
+        _select(values, lo, hi, lo + low[k])
+        below[k] = values[lo + low[k]]
+        if high[k] == low[k]:
+            above[k] = below[k]
+        else:  # the next rank: the least of what comes after
+            least = values[lo + low[k] + 1]
+            for i in range(lo + low[k] + 2, hi):
+                least = min(least, values[i])
+            above[k] = least
+    return below, above
+
+
+@njit(cache=True)
 def stage_fcfs(arrive, order, service, servers, span_start, span_end, start, end):
     """A first-come-first-served stage with ``servers`` identical servers working during the
     spans ``[span_start[k], span_end[k])`` (absolute, sorted, disjoint): jobs, taken in
@@ -1684,6 +1801,7 @@ def ticket_aggregates(
     day_ptr,
     day_open,
     day_end,
+    days,
     close_offset,
     bounds,
     n_open,
@@ -1691,28 +1809,39 @@ def ticket_aggregates(
     counts,
     wait_sum,
     areas,
-    window_busy,
-    window_served,
-    window_lost,
-    totals,
+    busy_minutes,
+    served_tickets,
+    lost_minutes,
+    category_totals,
     served_waits,
     served_ptr,
 ):
-    """One pass over a replication's tickets for every aggregate of the result tables.
+    """One pass over the tickets of a batch of replications (``days`` days each, laid end to
+    end: day ``d`` of the batch is day ``d % days`` of replication ``d // days``) for every
+    aggregate of the result tables.
 
-    By the (day, slot, category) a ticket was issued in: ``counts[0..2]`` arrivals, served,
-    abandoned and ``wait_sum`` (served waits). Time-weighted, by slot: ``areas[0]`` the
-    queue (from issue to call or leaving; to ``day_end`` if never called) and ``areas[1]``
-    the service. Per window: busy minutes and tickets served. Per category ``totals``:
-    tickets, served, served within ``sla``, abandoned, served after closing, still waiting,
-    capped, balked, no-show. A window's lost minutes are those it spent recalling absent
-    holders; a requeued ticket waits a second time, from the end of its recalls.
-    ``served_waits`` gets the waits of served tickets grouped by category (``served_ptr``
-    holds the group starts).
+    By the (day of the batch, slot, category) a ticket was issued in: ``counts[0..2]``
+    arrivals, served, abandoned and ``wait_sum`` (served waits). Time-weighted, by slot:
+    ``areas[0]`` the queue (from issue to call or leaving; to ``day_end`` if never called) and
+    ``areas[1]`` the service. Per replication and window: busy minutes and tickets served
+    (``busy_minutes``, ``served_tickets``). Per replication and category,
+    ``category_totals``: tickets, served, served within ``sla``, abandoned, served after
+    closing, still waiting, capped, balked, no-show. A window's lost minutes
+    (``lost_minutes``) are those it spent recalling absent holders; a requeued ticket waits a
+    second time, from the end of its recalls. ``served_waits`` gets the waits of served
+    tickets grouped by replication and category (group ``r * categories + c`` starts at
+    ``served_ptr[r * categories + c]``), each group in issue order.
     """
-    fill = served_ptr[:-1].copy()
+    n_cat = category_totals.shape[1]
+    fills = served_ptr[:-1].copy()
     last = bounds.size - 2
     for d in range(day_open.size):
+        r = d // days
+        window_busy = busy_minutes[r]
+        window_served = served_tickets[r]
+        window_lost = lost_minutes[r]
+        totals = category_totals[r]
+        fill = fills[r * n_cat : (r + 1) * n_cat]
         t0 = day_open[d]
         for i in range(day_ptr[d], day_ptr[d + 1]):
             c = category[i]

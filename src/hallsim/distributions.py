@@ -8,7 +8,8 @@ with numpy's own samplers (fast, and no scipy import on the simulation path).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -26,9 +27,19 @@ __all__ = [
 ]
 
 
+# (generator, size) -> size values: a distribution's sampler, its parameters worked out once
+Sampler = Callable[[np.random.Generator, int], np.ndarray]
+# What the numba samplers of hallsim._streams draw, by code (the index here)
+STREAM_FORMS = ("deterministic", "exponential", "lognormal", "gamma", "uniform")
+
+
 class _Dist(BaseModel):
     # a docstring under a field is its description in the JSON Schema and the format docs
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    # Whether ``sample(rng, a + b)`` gives what ``sample(rng, a)`` then ``sample(rng, b)`` give
+    # (each value drawn on its own, in turn): then several groups of tickets may share a call
+    elementwise: ClassVar[bool] = True
 
     @property
     def mean(self) -> float:
@@ -42,7 +53,17 @@ class _Dist(BaseModel):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` independent values (minutes) from ``rng``."""
+        return self.sampler()(rng, size)
+
+    def sampler(self) -> Sampler:
+        """:meth:`sample` as a plain function, for drawing many times."""
         raise NotImplementedError
+
+    def stream_form(self) -> tuple[int, float, float] | None:
+        """``(code, a, b)``: the form (index in :data:`STREAM_FORMS`) and parameters in which
+        the numba samplers of :mod:`hallsim._streams` draw exactly what :meth:`sample`
+        draws; None when they cannot (numpy then draws)."""
+        return None
 
 
 class Exponential(_Dist):
@@ -57,8 +78,12 @@ class Exponential(_Dist):
     def second_moment(self) -> float:
         return 2.0 * self.mean_min**2
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.exponential(self.mean_min, size)
+    def sampler(self) -> Sampler:
+        mean = self.mean_min
+        return lambda rng, size: rng.exponential(mean, size)
+
+    def stream_form(self) -> tuple[int, float, float]:
+        return STREAM_FORMS.index("exponential"), self.mean_min, 0.0
 
 
 class Deterministic(_Dist):
@@ -73,8 +98,12 @@ class Deterministic(_Dist):
     def second_moment(self) -> float:
         return self.mean_min**2
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return np.full(size, self.mean_min, dtype=np.float64)
+    def sampler(self) -> Sampler:
+        value = self.mean_min
+        return lambda rng, size: np.full(size, value, dtype=np.float64)
+
+    def stream_form(self) -> tuple[int, float, float]:
+        return STREAM_FORMS.index("deterministic"), self.mean_min, 0.0
 
 
 class Lognormal(_Dist):
@@ -98,9 +127,12 @@ class Lognormal(_Dist):
         sigma2 = math.log1p(self.cv**2)
         return math.log(self.mean_min) - sigma2 / 2, math.sqrt(sigma2)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+    def sampler(self) -> Sampler:
         mu, sigma = self._log_params()
-        return rng.lognormal(mu, sigma, size)
+        return lambda rng, size: rng.lognormal(mu, sigma, size)
+
+    def stream_form(self) -> tuple[int, float, float]:
+        return STREAM_FORMS.index("lognormal"), *self._log_params()
 
 
 class Gamma(_Dist):
@@ -117,9 +149,16 @@ class Gamma(_Dist):
     def second_moment(self) -> float:
         return self.mean_min**2 * (1.0 + self.cv**2)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+    def _shape_scale(self) -> tuple[float, float]:
         shape = 1.0 / self.cv**2
-        return rng.gamma(shape, self.mean_min / shape, size)
+        return shape, self.mean_min / shape
+
+    def sampler(self) -> Sampler:
+        shape, scale = self._shape_scale()
+        return lambda rng, size: rng.gamma(shape, scale, size)
+
+    def stream_form(self) -> tuple[int, float, float]:
+        return STREAM_FORMS.index("gamma"), *self._shape_scale()
 
 
 class Uniform(_Dist):
@@ -149,8 +188,12 @@ class Uniform(_Dist):
         a, b = self.low_min, self.high_min
         return (a * a + a * b + b * b) / 3
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.uniform(self.low_min, self.high_min, size)
+    def sampler(self) -> Sampler:
+        low, high = self.low_min, self.high_min
+        return lambda rng, size: rng.uniform(low, high, size)
+
+    def stream_form(self) -> tuple[int, float, float]:
+        return STREAM_FORMS.index("uniform"), self.low_min, self.high_min - self.low_min
 
 
 class Empirical(_Dist):
@@ -160,6 +203,10 @@ class Empirical(_Dist):
     """The tag "empirical"."""
     samples_min: Annotated[list[Minutes], Field(min_length=1)]
     """Observed durations in minutes (each at most 100,000), drawn with replacement."""
+
+    # the indices are bounded integers, which numpy may draw several to a random word:
+    # splitting a call is not promised to draw the same, so calls are never shared
+    elementwise: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _positive_mean(self) -> Empirical:
@@ -175,8 +222,9 @@ class Empirical(_Dist):
     def second_moment(self) -> float:
         return float(np.mean(np.square(self.samples_min)))
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.choice(np.asarray(self.samples_min, dtype=np.float64), size=size)
+    def sampler(self) -> Sampler:
+        samples = np.asarray(self.samples_min, dtype=np.float64)
+        return lambda rng, size: rng.choice(samples, size=size)
 
 
 Distribution = Annotated[

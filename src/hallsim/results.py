@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,15 +84,15 @@ class HallWarning(UserWarning):
 def replication_tables(
     hall: CompiledHall, inputs: TicketInputs, output: EngineOutput, *, keep_tickets: bool
 ) -> dict:
-    """Reduce one replication to arrays (cheap to send between processes)."""
-    n_cat, n_days, n_slots, n_post = hall.n_categories, hall.n_days, hall.n_slots, hall.n_posts
-    day_open = np.arange(n_days) * 1440.0 + hall.open_minute
-    bounds = hall.slot_bounds()
-
-    period_day = np.clip(
-        np.searchsorted(day_open, output.period_start, side="right") - 1, 0, n_days - 1
-    )
-    open_group = np.zeros((n_days, n_slots, hall.n_groups))
+    """Reduce a batch of replications (one or more, see
+    :class:`~hallsim.engines.inputs.TicketInputs`) to arrays whose first axis is the
+    replication (cheap to send between processes): one pass over all the batch's tickets,
+    no loop over replications or categories."""
+    batch, n_days = inputs.replications, hall.n_days
+    day_open = np.tile(np.arange(n_days) * 1440.0 + hall.open_minute, batch)  # batch's days
+    period_replication, period_day, post_open, day_end = _periods(hall, output, day_open)
+    bounds = hall.slot_bounds()[: _slots_needed(hall, inputs, output, day_open, day_end) + 1]
+    open_group = np.zeros((day_open.size, bounds.size - 1, hall.n_groups))
     _kernels.slot_areas(
         open_group,
         period_day,
@@ -102,58 +103,27 @@ def replication_tables(
         bounds,
         hall.n_open_slots,
     )
-    post_open = np.bincount(
-        output.period_post, output.period_end - output.period_start, minlength=n_post
-    )
-    # a ticket nobody called waits until the day's last window closes
-    day_end = day_open - hall.open_minute + hall.close_minute
-    np.maximum.at(day_end, period_day, output.period_end)
+    sums = _ticket_sums(hall, inputs, output, day_open, day_end, bounds)
+    counts, areas, totals = sums["counts"], sums["areas"], sums["totals"]
+    post_busy, post_served, post_lost = sums["busy"], sums["served"], sums["lost"]
 
-    counts = np.zeros((3, n_days, n_slots, n_cat), dtype=np.int64)
-    wait_sum = np.zeros((n_days, n_slots, n_cat))
-    areas = np.zeros((2, n_days, n_slots, n_cat))  # queue, busy
-    post_busy = np.zeros(n_post)
-    post_served = np.zeros(n_post, dtype=np.int64)
-    post_lost = np.zeros(n_post)
-    totals = np.zeros((n_cat, 9), dtype=np.int64)
-    served = np.bincount(inputs.category[output.outcome == SERVED], minlength=n_cat)
-    served_ptr = np.concatenate([[0], np.cumsum(served)])
-    served_waits = np.empty(served_ptr[-1])
-    _kernels.ticket_aggregates(
-        inputs.issued,
-        inputs.category,
-        output.called,
-        output.start,
-        output.end,
-        output.outcome,
-        output.post,
-        output.recall_post,
-        hall.no_show_lost,
-        inputs.day_ptr,
-        day_open,
-        day_end,
-        hall.close_minute - hall.open_minute,
-        bounds,
-        hall.n_open_slots,
-        hall.scenario.hall.sla_wait_min,
-        counts,
-        wait_sum,
-        areas,
-        post_busy,
-        post_served,
-        post_lost,
-        totals,
-        served_waits,
-        served_ptr,
-    )
+    # the interval arrays end with the last slot that has time in it on some day (the
+    # overtime slots after it are empty): less to send between processes
+    open_area = open_group @ hall.serves.astype(float)
+    shown = _shown_slots(hall, open_area + areas[0] + areas[1])
+
+    def per_replication(values: np.ndarray) -> np.ndarray:  # (days, ...) -> (batch, n_days, ...)
+        return values[:, :shown].reshape(batch, n_days, shown, *values.shape[2:])
+
     tables = {
-        "arrivals": counts[0],
-        "served": counts[1],
-        "abandoned": counts[2],
-        "wait_sum": wait_sum,
-        "queue_area": areas[0],
-        "busy_area": areas[1],
-        "open_area": open_group @ hall.serves.astype(float),
+        "replications": batch,
+        "arrivals": per_replication(counts[0]),
+        "served": per_replication(counts[1]),
+        "abandoned": per_replication(counts[2]),
+        "wait_sum": per_replication(sums["wait_sum"]),
+        "queue_area": per_replication(areas[0]),
+        "busy_area": per_replication(areas[1]),
+        "open_area": per_replication(open_area),
         "windows": _per(
             hall.post_window, hall.n_windows, post_open, post_busy, post_lost, post_served
         ),
@@ -161,26 +131,20 @@ def replication_tables(
             hall.post_staff, len(hall.staff_names), post_open, post_busy, post_lost, post_served
         ),
         "stats": _category_stats(
-            hall, totals, served_waits, served_ptr, post_open, post_busy, counts, wait_sum
+            hall,
+            totals,
+            sums["waits"],
+            sums["waits_ptr"],
+            post_open,
+            post_busy,
+            counts,
+            sums["wait_sum"],
         ),
-        "n_tickets": inputs.n_tickets,
-        "served_after_close": int(totals[:, 4].sum()),
-        "in_system": int(totals[:, 5].sum()),
-    }
-    # the k-th activation at a (post, instant) closes with the k-th period opened there, in
-    # order of their ends: a post may open twice at one instant, the first time closing at once
-    periods = zip(output.period_post.tolist(), output.period_start.tolist(), strict=True)
-    closing: dict[tuple[int, float], list[float]] = {}
-    for key, end in sorted(zip(periods, output.period_end.tolist(), strict=True)):
-        closing.setdefault(key, []).append(end)
-    activations = zip(output.reserve_post.tolist(), output.reserve_opened.tolist(), strict=True)
-    tables["reserve"] = {
-        "pool": output.reserve_pool,
-        "requested": output.reserve_requested,
-        "opened": output.reserve_opened,
-        "closed": np.array([closing[key].pop(0) for key in activations], dtype=float),
-        "post": output.reserve_post,
-        "reason": output.reserve_reason,
+        "n_tickets": np.diff(inputs.ticket_ptr),
+        "served_after_close": totals[:, :, 4].sum(axis=1),
+        "in_system": totals[:, :, 5].sum(axis=1),
+        "reserve": _reserve_activations(output, period_replication),
+        "reserve_counts": np.diff(output.reserve_ptr),
     }
     if keep_tickets:
         served_at = output.post >= 0
@@ -202,123 +166,297 @@ def replication_tables(
     return tables
 
 
-def _time_average(arrive: np.ndarray, leave: np.ndarray, t0: float, t1: float) -> float:
-    """Time-average number present over [t0, t1) of items present from ``arrive`` to
-    ``leave`` (NaN: still there at t1), by integrating the count between events."""
+def _shown_slots(hall: CompiledHall, time_in: np.ndarray) -> int:
+    """Slots of the interval table: those of the opening hours, then overtime slots up to
+    the last one with time in it (``time_in``: per day, slot and category)."""
+    used = np.flatnonzero((time_in > 0).any(axis=(0, 2)))
+    return max(hall.n_open_slots, int(used[-1]) + 1 if used.size else 0)
+
+
+def _periods(hall: CompiledHall, output: EngineOutput, day_open: np.ndarray):
+    """From the posts' open periods of a batch (days opening at ``day_open``): each period's
+    replication and day of the batch, each replication's open minutes per post, and when
+    each day's last window closed (the wait of a ticket nobody called ends then)."""
+    batch, n_days, n_post = output.replications, hall.n_days, hall.n_posts
+    period_replication = np.repeat(np.arange(batch), np.diff(output.period_ptr))
+    period_day = period_replication * n_days + np.clip(
+        np.searchsorted(day_open[:n_days], output.period_start, side="right") - 1, 0, n_days - 1
+    )
+    post_open = np.bincount(
+        period_replication * n_post + output.period_post,
+        output.period_end - output.period_start,
+        minlength=batch * n_post,
+    ).reshape(batch, n_post)
+    day_end = day_open - hall.open_minute + hall.close_minute
+    np.maximum.at(day_end, period_day, output.period_end)
+    return period_replication, period_day, post_open, day_end
+
+
+def _slots_needed(hall, inputs: TicketInputs, output: EngineOutput, day_open, day_end) -> int:
+    """The reporting slots a batch's aggregates can fill: up to the one holding its latest
+    time after a day's opening (a day's last window closing, a ticket leaving), and one
+    more; the overtime slots after it would stay empty (they are not allocated, and the
+    kernels' last slot takes anything later, so no time can fall outside)."""
+    ticket_open = np.repeat(day_open, np.diff(inputs.day_ptr))
+    left = ~np.isnan(output.end)
+    latest = max((day_end - day_open).max(), (output.end - ticket_open)[left].max(initial=0.0))
+    slot = int(np.searchsorted(hall.slot_bounds(), latest, side="right"))
+    return min(hall.n_slots, max(slot + 1, hall.n_open_slots + 1))
+
+
+def _ticket_sums(
+    hall: CompiledHall,
+    inputs: TicketInputs,
+    output: EngineOutput,
+    day_open: np.ndarray,
+    day_end: np.ndarray,
+    bounds: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The sums of :func:`hallsim._kernels.ticket_aggregates` over a batch's tickets: per
+    (day of the batch, slot, category) ``counts`` (arrivals, served, abandoned),
+    ``wait_sum`` and ``areas`` (queue, busy); per replication and post ``busy``, ``served``
+    and ``lost`` minutes; per replication and category ``totals``; and the served waits by
+    replication and category (``waits``, group ``g`` at ``waits_ptr[g]:waits_ptr[g + 1]``)."""
+    batch, n_cat, n_post = inputs.replications, hall.n_categories, hall.n_posts
+    shape = (day_open.size, bounds.size - 1, n_cat)
+    sums = {
+        "counts": np.zeros((3, *shape), dtype=np.int64),
+        "wait_sum": np.zeros(shape),
+        "areas": np.zeros((2, *shape)),
+        "busy": np.zeros((batch, n_post)),
+        "served": np.zeros((batch, n_post), dtype=np.int64),
+        "lost": np.zeros((batch, n_post)),
+        "totals": np.zeros((batch, n_cat, 9), dtype=np.int64),
+    }
+    group = inputs.replication * n_cat + inputs.category
+    served = np.bincount(group[output.outcome == SERVED], minlength=batch * n_cat)
+    sums["waits_ptr"] = np.concatenate([[0], np.cumsum(served)])
+    sums["waits"] = np.empty(sums["waits_ptr"][-1])
+    _kernels.ticket_aggregates(
+        inputs.issued,
+        inputs.category,
+        output.called,
+        output.start,
+        output.end,
+        output.outcome,
+        output.post,
+        output.recall_post,
+        hall.no_show_lost,
+        inputs.day_ptr,
+        day_open,
+        day_end,
+        hall.n_days,
+        hall.close_minute - hall.open_minute,
+        bounds,
+        hall.n_open_slots,
+        hall.scenario.hall.sla_wait_min,
+        sums["counts"],
+        sums["wait_sum"],
+        sums["areas"],
+        sums["busy"],
+        sums["served"],
+        sums["lost"],
+        sums["totals"],
+        sums["waits"],
+        sums["waits_ptr"],
+    )
+    return sums
+
+
+def _reserve_activations(output: EngineOutput, period_replication: np.ndarray) -> dict:
+    """The reserve activations of a batch, and when each closed: the k-th activation at a
+    (replication, post, instant) closes with the k-th period opened there, in order of their
+    ends (a post may open twice at one instant, the first time closing at once)."""
+    replication = np.repeat(np.arange(output.replications), np.diff(output.reserve_ptr))
+    n_periods, n_acts = output.period_post.size, output.reserve_post.size
+    closed = np.empty(n_acts)
+    if n_acts:
+        periods = (period_replication, output.period_post, output.period_start)
+        activations = (replication, output.reserve_post, output.reserve_opened)
+        # the k-th of each key: periods by their end, activations as they opened
+        period_rank = _rank_within(periods, output.period_end)
+        act_rank = _rank_within(activations, np.arange(n_acts))
+        # every activation sorts right after its period: same key and rank, then the flag
+        keys = [np.concatenate(pair) for pair in zip(periods, activations, strict=True)]
+        flag = np.repeat([0, 1], [n_periods, n_acts])
+        order = np.lexsort((flag, np.concatenate([period_rank, act_rank]), *keys[::-1]))
+        act = np.flatnonzero(order >= n_periods)
+        closed[order[act] - n_periods] = output.period_end[order[act - 1]]
+    return {
+        "pool": output.reserve_pool,
+        "requested": output.reserve_requested,
+        "opened": output.reserve_opened,
+        "closed": closed,
+        "post": output.reserve_post,
+        "reason": output.reserve_reason,
+    }
+
+
+def _rank_within(keys: tuple[np.ndarray, ...], by: np.ndarray) -> np.ndarray:
+    """Each entry's rank among the entries of its key (the arrays of ``keys`` together),
+    ordered by ``by``: 0 for the first."""
+    order = np.lexsort((by, *keys[::-1]))
+    new = np.zeros(order.size, dtype=bool)  # where a key starts, in that order
+    new[:1] = True
+    for key in keys:
+        new[1:] |= key[order][1:] != key[order][:-1]
+    first = np.maximum.accumulate(np.where(new, np.arange(order.size), 0))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size) - first
+    return rank
+
+
+def _group_mean(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """Mean of ``values`` in each of ``groups`` groups, as :func:`numpy.mean` gives it for
+    the group's values in their order (NaN for an empty group)."""
+    order = np.argsort(group, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=groups))])
+    sums = _kernels.segment_sums(values[order].astype(float), ptr[:-1], ptr[1:])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / np.diff(ptr)
+
+
+def _time_averages(
+    group: np.ndarray, groups: int, arrive: np.ndarray, leave: np.ndarray, t0: float, t1: float
+) -> np.ndarray:
+    """Per group, the time-average number present over [t0, t1) of items present from
+    ``arrive`` to ``leave`` (NaN: still there at t1), by integrating the count between
+    events."""
     times = np.clip(np.concatenate([arrive, np.nan_to_num(leave, nan=t1)]), t0, t1)
     steps = np.concatenate([np.ones(arrive.size), -np.ones(leave.size)])
-    order = np.argsort(times, kind="stable")
-    count = np.cumsum(steps[order])
-    return float(np.sum(count[:-1] * np.diff(times[order])) / (t1 - t0)) if times.size else 0.0
+    of = np.concatenate([group, group])
+    order = np.lexsort((times, of))  # by group, then time (arrivals first at equal times)
+    times, steps = times[order], steps[order]
+    count = np.cumsum(steps)  # integers: exact, and 0 between groups
+    # a group's events are ptr[g]:ptr[g + 1], and its steps between them all but the last
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(of, minlength=groups))])
+    areas = count[:-1] * np.diff(times)
+    area = _kernels.segment_sums(areas, ptr[:-1], np.maximum(ptr[1:] - 1, ptr[:-1]))
+    return area / (t1 - t0)
 
 
 def _back_office_stats(hall: CompiledHall, inputs: TicketInputs, output: EngineOutput):
-    """Per category: the BACK_OFFICE_METRICS of its deferred cases in one replication. Work
-    in progress and queue are time averages from the first opening to the end of the last
-    day."""
+    """Per replication and category: the BACK_OFFICE_METRICS of its deferred cases, shape
+    (batch, categories, 9). Work in progress and queue are time averages from the first
+    opening to the end of the last day."""
+    n_cat = hall.n_categories
+    groups = inputs.replications * n_cat
     t0, t1 = hall.open_minute, hall.n_days * 1440.0
-    deferred = deferred_cases(hall, inputs, output.outcome)
-    rows = []
-    for c in range(hall.n_categories):
-        cases = np.flatnonzero(deferred & (inputs.category == c))
-        arrive = output.end[cases]
-        start, finish = output.office_start[cases], output.office_end[cases]
-        done = ~np.isnan(finish)
-        lead = finish[done] - inputs.issued[cases][done]
-        same_day = np.floor(finish[done] / 1440.0) == inputs.day[cases][done]
-        came = ~np.isnan(output.pickup_start[cases])
-        pickup_wait = output.pickup_start[cases][came] - output.pickup_arrive[cases][came]
-        rows.append(
-            [
-                cases.size,
-                _mean(start[done] - arrive[done]),
-                _mean(lead),
-                _mean(same_day),
-                _time_average(arrive, finish, t0, t1),
-                _time_average(arrive, start, t0, t1),
-                np.count_nonzero(~done),
-                np.count_nonzero(came),
-                _mean(pickup_wait),
-            ]
-        )
-    return np.array(rows, dtype=float)
-
-
-def _mean(values: np.ndarray) -> float:
-    return float(np.mean(values)) if values.size else np.nan
+    cases = np.flatnonzero(deferred_cases(hall, inputs, output.outcome))
+    group = (inputs.replication * n_cat + inputs.category)[cases]
+    arrive = output.end[cases]
+    start, finish = output.office_start[cases], output.office_end[cases]
+    done = ~np.isnan(finish)
+    same_day = np.floor(finish[done] / 1440.0) == inputs.day[cases][done]
+    came = ~np.isnan(output.pickup_start[cases])
+    pickup_wait = output.pickup_start[cases][came] - output.pickup_arrive[cases][came]
+    _time_average = partial(_time_averages, group, groups)  # per replication and category
+    stats = np.column_stack(
+        [
+            np.bincount(group, minlength=groups),
+            _group_mean(group[done], start[done] - arrive[done], groups),
+            _group_mean(group[done], finish[done] - inputs.issued[cases][done], groups),
+            _group_mean(group[done], same_day, groups),
+            _time_average(arrive, finish, t0, t1),
+            _time_average(arrive, start, t0, t1),
+            np.bincount(group[~done], minlength=groups),
+            np.bincount(group[came], minlength=groups),
+            _group_mean(group[came], pickup_wait, groups),
+        ]
+    )
+    return stats.reshape(inputs.replications, n_cat, len(BACK_OFFICE_METRICS))
 
 
 def _per(index, size, post_open, post_busy, post_lost, post_served) -> np.ndarray:
     """Open, busy and lost minutes and tickets served, summed from posts to their window or
-    staff member (``index``: -1 for none), shape (size, 4)."""
+    staff member (``index``: -1 for none) in each replication, shape (batch, size, 4)."""
     kept = index >= 0
+    batch = post_open.shape[0]
+    target = (np.arange(batch)[:, None] * size + index[None, kept]).ravel()
     return np.stack(
         [
-            np.bincount(index[kept], values[kept], minlength=size)
+            np.bincount(target, values[:, kept].ravel(), minlength=batch * size)
             for values in (post_open, post_busy, post_lost, post_served)
         ],
         axis=1,
-    )
+    ).reshape(batch, size, 4)
 
 
 def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy, counts, wait_sum):
-    """Per category and overall (last row): the summary metrics of one replication, computed
-    for all rows at once (no loop over categories: halls may have hundreds).
+    """Per replication, category and overall (last row of each replication): the summary
+    metrics, shape (batch, categories + 1, metrics), computed for all of them at once (no
+    loop over replications or categories: halls may have hundreds of categories, studies
+    thousands of replications). A *row* here is a (replication, category or overall).
 
     A category's utilisation is over the posts that serve it; imbalance and tickets per
     window are over the windows that serve it at some time of the day."""
-    window_open = np.bincount(hall.post_window, post_open, minlength=hall.n_windows)
-    window_busy = np.bincount(hall.post_window, post_busy, minlength=hall.n_windows)
+    batch, n_cat = totals.shape[:2]
+    n_win = hall.n_windows
+    target = (np.arange(batch)[:, None] * n_win + hall.post_window[None, :]).ravel()
+    window_open = np.bincount(target, post_open.ravel(), minlength=batch * n_win)
+    window_busy = np.bincount(target, post_busy.ravel(), minlength=batch * n_win)
     posts = np.vstack([hall.category_posts, np.ones(hall.n_posts, dtype=bool)])
     windows = np.vstack([hall.category_windows, hall.category_windows.any(axis=0)])
-    count = np.vstack([totals, totals.sum(axis=0)]).astype(float)  # (rows, 9)
+    rows = posts.shape[0]  # of a replication
+    windows = np.tile(windows, (batch, 1))
+    count = np.concatenate([totals, totals.sum(axis=1, keepdims=True)], axis=1)
+    count = count.reshape(-1, totals.shape[2]).astype(float)  # (rows, 9)
     n = count[:, 0]
-    # (rows, days): tickets issued, served and their waits, per day
-    daily = counts.sum(axis=2)
-    issued = np.hstack([daily[0], daily[0].sum(axis=1, keepdims=True)]).T
-    served = np.hstack([daily[1], daily[1].sum(axis=1, keepdims=True)]).T
-    daily_wait = wait_sum.sum(axis=1)
-    waited = np.hstack([daily_wait, daily_wait.sum(axis=1, keepdims=True)]).T
+
+    def by_day(values: np.ndarray) -> np.ndarray:
+        """(days of the batch, categories) -> (rows, days)."""
+        values = values.reshape(batch, hall.n_days, n_cat)
+        values = np.concatenate([values, values.sum(axis=2, keepdims=True)], axis=2)
+        return values.transpose(0, 2, 1).reshape(batch * rows, hall.n_days)
+
+    daily = counts.sum(axis=2)  # tickets issued and served per day of the batch and category
+    issued, served, waited = by_day(daily[0]), by_day(daily[1]), by_day(wait_sum.sum(axis=1))
     peak = np.argmax(issued, axis=1)
-    rows = np.arange(n.size)
+    row = np.arange(n.size)
+    # each replication's posts as a column: ``posts @ post_open`` is then per replication
+    post_open, post_busy = post_open[:, :, None], post_busy[:, :, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        window_utilisation = window_busy / window_open
-        used = windows & (window_open > 0)
+        window_utilisation = np.repeat((window_busy / window_open).reshape(batch, n_win), rows, 0)
+        used = windows & (np.repeat(window_open.reshape(batch, n_win), rows, axis=0) > 0)
         open_time = posts @ post_open
         return np.column_stack(
             [
                 n,
-                *_wait_mean_and_p90(served_waits, served_ptr),
+                *_wait_mean_and_p90(served_waits, served_ptr, batch),
                 count[:, 2] / n,  # service level
                 count[:, 3] / n,  # abandonment
                 count[:, 7] / n,  # balking
                 count[:, 6] / n,  # capped
                 count[:, 8] / n,  # no-show
-                np.where(open_time > 0, (posts @ post_busy) / open_time, np.nan),
-                coefficient_of_variation_rows(window_utilisation[None, :], used),
-                gini_rows(np.broadcast_to(window_utilisation, used.shape), used),
+                np.where(open_time > 0, (posts @ post_busy) / open_time, np.nan).ravel(),
+                coefficient_of_variation_rows(window_utilisation, used),
+                gini_rows(window_utilisation, used),
                 count[:, 1] / windows.sum(axis=1) / hall.n_days,
-                issued[rows, peak],
-                waited[rows, peak] / served[rows, peak],
+                issued[row, peak],
+                waited[row, peak] / served[row, peak],
             ]
-        )
+        ).reshape(batch, rows, len(METRICS))
 
 
-def _wait_mean_and_p90(waits: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and 0.9 quantile of each category's waits (``waits[ptr[c]:ptr[c + 1]]``), then of
-    all of them; NaN where there are none. The quantile is numpy's default (linear), written
-    out as :func:`numpy.quantile` computes it, so that both give the same number."""
-    sizes = np.diff(ptr)
-    category = np.repeat(np.arange(sizes.size), sizes)
-    # each category's waits ascending, then all waits ascending
-    ordered = np.concatenate([waits[np.lexsort((waits, category))], np.sort(waits)])
-    starts = np.append(ptr[:-1], waits.size)
-    sizes = np.append(sizes, waits.size)
+def _wait_mean_and_p90(
+    waits: np.ndarray, ptr: np.ndarray, batch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 0.9 quantile of the waits of each replication and category (group ``r *
+    categories + c`` is ``waits[ptr[g]:ptr[g + 1]]``), then of each replication's waits,
+    replication after replication (batch x (categories + 1)); NaN where there are none. The
+    quantile is numpy's default (linear), written out as :func:`numpy.quantile` computes it,
+    so that both give the same number."""
+    n_cat = (ptr.size - 1) // batch
+    replication_ptr = ptr[::n_cat]
+    rows = (batch, n_cat + 1)
+    starts = np.concatenate([ptr[:-1].reshape(batch, n_cat), replication_ptr[:-1, None]], axis=1)
+    stops = np.concatenate([ptr[1:].reshape(batch, n_cat), replication_ptr[1:, None]], axis=1)
+    sizes = stops - starts
+    group = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.append(np.bincount(category, waits, minlength=sizes.size - 1), waits.sum())
-        means /= sizes
-    if waits.size == 0:
-        return means, np.full(sizes.size, np.nan)
+        sums = np.bincount(group, waits, minlength=ptr.size - 1).reshape(batch, n_cat)
+        overall = _kernels.segment_sums(waits, replication_ptr[:-1], replication_ptr[1:])
+        means = np.concatenate([sums, overall[:, None]], axis=1) / sizes
     q = 0.9
     virtual = (sizes - 1) * q  # numpy's "linear" (Hyndman & Fan's method 7)
     below = np.floor(virtual)
@@ -326,11 +464,13 @@ def _wait_mean_and_p90(waits: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, 
     last = np.maximum(sizes - 1, 0)
     low = np.where(virtual >= last, last, below).astype(np.int64)
     high = np.where(virtual >= last, last, below + 1).astype(np.int64)
-    a = ordered[np.minimum(starts + low, ordered.size - 1)]
-    b = ordered[np.minimum(starts + high, ordered.size - 1)]
+    a, b = _kernels.segment_ranks(
+        waits.copy(), starts.ravel(), stops.ravel(), low.ravel(), high.ravel()
+    )
+    a, b = a.reshape(rows), b.reshape(rows)
     step = b - a
     p90 = np.where(fraction >= 0.5, b - step * (1 - fraction), a + step * fraction)
-    return means, np.where(sizes > 0, p90, np.nan)
+    return means.ravel(), np.where(sizes > 0, p90, np.nan).ravel()
 
 
 @dataclass
@@ -395,24 +535,26 @@ class Results:
         engine: str,
         warnings_: list[str],
     ) -> Results:
-        """Assemble per-replication arrays (in replication order) into tables."""
+        """Assemble the arrays of batches of replications (:func:`replication_tables`, in
+        replication order) into tables, each built once."""
+        data = _joined(parts)
         categories = pd.CategoricalDtype(hall.category_ids)
         tickets = None
-        if "tickets" in parts[0]:
-            tickets = _ticket_table(hall, parts, categories)
+        if "tickets" in data:
+            tickets = _ticket_table(hall, data, categories)
         return cls(
             scenario=hall.scenario,
             seed=seed,
-            replications=len(parts),
+            replications=data["replications"],
             engine=engine,
             tickets=tickets,
             intervals=_interval_table(hall, parts, categories),
-            windows=_window_table(hall, parts),
-            staff=_time_table(parts, "staff", "staff", hall.staff_names),
-            reserve=_reserve_table(hall, parts),
-            back_office=_back_office_table(hall, parts),
-            replication_stats=_stats_table(hall, parts),
-            warnings=warnings_ + _observed_warnings(hall, parts),
+            windows=_window_table(hall, data),
+            staff=_time_table(data, "staff", "staff", hall.staff_names),
+            reserve=_reserve_table(hall, data),
+            back_office=_back_office_table(hall, data),
+            replication_stats=_stats_table(hall, data),
+            warnings=warnings_ + _observed_warnings(data),
         )
 
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
@@ -523,80 +665,114 @@ def operations_lines(results: Results) -> list[str]:
     return lines
 
 
-def _ticket_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
-    def column(key):  # no copy for a single replication: tables of millions of tickets
-        arrays = [p["tickets"][key] for p in parts]
-        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+# Arrays of replication_tables per (replication, day, slot, category): the interval table
+# takes the slots it shows straight from each batch
+INTERVAL_ARRAYS = (
+    "arrivals",
+    "served",
+    "abandoned",
+    "wait_sum",
+    "queue_area",
+    "busy_area",
+    "open_area",
+)
 
-    counts = [p["n_tickets"] for p in parts]
+
+def _tiled(names: list[str], replications: int) -> pd.Categorical:
+    """``names`` once per replication, as a categorical column of them."""
+    return pd.Categorical.from_codes(np.tile(np.arange(len(names)), replications), names)
+
+
+def _joined(parts: list[dict]) -> dict:
+    """The arrays of batches of replications joined along their first axis, the
+    replication's (no copy for a single batch: tables of millions of tickets), but for the
+    :data:`INTERVAL_ARRAYS`."""
+    if len(parts) == 1:
+        return parts[0]
+    joined = {"replications": sum(p["replications"] for p in parts)}
+    for key, value in parts[0].items():
+        if isinstance(value, dict):
+            joined[key] = {k: np.concatenate([p[key][k] for p in parts]) for k in value}
+        elif key != "replications" and key not in INTERVAL_ARRAYS:
+            joined[key] = np.concatenate([p[key] for p in parts])
+    return joined
+
+
+def _ticket_table(hall: CompiledHall, data: dict, categories) -> pd.DataFrame:
+    columns = data["tickets"]
+    counts = data["n_tickets"]
+    starts = np.cumsum(counts) - counts
     return pd.DataFrame(
         {
-            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), counts),
-            "ticket": np.concatenate([np.arange(k, dtype=np.int64) for k in counts]),
-            "category": pd.Categorical.from_codes(column("category"), dtype=categories),
-            "day": column("day"),
-            "issued": column("issued"),
-            "called": column("called"),
-            "start": column("start"),
-            "end": column("end"),
+            "replication": np.repeat(np.arange(counts.size, dtype=np.int32), counts),
+            "ticket": np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts),
+            "category": pd.Categorical.from_codes(columns["category"], dtype=categories),
+            "day": columns["day"],
+            "issued": columns["issued"],
+            "called": columns["called"],
+            "start": columns["start"],
+            "end": columns["end"],
             "window": pd.Categorical.from_codes(
-                column("window"), dtype=pd.CategoricalDtype(hall.window_names)
+                columns["window"], dtype=pd.CategoricalDtype(hall.window_names)
             ),
             "staff": pd.Categorical.from_codes(
-                column("staff"), dtype=pd.CategoricalDtype(hall.staff_names)
+                columns["staff"], dtype=pd.CategoricalDtype(hall.staff_names)
             ),
             "outcome": pd.Categorical.from_codes(
-                column("outcome"), dtype=pd.CategoricalDtype(OUTCOMES)
+                columns["outcome"], dtype=pd.CategoricalDtype(OUTCOMES)
             ),
-            **{key: column(key) for key in STAGE_COLUMNS if hall.defers},
+            **{key: columns[key] for key in STAGE_COLUMNS if hall.defers},
         },
         copy=False,
     )
 
 
-def _back_office_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+def _back_office_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     """Per replication and category (categories without a back office have zero cases)."""
     if not hall.defers:
         return pd.DataFrame(columns=["replication", "category", *BACK_OFFICE_METRICS])
-    values = np.concatenate([p["back_office"] for p in parts])
+    replications = data["replications"]
+    values = data["back_office"].reshape(-1, len(BACK_OFFICE_METRICS))
     table = pd.DataFrame(values, columns=list(BACK_OFFICE_METRICS))
     for key in ("deferred", "unfinished", "pickups"):
         table[key] = table[key].astype(np.int64)
     ids = hall.category_ids
-    table.insert(0, "category", pd.Categorical(np.tile(ids, len(parts)), categories=ids))
-    table.insert(0, "replication", np.repeat(np.arange(len(parts), dtype=np.int32), len(ids)))
+    table.insert(0, "category", _tiled(ids, replications))
+    table.insert(0, "replication", np.repeat(np.arange(replications, dtype=np.int32), len(ids)))
     return table
 
 
 def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
-    n_days, n_slots, n_cat = parts[0]["arrivals"].shape
+    """Per replication, day, reporting interval (up to the last one with any time in it)
+    and category, from the batches' arrays."""
     bounds = hall.slot_bounds()
-    used = np.zeros(n_slots, dtype=bool)
-    used[: hall.n_open_slots] = True
-    for p in parts:
-        used |= (p["open_area"] + p["busy_area"] + p["queue_area"]).sum(axis=(0, 2)) > 0
-    n_used = int(np.flatnonzero(used).max()) + 1
+    n_used = max(p["served"].shape[2] for p in parts)  # each batch's up to its last used
     length = np.diff(bounds)[:n_used]
 
-    def stack(key):
-        return np.stack([p[key][:, :n_used, :] for p in parts])  # (reps, days, slots, cats)
+    def stack(key):  # (replications, days, slots shown, categories): each batch's, padded
+        return np.concatenate([_padded(p[key], n_used) for p in parts])
 
     served = stack("served")
-    shape = served.shape
-    rep, day, slot, cat = np.indices(shape).reshape(4, -1)
+    replications, n_days, _, n_cat = served.shape
+    cells = n_days * n_used * n_cat  # of a replication, in the order of the table's rows
+    slot = np.tile(np.repeat(np.arange(n_used, dtype=np.int32), n_cat), replications * n_days)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_wait = stack("wait_sum") / served
     per_minute = length[None, None, :, None]
     return pd.DataFrame(
         {
-            "replication": rep.astype(np.int32),
-            "day": day.astype(np.int32),
-            "interval": slot.astype(np.int32),
+            "replication": np.repeat(np.arange(replications, dtype=np.int32), cells),
+            "day": np.tile(
+                np.repeat(np.arange(n_days, dtype=np.int32), n_used * n_cat), replications
+            ),
+            "interval": slot,
             "start_min": (hall.open_minute + bounds[:n_used])[slot],
-            "category": pd.Categorical.from_codes(cat, dtype=categories),
-            "arrivals": stack("arrivals").ravel().astype(np.int64),
-            "served": served.ravel().astype(np.int64),
-            "abandoned": stack("abandoned").ravel().astype(np.int64),
+            "category": pd.Categorical.from_codes(
+                np.tile(np.arange(n_cat), replications * n_days * n_used), dtype=categories
+            ),
+            "arrivals": stack("arrivals").ravel(),
+            "served": served.ravel(),
+            "abandoned": stack("abandoned").ravel(),
             "mean_wait": mean_wait.ravel(),
             "queue_length": (stack("queue_area") / per_minute).ravel(),
             "busy_windows": (stack("busy_area") / per_minute).ravel(),
@@ -605,29 +781,36 @@ def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.Dat
     )
 
 
-def _window_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+def _padded(values: np.ndarray, slots: int) -> np.ndarray:
+    """(replications, days, slots, categories) values with zeros up to ``slots`` slots."""
+    missing = slots - values.shape[2]
+    return np.pad(values, ((0, 0), (0, 0), (0, missing), (0, 0))) if missing else values
+
+
+def _window_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     group_ids = [w.id for w in hall.scenario.windows]
-    table = _time_table(parts, "windows", "window", hall.window_names)
+    table = _time_table(data, "windows", "window", hall.window_names)
     table.insert(
         2,
         "group",
-        pd.Categorical(
-            np.tile(np.array(group_ids)[hall.window_entry], len(parts)), categories=group_ids
+        pd.Categorical.from_codes(
+            np.tile(hall.window_entry, data["replications"]), categories=group_ids
         ),
     )
     return table
 
 
-def _time_table(parts: list[dict], key: str, column: str, names: list[str]) -> pd.DataFrame:
+def _time_table(data: dict, key: str, column: str, names: list[str]) -> pd.DataFrame:
     """Per replication and window (or staff member): open, busy and lost minutes,
     utilisation, tickets served."""
-    values = np.concatenate([p[key] for p in parts]) if parts else np.zeros((0, 4))
+    replications = data["replications"]
+    values = data[key].reshape(-1, 4)
     with np.errstate(invalid="ignore", divide="ignore"):
         utilisation = values[:, 1] / values[:, 0]
     return pd.DataFrame(
         {
-            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), len(names)),
-            column: pd.Categorical(np.tile(names, len(parts)), categories=names),
+            "replication": np.repeat(np.arange(replications, dtype=np.int32), len(names)),
+            column: _tiled(names, replications),
             "open_min": values[:, 0],
             "busy_min": values[:, 1],
             "lost_min": values[:, 2],
@@ -637,26 +820,24 @@ def _time_table(parts: list[dict], key: str, column: str, names: list[str]) -> p
     )
 
 
-def _reserve_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+def _reserve_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     """One row per reserve activation."""
-    counts = [p["reserve"]["pool"].size for p in parts]
-
-    def column(key):
-        return np.concatenate([p["reserve"][key] for p in parts])
-
+    reserve = data["reserve"]
     pools = [pool.id for pool in hall.scenario.reserve]
-    post = column("post").astype(np.int64)
-    opened = column("opened")
+    post = reserve["post"].astype(np.int64)
+    opened = reserve["opened"]
     return pd.DataFrame(
         {
-            "replication": np.repeat(np.arange(len(parts), dtype=np.int32), counts),
-            "pool": pd.Categorical.from_codes(column("pool").astype(np.int64), categories=pools),
+            "replication": np.repeat(
+                np.arange(data["replications"], dtype=np.int32), data["reserve_counts"]
+            ),
+            "pool": pd.Categorical.from_codes(reserve["pool"].astype(np.int64), categories=pools),
             "day": (opened // 1440).astype(np.int32),
-            "requested_min": column("requested"),
+            "requested_min": reserve["requested"],
             "opened_min": opened,
-            "closed_min": column("closed"),
+            "closed_min": reserve["closed"],
             "reason": pd.Categorical.from_codes(
-                column("reason").astype(np.int64), categories=list(RESERVE_REASONS)
+                reserve["reason"].astype(np.int64), categories=list(RESERVE_REASONS)
             ),
             "window": pd.Categorical.from_codes(
                 hall.post_window[post], categories=hall.window_names
@@ -666,21 +847,22 @@ def _reserve_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
     )
 
 
-def _stats_table(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+def _stats_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     labels = [*hall.category_ids, OVERALL]
-    values = np.concatenate([p["stats"] for p in parts])
+    replications = data["replications"]
+    values = data["stats"].reshape(-1, len(METRICS))
     table = pd.DataFrame(values, columns=list(METRICS))
-    table.insert(0, "category", pd.Categorical(np.tile(labels, len(parts)), categories=labels))
-    table.insert(0, "replication", np.repeat(np.arange(len(parts), dtype=np.int32), len(labels)))
+    table.insert(0, "category", _tiled(labels, replications))
+    table.insert(0, "replication", np.repeat(np.arange(replications, dtype=np.int32), len(labels)))
     table["tickets"] = table["tickets"].astype(np.int64)
     return table
 
 
-def _observed_warnings(hall: CompiledHall, parts: list[dict]) -> list[str]:
+def _observed_warnings(data: dict) -> list[str]:
     messages = []
-    total = sum(p["n_tickets"] for p in parts)
-    unserved = sum(p["in_system"] for p in parts)
-    late = sum(p["served_after_close"] for p in parts)
+    total = int(data["n_tickets"].sum())
+    unserved = int(data["in_system"].sum())
+    late = int(data["served_after_close"].sum())
     if unserved:
         messages.append(
             f"{unserved} of {total} tickets were still waiting when the last window that serves "

@@ -28,7 +28,14 @@ from .errors import Issue, ScenarioError
 if TYPE_CHECKING:
     from .compile import CompiledHall
 
-__all__ = ["RunSize", "available_memory", "check_size", "parse_memory", "run_size"]
+__all__ = [
+    "RunSize",
+    "available_memory",
+    "check_size",
+    "expected_tickets",
+    "parse_memory",
+    "run_size",
+]
 
 # Bytes per ticket of one replication while it runs: its inputs and the engine's output
 # (measured: 73), and per reserve pool the activation arrays (two entries of 33 bytes)
@@ -78,9 +85,11 @@ def run_size(
     keep_tickets: bool = True,
     daily: np.ndarray | None = None,
     engine: str = "fast",
+    batch: int = 1,
 ) -> RunSize:
     """Estimate the tickets and peak memory of simulating ``hall`` (see the module doc);
-    ``daily`` gives each day's tickets where they are known (a replayed log)."""
+    ``daily`` gives each day's tickets where they are known (a replayed log). Replications
+    run ``batch`` at a time in each worker process."""
     if daily is None:
         walk_in, booked = _daily_tickets(hall)
         daily = walk_in + booked
@@ -98,9 +107,17 @@ def run_size(
         + group_cells * GROUP_CELL_WORK
     )
     kept = cells * (CELL_KEPT + CELL_TABLE) + (tickets * TICKET_KEPT if keep_tickets else 0.0)
-    in_flight = min(workers, replications)
-    total = in_flight * working + (in_flight - 1) * WORKER + replications * kept
+    batch = max(1, min(batch, replications))
+    processes = min(workers, math.ceil(replications / batch))
+    total = processes * batch * working + (processes - 1) * WORKER + replications * kept
     return RunSize(per_day, tickets, cells, total)
+
+
+def expected_tickets(hall: CompiledHall) -> float:
+    """The tickets a replication draws on average (walk-ins and bookings, before caps,
+    balking and no-shows)."""
+    walk_in, booked = _daily_tickets(hall)
+    return float(walk_in.sum() + booked.sum())
 
 
 def _daily_tickets(hall: CompiledHall) -> tuple[np.ndarray, np.ndarray]:
@@ -182,6 +199,7 @@ def check_size(
     daily: np.ndarray | None = None,
     engine: str = "fast",
     max_memory: int | float | str | None = None,
+    batch: int = 1,
 ) -> RunSize:
     """Raise :class:`ScenarioError` if the run would need more memory than ``max_memory``
     (default: :func:`available_memory`); return its :class:`RunSize` otherwise."""
@@ -193,6 +211,7 @@ def check_size(
         keep_tickets=keep_tickets,
         daily=daily,
         engine=engine,
+        batch=batch,
     )
     if size.bytes <= allowed:
         return size

@@ -84,7 +84,9 @@ def run_stages(
     queue: StageQueue,
 ) -> dict[str, np.ndarray]:
     """Per ticket: ``office_start``, ``office_end``, ``pickup_arrive``, ``pickup_start``,
-    ``pickup_end`` (NaN where they do not apply); empty arrays when no category defers."""
+    ``pickup_end`` (NaN where they do not apply); empty arrays when no category defers. A
+    batch's replications each have their own stages (a queue carries over from day to day
+    within a replication only)."""
     n = inputs.n_tickets if hall.defers else 0
     times = {
         key: np.full(n, np.nan)
@@ -92,6 +94,23 @@ def run_stages(
     }
     if n == 0:
         return times
+    ptr = inputs.ticket_ptr
+    for r, part in enumerate(inputs.split()):
+        mine = slice(ptr[r], ptr[r + 1])
+        part_times = {key: values[mine] for key, values in times.items()}  # views
+        _replication_stages(hall, part, end[mine], outcome[mine], queue, part_times)
+    return times
+
+
+def _replication_stages(
+    hall: CompiledHall,
+    inputs: TicketInputs,
+    end: np.ndarray,
+    outcome: np.ndarray,
+    queue: StageQueue,
+    times: dict[str, np.ndarray],
+) -> None:
+    """The stages of one replication, written into ``times`` (see :func:`run_stages`)."""
     office = hall.deferred_office[inputs.category]
     deferred = deferred_cases(hall, inputs, outcome)
     for o in range(hall.n_offices):
@@ -117,4 +136,3 @@ def run_stages(
         )
         times["pickup_start"][coming] = start
         times["pickup_end"][coming] = finish
-    return times

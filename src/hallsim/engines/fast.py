@@ -25,7 +25,7 @@ def run(
     check: bool = True,
     kernel: Literal["auto", "general", "full-steps"] = "auto",
 ) -> EngineOutput:
-    """Simulate one replication of ``hall`` on pre-drawn ``inputs``.
+    """Simulate one replication of ``hall``, or a batch of them, on pre-drawn ``inputs``.
 
     ``check=False`` skips validating ``inputs`` (for inputs from ``draw_inputs``). ``kernel``
     chooses the code path, never the result: ``"auto"`` takes the specialised kernel when
@@ -33,12 +33,17 @@ def run(
     ``"general"`` is the event loop, with a short path for an instant holding one event;
     ``"full-steps"`` applies all steps of the rules at every instant. Tests run all three
     and require identical outputs.
+
+    A batch runs in one kernel call: its replications' days, each starting empty, are days of
+    one run (each day's times are those of its replication).
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS} (got {kernel!r})")
     if check:
         check_inputs(hall, inputs)
     n = inputs.n_tickets
+    replications = inputs.replications
+    n_days = replications * hall.n_days  # days of the batch
     fcfs = kernel == "auto" and hall.fcfs_groups and bool(np.all(np.isinf(inputs.patience)))
     if fcfs:  # every ticket is served and called as its service starts: no defaults to fill
         start = np.empty(n)
@@ -54,8 +59,8 @@ def run(
         outcome = np.full(n, IN_SYSTEM, dtype=np.int8)
     recall_post = np.full(n if hall.no_shows else 0, -1, dtype=np.int64)
     # a reserve activation needs the queue to change (a ticket event) since the last one
-    n_acts_max = hall.n_pools * 2 * (n + hall.n_days)
-    n_periods_max = max(hall.n_days * hall.max_post_periods + n_acts_max, 1)
+    n_acts_max = hall.n_pools * 2 * (n + n_days)
+    n_periods_max = max(n_days * hall.max_post_periods + n_acts_max, 1)
     act_pool = np.empty(n_acts_max, dtype=np.int64)
     act_request = np.empty(n_acts_max)
     act_open = np.empty(n_acts_max)
@@ -65,7 +70,9 @@ def run(
     period_post = np.empty(n_periods_max, dtype=np.int64)
     period_start = np.empty(n_periods_max)
     period_end = np.empty(n_periods_max)
-    day_open = np.arange(hall.n_days) * 1440.0 + hall.open_minute
+    day_open = np.tile(np.arange(hall.n_days) * 1440.0 + hall.open_minute, replications)
+    # periods and activations written by the end of each day
+    day_written = np.zeros((n_days, 2), dtype=np.int64)
     if fcfs:
         n_periods = _kernels.simulate_fcfs_days(
             inputs.issued,
@@ -86,6 +93,7 @@ def run(
             period_start,
             period_end,
         )
+        day_written[:, 0] = np.arange(1, n_days + 1) * hall.group_count.sum()
     else:
         n_periods, n_acts = _kernels.simulate_days(
             inputs.issued,
@@ -151,10 +159,16 @@ def run(
             act_open,
             act_post,
             act_reason,
+            day_written,
             kernel == "full-steps",
         )
-    # periods in one canonical order (window, then start) whichever kernel made them
-    order = np.lexsort((period_start[:n_periods], period_post[:n_periods]))
+    ends = day_written[hall.n_days - 1 :: hall.n_days]  # of each replication
+    period_ptr = np.concatenate([[0], ends[:, 0]])
+    reserve_ptr = np.concatenate([[0], ends[:, 1]])
+    # periods in one canonical order (replication, window, then start) whichever kernel made
+    # them
+    replication = np.repeat(np.arange(replications), np.diff(period_ptr))
+    order = np.lexsort((period_start[:n_periods], period_post[:n_periods], replication))
     return EngineOutput(
         called=called,
         start=start,
@@ -170,6 +184,8 @@ def run(
         reserve_opened=act_open[:n_acts].copy(),
         reserve_post=act_post[:n_acts].copy(),
         reserve_reason=act_reason[:n_acts].copy(),
+        period_ptr=period_ptr,
+        reserve_ptr=reserve_ptr,
         **run_stages(hall, inputs, end, outcome, _stage_queue),
     )
 

@@ -20,18 +20,50 @@ tickets. :func:`draw_inputs` draws them from one ``numpy.random.Generator`` in a
    office by office (tickets of the categories it takes, in issue order); and with a pickup,
    pickup service times and one uniform per ticket (when a next-day pickup comes), both in
    issue order.
+
+:func:`draw_seeded` draws many replications, each from its own generator in this order, as
+one batch (replications laid end to end) that an engine runs in one call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-from .. import _kernels
+from .. import _kernels, _streams
 from ..compile import CompiledHall
+from ..distributions import Distribution, Sampler
 
-__all__ = ["TicketInputs", "check_inputs", "deferred_draws", "draw_inputs"]
+__all__ = [
+    "TicketInputs",
+    "check_inputs",
+    "deferred_draws",
+    "draw_inputs",
+    "draw_seeded",
+    "replication_generators",
+]
+
+# A batch of this many replications or more is drawn by numba (hallsim._streams): the first
+# such run compiles its kernels (about 10 s, then cached), which draw 1000 replications of a
+# Panjin day in 27 ms where numpy's calls take 91 ms; fewer are not worth the compilation
+STREAM_BATCH = 64
+# per-ticket fields of TicketInputs, in the order of its fields (empty when not drawn)
+TICKET_FIELDS = (
+    "issued",
+    "category",
+    "service",
+    "patience",
+    "balk_draw",
+    "absent_draw",
+    "booked_absent",
+    "deferred_draw",
+    "office_service",
+    "pickup_service",
+    "pickup_draw",
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +76,11 @@ class TicketInputs:
     compares (empty when no category balks), ``absent_draw`` the uniform that decides a
     no-show (empty when no category has no-shows). Tickets of day ``d`` are
     ``day_ptr[d]:day_ptr[d + 1]``.
+
+    A *batch* holds ``replications`` replications laid end to end: their tickets one
+    replication after the other, and their days likewise (``day_ptr`` has ``replications x
+    days + 1`` entries). Times stay those of each replication's own days, so day ``d`` of
+    every replication spans the same minutes; :meth:`split` gives the replications back.
     """
 
     issued: np.ndarray
@@ -58,82 +95,387 @@ class TicketInputs:
     office_service: np.ndarray = field(default_factory=lambda: np.empty(0))
     pickup_service: np.ndarray = field(default_factory=lambda: np.empty(0))
     pickup_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    replications: int = 1
 
     @property
     def n_tickets(self) -> int:
         return int(self.issued.size)
 
     @property
+    def n_days(self) -> int:
+        """Days of each replication."""
+        return (self.day_ptr.size - 1) // self.replications
+
+    @property
+    def ticket_ptr(self) -> np.ndarray:
+        """Tickets of replication ``r`` are ``ticket_ptr[r]:ticket_ptr[r + 1]``."""
+        return self.day_ptr[:: self.n_days]
+
+    @property
     def day(self) -> np.ndarray:
-        """Day of each ticket."""
-        return np.repeat(np.arange(self.day_ptr.size - 1), np.diff(self.day_ptr))
+        """Day of each ticket (in its replication)."""
+        days = np.arange(self.day_ptr.size - 1) % self.n_days
+        return np.repeat(days, np.diff(self.day_ptr))
+
+    @property
+    def replication(self) -> np.ndarray:
+        """Replication of each ticket (its number in the batch)."""
+        return np.repeat(np.arange(self.replications), np.diff(self.ticket_ptr))
+
+    def split(self) -> list[TicketInputs]:
+        """The replications of a batch, each as inputs of its own."""
+        if self.replications == 1:
+            return [self]
+        ptr = self.ticket_ptr.tolist()
+        days = self.n_days
+        parts = []
+        for r in range(self.replications):
+            lo, hi = ptr[r], ptr[r + 1]
+            fields = {}
+            for name in TICKET_FIELDS:
+                array = getattr(self, name)
+                fields[name] = array[lo:hi] if array.size else array  # empty: not drawn
+            day_ptr = self.day_ptr[r * days : (r + 1) * days + 1] - lo
+            parts.append(TicketInputs(day_ptr=day_ptr, **fields))
+        return parts
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[TicketInputs]) -> TicketInputs:
+        """One batch of the replications of ``parts`` (batches themselves), in order."""
+        if len(parts) == 1:
+            return parts[0]
+        fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in TICKET_FIELDS}
+        offsets = np.cumsum([0] + [p.n_tickets for p in parts[:-1]])
+        day_ptr = np.concatenate(
+            [parts[0].day_ptr[:1]]
+            + [p.day_ptr[1:] + o for p, o in zip(parts, offsets, strict=True)]
+        )
+        replications = sum(p.replications for p in parts)
+        return cls(day_ptr=day_ptr, replications=replications, **fields)
 
 
 def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
-    """Draw the inputs of one replication of ``hall`` from ``rng`` (order in module doc)."""
-    bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
-    slot_start = hall.open_minute + bounds[:-1]
-    slot_len = np.diff(bounds)
-    days = np.arange(hall.n_days)
-    rates = hall.rate_per_min[None, :, :] * hall.weekday_factor[hall.day_weekday][:, None, :]
-    total_rate = rates.sum(axis=2)  # (days, slots)
+    """Draw the inputs of one replication of ``hall`` from ``rng`` (order in module doc),
+    with numpy's samplers."""
+    plan = _DrawPlan.of(hall)
+    return plan.assemble([plan.draw(rng)])
 
-    counts = rng.poisson(total_rate * slot_len[None, :]).ravel()
-    n = int(counts.sum())
-    bucket_start = (days[:, None] * 1440.0 + slot_start[None, :]).ravel()
-    bucket_len = np.broadcast_to(slot_len, total_rate.shape).ravel().copy()
-    spacings = rng.standard_exponential(n + int(np.count_nonzero(counts)))
-    issued = np.empty(n)
-    _kernels.arrival_times(counts, bucket_start, bucket_len, spacings, issued)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cum_prob = np.cumsum(rates, axis=2) / total_rate[:, :, None]
-    cum_prob = cum_prob.reshape(-1, hall.n_categories)
-    # from the last category with a positive rate on, nothing else may be chosen
-    positive = rates.reshape(-1, hall.n_categories) > 0
-    last = hall.n_categories - 1 - np.argmax(positive[:, ::-1], axis=1)
-    cum_prob[np.arange(hall.n_categories)[None, :] >= last[:, None]] = 2.0
-    category = np.empty(n, dtype=np.int64)
-    _kernels.assign_categories(counts, np.ascontiguousarray(cum_prob), rng.random(n), category)
+def draw_seeded(hall: CompiledHall, seed: int, first: int, stop: int) -> TicketInputs:
+    """Replications ``first`` to ``stop - 1`` of :func:`hallsim.simulate` with ``seed``, as
+    one batch: replication ``r`` draws from ``default_rng(SeedSequence(seed).spawn(n)[r])``
+    (any ``n`` above ``r``) what :func:`draw_inputs` draws from it.
 
-    booked_absent = np.empty(0, dtype=np.bool_)
-    if hall.books:
-        issued, category, booked_absent = _with_bookings(hall, rng, issued, category)
+    A batch of :data:`STREAM_BATCH` replications or more, of distributions that
+    :mod:`hallsim._streams` draws (all but ``empirical``), is drawn there: numba seeds the
+    generators and draws each step of the draw order for the whole batch, value for value
+    as numpy would. Otherwise only numpy's calls run in Python, replication by replication.
+    Either way what the draws become (issue times, categories, durations in issue order) is
+    worked out for the whole batch.
+    """
+    plan = _DrawPlan.of(hall)
+    if plan.forms is None or stop - first < STREAM_BATCH:
+        return plan.assemble([plan.draw(rng) for rng in replication_generators(seed, first, stop)])
+    entropy = np.array(_words32(seed), dtype=np.uint64)
+    return plan.draw_streams(_streams.seeded(entropy, np.arange(first, stop, dtype=np.uint64)))
+
+
+def replication_generators(seed: int, first: int, stop: int) -> list[np.random.Generator]:
+    """The generators of replications ``first`` to ``stop - 1`` with ``seed``: those of
+    ``SeedSequence(seed).spawn(n)``."""
+    return [
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(r,)))
+        for r in range(first, stop)
+    ]
+
+
+def _words32(value: int) -> list[int]:
+    """A non-negative integer as numpy's SeedSequence reads it: 32-bit words, lowest
+    first."""
+    words = [value & 0xFFFFFFFF]
+    while value >= 1 << 32:
+        value >>= 32
+        words.append(value & 0xFFFFFFFF)
+    return words
+
+
+class _Drawn(NamedTuple):
+    """The draws of one replication, before they are put in issue order."""
+
+    counts: np.ndarray  # walk-ins of each (day, slot) bucket
+    issued: np.ndarray
+    category: np.ndarray
+    service: list[np.ndarray]  # by category, each in issue order (the runs of _DrawPlan)
+    patience: list[np.ndarray]  # likewise, categories with patience only
+    balk_draw: np.ndarray | None
+    absent_draw: np.ndarray | None
+    booked_absent: np.ndarray | None
+    deferred: dict
+
+
+@dataclass(frozen=True)
+class _DrawPlan:
+    """What the draws of every replication of a hall share, worked out once: the expected
+    walk-ins of each (day, slot) bucket and where it lies, each bucket's cumulative category
+    probabilities, the bookings, and the distributions as numpy samplers and in the forms of
+    :mod:`hallsim._streams`. Draws a replication with numpy (:meth:`draw`) or a batch with
+    numba (:meth:`draw_streams`).
+
+    A *run* ``(first, stop, sampler)`` covers categories ``first..stop - 1``, neighbours with
+    one distribution that draws value by value (``Distribution.elementwise``), which one call
+    draws for all of them: numpy gives the same numbers as a call per category.
+    """
+
+    hall: CompiledHall
+    expected: np.ndarray  # (days x slots,) walk-ins
+    bucket_start: np.ndarray  # (days x slots,) absolute minutes
+    bucket_len: np.ndarray
+    cum_prob: np.ndarray  # (days x slots, C)
+    service: tuple[tuple[int, int, Sampler], ...]
+    patience: tuple[tuple[int, int, Sampler], ...]
+    has_patience: np.ndarray  # (C,) bool
+    bookings: tuple[np.ndarray, np.ndarray]  # a replication's bookings: slot row, day
+    forms: _Forms | None  # for hallsim._streams; None when it cannot draw them all
+
+    @classmethod
+    def of(cls, hall: CompiledHall) -> _DrawPlan:
+        bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
+        slot_start = hall.open_minute + bounds[:-1]
+        slot_len = np.diff(bounds)
+        days = np.arange(hall.n_days)
+        rates = hall.rate_per_min[None, :, :] * hall.weekday_factor[hall.day_weekday][:, None, :]
+        total_rate = rates.sum(axis=2)  # (days, slots)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cum_prob = np.cumsum(rates, axis=2) / total_rate[:, :, None]
+        cum_prob = cum_prob.reshape(-1, hall.n_categories)
+        # from the last category with a positive rate on, nothing else may be chosen
+        positive = rates.reshape(-1, hall.n_categories) > 0
+        last = hall.n_categories - 1 - np.argmax(positive[:, ::-1], axis=1)
+        cum_prob[np.arange(hall.n_categories)[None, :] >= last[:, None]] = 2.0
+        specs = hall.category_spec
+        return cls(
+            hall=hall,
+            expected=(total_rate * slot_len[None, :]).ravel(),
+            bucket_start=(days[:, None] * 1440.0 + slot_start[None, :]).ravel(),
+            bucket_len=np.broadcast_to(slot_len, total_rate.shape).ravel().copy(),
+            cum_prob=np.ascontiguousarray(cum_prob),
+            service=_runs([spec.service for spec in specs]),
+            patience=_runs([spec.patience for spec in specs]),
+            has_patience=np.array([spec.patience is not None for spec in specs], dtype=bool),
+            bookings=_booking_rows(hall),
+            forms=_Forms.of(hall),
+        )
+
+    def draw(self, rng: np.random.Generator) -> _Drawn:
+        """Every draw of one replication from ``rng``, in the order of the module doc."""
+        hall = self.hall
+        counts = rng.poisson(self.expected)
+        n = int(counts.sum())
+        spacings = rng.standard_exponential(n + int(np.count_nonzero(counts)))
+        issued, category, per_category = _kernels.walk_ins(
+            counts, self.bucket_start, self.bucket_len, spacings, self.cum_prob, rng.random(n)
+        )
+        booked_absent = None
+        if hall.books:
+            draws = rng.random((self.bookings[0].size, 2))
+            issued, category, booked_absent, _ = _merge_bookings(
+                hall, self.bookings, issued, category, np.zeros(n, dtype=np.int64), draws, 1
+            )
+            per_category = np.bincount(category, minlength=hall.n_categories)
+        sizes = per_category.tolist()
+        service = _draw_runs(rng, self.service, sizes)
+        patience = _draw_runs(rng, self.patience, sizes)
         n = issued.size
-    order, ptr = _kernels.order_by_category(category, hall.n_categories)
-    categories = hall.category_spec
-    drawn = np.empty(n)
-    for c, spec in enumerate(categories):
-        drawn[ptr[c] : ptr[c + 1]] = spec.service.sample(rng, ptr[c + 1] - ptr[c])
-    service = np.empty(n)
-    service[order] = drawn
-    patience = np.full(n, np.inf)
-    if any(spec.patience is not None for spec in categories):
-        drawn[:] = np.inf
-        for c, spec in enumerate(categories):
-            if spec.patience is not None:
-                drawn[ptr[c] : ptr[c + 1]] = spec.patience.sample(rng, ptr[c + 1] - ptr[c])
-        patience[order] = drawn
+        return _Drawn(
+            counts,
+            issued,
+            category,
+            service,
+            patience,
+            rng.random(n) if hall.balks else None,
+            rng.random(n) if hall.no_shows else None,
+            booked_absent,
+            deferred_draws(hall, rng, category),
+        )
 
-    balk_draw = rng.random(n) if hall.balks else np.empty(0)
-    absent_draw = rng.random(n) if hall.no_shows else np.empty(0)
-    if hall.books:
-        day_counts = np.bincount((issued // 1440.0).astype(np.int64), minlength=hall.n_days)
-    else:
-        day_counts = counts.reshape(hall.n_days, hall.n_open_slots).sum(axis=1)
-    day_ptr = np.concatenate([[0], np.cumsum(day_counts)]).astype(np.int64)
-    deferred = deferred_draws(hall, rng, category)
-    return TicketInputs(
-        issued,
-        category,
-        service,
-        patience,
-        day_ptr,
-        balk_draw,
-        absent_draw,
-        booked_absent,
-        **deferred,
+    def assemble(self, parts: Sequence[_Drawn]) -> TicketInputs:
+        """The batch of the replications drawn as ``parts``: durations put in issue order
+        (each replication's are drawn by category) and the days' boundaries."""
+        hall = self.hall
+        n_cat = hall.n_categories
+        issued = _joined([p.issued for p in parts])
+        category = _joined([p.category for p in parts])
+        n = issued.size
+        day_ptr = self.day_ptr(np.stack([p.counts for p in parts]))
+        # each replication's tickets by category, each category in issue order
+        key = category
+        if len(parts) > 1:
+            key = np.repeat(np.arange(len(parts)) * n_cat, [p.issued.size for p in parts]) + key
+        order, _ = _kernels.order_by_category(key, len(parts) * n_cat)
+        service = np.empty(n)
+        service[order] = _joined([a for p in parts for a in p.service])
+        patience = np.full(n, np.inf)
+        if self.patience:
+            waiting = order[self.has_patience[category[order]]]
+            patience[waiting] = _joined([a for p in parts for a in p.patience])
+        deferred = {}
+        if hall.defers:
+            deferred = {
+                key: np.concatenate([p.deferred[key] for p in parts]) for key in parts[0].deferred
+            }
+        return TicketInputs(
+            issued,
+            category,
+            service,
+            patience,
+            day_ptr,
+            np.concatenate([p.balk_draw for p in parts]) if hall.balks else np.empty(0),
+            np.concatenate([p.absent_draw for p in parts]) if hall.no_shows else np.empty(0),
+            (
+                np.concatenate([p.booked_absent for p in parts])
+                if hall.books
+                else np.empty(0, dtype=np.bool_)
+            ),
+            replications=len(parts),
+            **deferred,
+        )
+
+    def day_ptr(self, counts: np.ndarray) -> np.ndarray:
+        """Where each day of a batch starts among its tickets, from each replication's
+        walk-ins per (day, slot) bucket (``counts``, one row a replication) and its
+        bookings (booked tickets are issued on their day)."""
+        hall = self.hall
+        days = counts.reshape(counts.shape[0], hall.n_days, -1).sum(axis=2)
+        days += np.bincount(self.bookings[1], minlength=hall.n_days)
+        return np.concatenate([[0], np.cumsum(days)]).astype(np.int64)
+
+    def draw_streams(self, cursors: np.ndarray) -> TicketInputs:
+        """The batch drawn by :mod:`hallsim._streams` from the generators whose states are
+        ``cursors`` (moved on as they draw): what :meth:`draw` and :meth:`assemble` give,
+        value for value. The steps of the module doc, each one kernel call for the batch."""
+        hall, forms = self.hall, self.forms
+        batch = cursors.shape[0]
+        issued, category, counts, ticket_ptr = _streams.walk_ins(
+            cursors, self.expected, self.bucket_start, self.bucket_len, self.cum_prob
+        )
+        replication = np.repeat(np.arange(batch), np.diff(ticket_ptr))
+        booked_absent = np.empty(0, dtype=np.bool_)
+        if hall.books:
+            per_replication = np.full(batch, 2 * self.bookings[0].size)
+            draws = _streams.uniforms(cursors, per_replication).reshape(-1, 2)
+            issued, category, booked_absent, replication = _merge_bookings(
+                hall, self.bookings, issued, category, replication, draws, batch
+            )
+            ticket_ptr = np.concatenate([[0], np.cumsum(np.bincount(replication, minlength=batch))])
+        tickets = np.diff(ticket_ptr)
+
+        def durations(key, form, missing):
+            return _streams.durations(cursors, ticket_ptr, key, *form, missing)
+
+        def uniforms():
+            return _streams.uniforms(cursors, tickets)
+
+        service = durations(category, forms.service, np.nan)
+        patience = np.full(issued.size, np.inf)
+        if self.patience:
+            patience = durations(category, forms.patience, np.inf)
+        balk_draw = uniforms() if hall.balks else np.empty(0)
+        absent_draw = uniforms() if hall.no_shows else np.empty(0)
+        deferred = {}
+        if hall.defers:
+            deferred["deferred_draw"] = uniforms()
+            office = hall.deferred_office[category]
+            deferred["office_service"] = durations(office, forms.office, np.nan)
+            if hall.pickup_windows:
+                everyone = np.zeros(issued.size, dtype=np.int64)
+                deferred["pickup_service"] = durations(everyone, forms.pickup, np.nan)
+                deferred["pickup_draw"] = uniforms()
+        return TicketInputs(
+            issued,
+            category,
+            service,
+            patience,
+            self.day_ptr(counts),
+            balk_draw,
+            absent_draw,
+            booked_absent,
+            replications=batch,
+            **deferred,
+        )
+
+
+class _Forms(NamedTuple):
+    """The distributions of a hall in the stream forms of :mod:`hallsim._streams`: (codes,
+    first and second parameters), per category (service, patience), back office and the
+    pickup."""
+
+    service: tuple[np.ndarray, np.ndarray, np.ndarray]
+    patience: tuple[np.ndarray, np.ndarray, np.ndarray]
+    office: tuple[np.ndarray, np.ndarray, np.ndarray]
+    pickup: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, hall: CompiledHall) -> _Forms | None:
+        """None when some distribution has no stream form (or numba's ziggurat tables are
+        missing: ``_streams.AVAILABLE``)."""
+        if not _streams.AVAILABLE:
+            return None
+        scenario = hall.scenario
+        pickup = [] if scenario.pickup is None else [scenario.pickup.service]
+        forms = [
+            _stream_forms([spec.service for spec in hall.category_spec]),
+            _stream_forms([spec.patience for spec in hall.category_spec]),
+            _stream_forms([office.service for office in scenario.back_office]),
+            _stream_forms(pickup),
+        ]
+        return None if any(form is None for form in forms) else cls(*forms)
+
+
+def _stream_forms(distributions: list[Distribution | None]):
+    """The stream forms of ``distributions`` (None: no draw), or None if one has none."""
+    forms = [(_streams.NONE, 0.0, 0.0) if d is None else d.stream_form() for d in distributions]
+    if any(form is None for form in forms):
+        return None
+    code, a, b = zip(*forms, strict=True) if forms else ((), (), ())
+    return (
+        np.array(code, dtype=np.int64),
+        np.array(a, dtype=np.float64),
+        np.array(b, dtype=np.float64),
     )
+
+
+def _runs(distributions: list[Distribution | None]) -> tuple[tuple[int, int, Sampler], ...]:
+    """Runs of neighbouring categories that one call may draw for (see :class:`_DrawPlan`);
+    categories without a distribution (``None``) draw nothing."""
+    runs: list[list] = []
+    previous = None
+    for c, distribution in enumerate(distributions):
+        if distribution is None:
+            previous = None
+            continue
+        if previous is not None and distribution.elementwise and distribution == previous:
+            runs[-1][1] = c + 1
+        else:
+            runs.append([c, c + 1, distribution.sampler()])
+        previous = distribution
+    return tuple((first, stop, sampler) for first, stop, sampler in runs)
+
+
+def _draw_runs(rng: np.random.Generator, runs, sizes: list[int]) -> list[np.ndarray]:
+    """One replication's draws of ``runs``, ``sizes[c]`` values for category ``c``."""
+    drawn = []
+    for first, stop, sampler in runs:
+        size = sizes[first] if stop == first + 1 else sum(sizes[first:stop])
+        if size:
+            drawn.append(sampler(rng, size))
+    return drawn
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    """The arrays one after the other (no copy of a single one)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.empty(0)
 
 
 def deferred_draws(hall: CompiledHall, rng: np.random.Generator, category: np.ndarray) -> dict:
@@ -156,15 +498,32 @@ def deferred_draws(hall: CompiledHall, rng: np.random.Generator, category: np.nd
     return draws
 
 
-def _with_bookings(hall: CompiledHall, rng: np.random.Generator, issued, category):
-    """The walk-in tickets with the booked ones merged in, in order of issue, and which
-    booked holders never came (see :class:`~hallsim.scenario.Appointments`)."""
+def _booking_rows(hall: CompiledHall) -> tuple[np.ndarray, np.ndarray]:
+    """The bookings of a replication in the order they are drawn (day by day, slot by slot):
+    the row of each (its slot of ``hall.booking_*``) and its day."""
     days = np.arange(hall.n_days)
     factor = hall.weekday_factor[hall.day_weekday][:, hall.booking_class]  # (days, slots)
     counts = np.rint(hall.booking_count[None, :] * factor).astype(np.int64).ravel()
     row = np.repeat(np.tile(np.arange(hall.booking_class.size), hall.n_days), counts)
     day = np.repeat(np.repeat(days, hall.booking_class.size), counts)
-    draws = rng.random((row.size, 2))
+    return row, day
+
+
+def _with_bookings(hall: CompiledHall, rng: np.random.Generator, issued, category):
+    """One replication's walk-in tickets with its booked ones merged in, in order of issue,
+    and which booked holders never came (see :class:`~hallsim.scenario.Appointments`)."""
+    rows = _booking_rows(hall)
+    draws = rng.random((rows[0].size, 2))
+    replication = np.zeros(issued.size, dtype=np.int64)
+    return _merge_bookings(hall, rows, issued, category, replication, draws, 1)[:3]
+
+
+def _merge_bookings(hall: CompiledHall, rows, issued, category, replication, draws, batch: int):
+    """The walk-in tickets of a batch (with their ``replication``) and each replication's
+    booked tickets (``rows``; ``draws``: two uniforms per booking, replication after
+    replication), merged in order of replication and issue (walk-ins first at equal
+    times): issue times, ticket classes, whether the holder never came, replications."""
+    row, day = np.tile(rows[0], batch), np.tile(rows[1], batch)
     slot = day * 1440.0 + hall.booking_minute[row]
     early, late = hall.booking_early[row], hall.booking_late[row]
     arrive = np.clip(
@@ -177,9 +536,11 @@ def _with_bookings(hall: CompiledHall, rng: np.random.Generator, issued, categor
     booked_issued = np.where(absent, slot, arrive)
     booked_class = np.where(absent | on_time, hall.booking_class[row], hall.booking_walk_in[row])
     merged = np.concatenate([issued, booked_issued])
-    order = np.argsort(merged, kind="stable")  # walk-ins first at equal times
+    replications = np.concatenate([replication, np.repeat(np.arange(batch), rows[0].size)])
+    order = np.lexsort((merged, replications))  # stable: walk-ins first at equal times
     flags = np.concatenate([np.zeros(issued.size, dtype=np.bool_), absent])
-    return merged[order], np.concatenate([category, booked_class])[order], flags[order]
+    classes = np.concatenate([category, booked_class])
+    return merged[order], classes[order], flags[order], replications[order]
 
 
 def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
@@ -234,10 +595,9 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
                 + f" (got {getattr(draws, 'shape', type(draws).__name__)})"
             )
     ptr = inputs.day_ptr
-    if ptr.shape != (hall.n_days + 1,) or ptr[0] != 0 or ptr[-1] != n or np.any(np.diff(ptr) < 0):
-        raise ValueError(
-            f"inputs.day_ptr: must rise from 0 to {n} in {hall.n_days + 1} steps (got {ptr})"
-        )
+    days = inputs.replications * hall.n_days
+    if ptr.shape != (days + 1,) or ptr[0] != 0 or ptr[-1] != n or np.any(np.diff(ptr) < 0):
+        raise ValueError(f"inputs.day_ptr: must rise from 0 to {n} in {days + 1} steps (got {ptr})")
     if n == 0:
         return
     day = inputs.day
@@ -248,8 +608,11 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
         raise ValueError(
             f"inputs.issued[{i}]: not within day {day[i]}'s hours (got {inputs.issued[i]})"
         )
-    if np.any(np.diff(inputs.issued) < 0):
-        i = int(np.flatnonzero(np.diff(inputs.issued) < 0)[0]) + 1
+    falls = np.diff(inputs.issued) < 0
+    starts = inputs.ticket_ptr[1:-1]
+    falls[starts[(starts > 0) & (starts < n)] - 1] = False  # each replication starts again
+    if np.any(falls):
+        i = int(np.flatnonzero(falls)[0]) + 1
         raise ValueError(
             f"inputs.issued[{i}]: issue times must not decrease (got {inputs.issued[i]})"
         )

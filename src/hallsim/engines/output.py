@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -28,6 +29,11 @@ class EngineOutput:
     :data:`hallsim.compile.RESERVE_REASONS`); it closes with that post's period. Per ticket,
     for deferred cases (:mod:`hallsim.engines.backoffice`; empty when no category defers):
     ``office_start``, ``office_end``, ``pickup_arrive``, ``pickup_start``, ``pickup_end``.
+
+    For a batch of replications (:class:`~hallsim.engines.inputs.TicketInputs`) the tickets
+    are those of the batch, replication after replication, and so are the periods and the
+    activations: replication ``r``'s are ``period_ptr[r]:period_ptr[r + 1]`` and
+    ``reserve_ptr[r]:reserve_ptr[r + 1]`` (by default, one replication).
     """
 
     called: np.ndarray
@@ -49,3 +55,40 @@ class EngineOutput:
     pickup_arrive: np.ndarray
     pickup_start: np.ndarray
     pickup_end: np.ndarray
+    period_ptr: np.ndarray | None = None  # None: one replication (filled in on creation)
+    reserve_ptr: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name, entries in (("period_ptr", self.period_post), ("reserve_ptr", self.reserve_pool)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.array([0, entries.size], dtype=np.int64))
+
+    @property
+    def replications(self) -> int:
+        return self.period_ptr.size - 1
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[EngineOutput]) -> EngineOutput:
+        """One output for the replications of ``parts``, in order."""
+        if len(parts) == 1:
+            return parts[0]
+        arrays = {
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(cls)
+            if not f.name.endswith("_ptr")
+        }
+        return cls(
+            **arrays,
+            period_ptr=_joined([p.period_ptr for p in parts]),
+            reserve_ptr=_joined([p.reserve_ptr for p in parts]),
+        )
+
+
+def _joined(ptrs: list[np.ndarray]) -> np.ndarray:
+    """The boundaries of consecutive parts' entries, each part's given from 0."""
+    joined = [np.zeros(1, dtype=np.int64)]
+    offset = 0
+    for ptr in ptrs:
+        joined.append(ptr[1:] + offset)
+        offset += int(ptr[-1])
+    return np.concatenate(joined)
