@@ -1,4 +1,5 @@
-"""The ``hallsim`` command: ``validate``, ``schema``, ``run``, ``plan``, ``fit`` and ``forecast``.
+"""The ``hallsim`` command: ``validate``, ``schema``, ``run``, ``compare``, ``report``, ``plan``,
+``fit`` and ``forecast``.
 
 Bad input (a malformed scenario, a bad option) prints located messages and exits with 2,
 never a traceback.
@@ -126,6 +127,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("files", type=Path, nargs="+", metavar="FILE")
     _run_options(compare, replications=30)
+    report = commands.add_parser(
+        "report",
+        help="simulate halls and write one self-contained HTML report (and compare them)",
+    )
+    report.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    _run_options(report, replications=10)
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=Path("report.html"),
+        metavar="FILE",
+        help="the HTML file to write",
+    )
     plan = commands.add_parser(
         "plan",
         help="staff a hall to a target: requirements, shifts, layout, verified by simulation",
@@ -263,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "report":
+            return _report(args)
         if args.command in ("fit", "forecast"):
             return _from_log(args)
         return _run(args)
@@ -546,6 +562,25 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print(f"{len(names)} halls, {args.replications} replications each, seed {comparison.seed}")
     print(format_comparison(comparison))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    try:
+        out = write_report(
+            args.files,
+            args.out,
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            progress=True,
+        )
+    except OSError as error:  # the report cannot be written there
+        print(f"hallsim report: {error}", file=sys.stderr)
+        return 2
+    print(f"report of {len(args.files)} hall{'s' if len(args.files) > 1 else ''} written to {out}")
     return 0
 
 

@@ -38,6 +38,8 @@ from .metrics import coefficient_of_variation_rows, gini_rows
 from .scenario import Scenario
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .logs import TicketLog
 
 __all__ = ["HallWarning", "Results"]
@@ -597,6 +599,13 @@ class Results:
         from .logs import log_from_results
 
         return log_from_results(self, start_date, replication)
+
+    def to_excel(self, path: str | Path, *, tickets: bool = True) -> Path:
+        """Write every table as a sheet of an Excel workbook, with the summary and the run's
+        settings (:func:`hallsim.export.write_excel`); returns ``path``."""
+        from .export import write_excel
+
+        return write_excel(self, path, tickets=tickets)
 
 
 def format_summary(table: pd.DataFrame) -> str:
