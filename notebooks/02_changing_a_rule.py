@@ -67,7 +67,9 @@ print(f"{len(fast.tickets):,} tickets, identical in both engines")
 #
 # - `day.inputs.category[i]`, `day.inputs.issued[i]`: a ticket's category (its ticket class,
 #   see `day.hall.category_ids`) and issue time;
-# - `day.hall.category_spec[c]`: the category as written in the scenario file;
+# - `day.hall.service_mean[c]`, `day.hall.service[c]`: the mean and the distribution of the
+#   service time of ticket class `c` (the compiled hall: `day.hall` holds what the scenario
+#   file says, as arrays);
 # - `day.priority_of(i)`, `day.queues_of(window)`, `day.now`.
 #
 # Our rule calls the ticket whose category has the smallest **mean** service time (what the
@@ -84,12 +86,8 @@ print(f"{len(fast.tickets):,} tickets, identical in both engines")
 # %%
 def shortest_expected_service(day: Day, window: int) -> int:
     """Call the ticket whose category has the smallest mean service time, then the oldest."""
-    categories = day.hall.category_spec
-
-    def mean_service(i: int) -> float:
-        return categories[day.inputs.category[i]].service.mean
-
-    return min(day.callable_tickets(window), key=lambda i: (mean_service(i), i))
+    mean = day.hall.service_mean
+    return min(day.callable_tickets(window), key=lambda i: (mean[day.inputs.category[i]], i))
 
 
 {c.id: c.service.mean for c in scenario.categories}  # minutes: enquiries first, business last

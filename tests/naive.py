@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from hallsim.results import BACK_OFFICE_METRICS, METRICS
+from hallsim.staffing import build_posts
 
 OVERALL = "overall"
 CLASS_SUFFIXES = (":priority", ":appointment")
@@ -124,8 +125,8 @@ class Post:
 
 
 def posts(results) -> list[Post]:
-    """The scenario's staffing plan (``Scenario.posts``), then each reserve pool's windows
-    worked by each of its members, with the ticket classes each post serves."""
+    """The scenario's staffing plan (``hallsim.staffing.build_posts``), then each reserve
+    pool's windows worked by each of its members, with the ticket classes each post serves."""
     scenario = results.scenario
     windows, members = scenario.window_names, scenario.member_names
 
@@ -139,7 +140,7 @@ def posts(results) -> list[Post]:
             served(set(p.served)),
             tuple(p.spans),
         )
-        for p in scenario.posts()
+        for p in build_posts(scenario)[0]
     ]
     for pool in scenario.reserve:
         categories = set(scenario.resolve(pool.serves))

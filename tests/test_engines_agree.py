@@ -12,6 +12,8 @@ same tickets, window periods, reserve activations and back-office times. The pro
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from conftest import OUTPUT_FIELDS, on_minute_grid
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 import hallsim as hs
 from hallsim.clock import clock
-from hallsim.compile import compile_scenario
+from hallsim.compile import OUTCOMES, compile_scenario
 from hallsim.engines import fast, reference
 from hallsim.engines.inputs import draw_inputs
 
@@ -254,6 +256,16 @@ def with_back_office(draw, scenario: hs.Scenario, open_minute: int, hours: int) 
                 "back_office": draw(st.sampled_from([o["id"] for o in offices])),
                 "pickup": data.get("pickup") is not None and draw(st.booleans()),
             }
+    deferred = [c["deferred"] for c in data["categories"] if c.get("deferred")]
+    if not deferred:  # at least one category defers, and to the pickup where there is one
+        data["categories"][0]["deferred"] = {
+            "share": 1.0,
+            "back_office": offices[0]["id"],
+            "pickup": False,
+        }
+        deferred = [data["categories"][0]["deferred"]]
+    if data.get("pickup") is not None and not any(d.get("pickup") for d in deferred):
+        deferred[0]["pickup"] = True
     return hs.Scenario.model_validate(data)
 
 
@@ -355,22 +367,108 @@ def staffed(draw, data: dict, open_minute: int, hours: int) -> hs.Scenario:
     return hs.Scenario.model_validate(data)
 
 
-@PROFILE
-@given(scenario=halls(), seed=st.integers(0, 2**32 - 1), grid=st.booleans())
-def test_both_engines_give_identical_tickets(scenario, seed, grid):
-    hall = compile_scenario(scenario)
-    inputs = draw_inputs(hall, np.random.default_rng(seed))
-    if grid:
-        inputs = on_minute_grid(inputs)
-    expected = reference.run(hall, inputs)
-    for kernel in ("auto", "general", "full-steps"):
-        got = fast.run(hall, inputs, kernel=kernel)
-        for name in OUTPUT_FIELDS:
-            a, b = getattr(got, name), getattr(expected, name)
-            if a.dtype.kind == "f":
-                np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, err_msg=f"{kernel}: {name}")
-            else:
-                np.testing.assert_array_equal(a, b, err_msg=f"{kernel}: {name}")
+# Each feature of the strategy (scenario sections, and outcomes the run produced) must occur
+# in at least this share of the examples: a strategy that silently falls back to simpler halls
+# (a section that stops validating, a rule never drawn) fails instead of passing on less
+MIN_SHARE = 0.05
+
+
+def features(scenario: hs.Scenario, grid: bool, output) -> set[str]:
+    """What an example exercised: the sections and rules its scenario uses, and the outcomes
+    and events its run produced."""
+    used = {"minute grid"} if grid else set()
+    for c in scenario.categories:
+        for name in ("patience", "daily_cap", "balking", "priority_share", "appointments"):
+            if getattr(c, name) is not None:
+                used.add(name)
+        if c.no_show is not None:
+            used.add(f"no_show then {c.no_show.then}")
+    groups_of = [0] * len(scenario.categories)
+    for w in scenario.windows:
+        for c in scenario.resolve(w.serves):
+            groups_of[c] += 1
+        used.add(f"call {w.call.rule}")
+        used |= {"window spans"} if w.open else set()
+        used |= {"tidal block"} if w.tidal else set()
+    used |= {"overlapping skills"} if max(groups_of) > 1 else set()
+    used |= {"several days"} if scenario.hall.days > 1 else set()
+    used |= {"staff"} if scenario.staff else set()
+    used |= {"rotation"} if scenario.rotation else set()
+    used |= {"reserve pool"} if scenario.reserve else set()
+    used |= {"back office"} if scenario.back_office else set()
+    used |= {"pickup"} if scenario.pickup is not None else set()
+    for code, outcome in enumerate(OUTCOMES):
+        if np.any(output.outcome == code):
+            used.add(f"outcome {outcome}")
+    if output.recall_post.size and np.any(output.recall_post >= 0):
+        used.add("recalled in vain")
+    if output.reserve_pool.size:
+        used.add("reserve activation")
+    if np.isfinite(output.office_end).any():
+        used.add("back-office case done")
+    if np.isfinite(output.pickup_end).any():
+        used.add("pickup served")
+    return used
+
+
+FEATURES = (
+    "minute grid",
+    "patience",
+    "daily_cap",
+    "balking",
+    "priority_share",
+    "appointments",
+    "no_show then drop",
+    "no_show then requeue",
+    "call fcfs",
+    "call strict",
+    "call weighted",
+    "call threshold",
+    "window spans",
+    "tidal block",
+    "overlapping skills",
+    "several days",
+    "staff",
+    "rotation",
+    "reserve pool",
+    "back office",
+    "pickup",
+    *(f"outcome {outcome}" for outcome in OUTCOMES),
+    "recalled in vain",
+    "reserve activation",
+    "back-office case done",
+    "pickup served",
+)
+
+
+def test_both_engines_give_identical_tickets():
+    seen: Counter[str] = Counter()
+    examples = 0
+
+    @PROFILE
+    @given(scenario=halls(), seed=st.integers(0, 2**32 - 1), grid=st.booleans())
+    def check(scenario, seed, grid):
+        nonlocal examples
+        hall = compile_scenario(scenario)
+        inputs = draw_inputs(hall, np.random.default_rng(seed))
+        if grid:
+            inputs = on_minute_grid(inputs)
+        expected = reference.run(hall, inputs)
+        for kernel in ("auto", "general", "full-steps"):
+            got = fast.run(hall, inputs, kernel=kernel)
+            for name in OUTPUT_FIELDS:
+                a, b = getattr(got, name), getattr(expected, name)
+                if a.dtype.kind == "f":
+                    np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, err_msg=f"{kernel}: {name}")
+                else:
+                    np.testing.assert_array_equal(a, b, err_msg=f"{kernel}: {name}")
+        examples += 1
+        seen.update(features(scenario, grid, expected))
+
+    check()
+    rare = {f: seen[f] for f in FEATURES if seen[f] < MIN_SHARE * examples}
+    assert not rare, f"features exercised in under {MIN_SHARE:.0%} of {examples} examples: {rare}"
+    assert set(seen) <= set(FEATURES), set(seen) - set(FEATURES)
 
 
 def test_the_shipped_hall_with_every_feature_gives_identical_tickets():

@@ -27,6 +27,7 @@ import hallsim as hs
 from hallsim.clock import clock, minutes_of_day
 from hallsim.errors import PlanError
 from hallsim.plan.schedule import Break, Schedule, ShiftType, StaffType, schedule
+from hallsim.staffing import build_posts
 
 OPEN = 480  # 08:00
 
@@ -582,7 +583,7 @@ def open_windows(scenario: hs.Scenario, group: str, start: int, length: int) -> 
     entry = [w.id for w in scenario.windows].index(group)
     return sum(
         any(a <= start and start + length <= b for a, b in post.spans)
-        for post in scenario.posts()
+        for post in build_posts(scenario)[0]
         if post.entry == entry
     )
 

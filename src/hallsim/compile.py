@@ -12,6 +12,10 @@ every time in results).
 Reporting slots: ``n_open_slots`` slots of ``interval_min`` cover the opening hours (the last
 may be shorter), then ``n_slots - n_open_slots`` slots of the same length after closing time
 hold the overtime (the last slot also takes anything later than that).
+
+Data flows one way: after :func:`compile_scenario` nothing reads the scenario. What the
+inputs, the engines, the results and the warnings need of it is here, as arrays, names and
+the (frozen) distributions to draw from.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from functools import cached_property
 import numpy as np
 
 from .clock import minutes_of_day
+from .distributions import Distribution
 from .scenario import WEEKDAYS, Category, Scenario
-from .staffing import Post
+from .staffing import Post, build_posts
 
 __all__ = ["OUTCOMES", "CompiledHall", "compile_scenario"]
 
@@ -47,7 +52,6 @@ CALL_FCFS, CALL_STRICT, CALL_WEIGHTED, CALL_THRESHOLD = range(len(CALL_RULES))
 class CompiledHall:
     """Everything an engine needs, as arrays. Built by :func:`compile_scenario`."""
 
-    scenario: Scenario
     n_days: int
     open_minute: float
     close_minute: float
@@ -58,7 +62,9 @@ class CompiledHall:
     # ticket classes, called "categories" from here on: the scenario's categories (0..S-1,
     # walk-in tickets), then their priority and appointment classes
     category_ids: list[str]
-    category_spec: list[Category]  # (C,) the scenario category each class belongs to
+    service: tuple[Distribution, ...]  # (C,) service time of each class (its category's)
+    patience: tuple[Distribution | None, ...]  # (C,) None: never gives up
+    service_mean: np.ndarray  # (C,) float64 minutes
     class_category: np.ndarray  # (C,) int64 its index in the scenario
     class_ptr: np.ndarray  # CSR: classes of scenario category k are class_idx[ptr[k]:ptr[k+1]]
     class_idx: np.ndarray
@@ -73,6 +79,8 @@ class CompiledHall:
     no_show_lost: np.ndarray  # (C,) float64 minutes a window spends on an absent holder
     no_show_requeue: np.ndarray  # (C,) bool: requeue (else drop) after the recalls
     # windows, staff, and the posts the engines serve at (see hallsim.staffing)
+    sla_wait_min: float | None  # the hall's service-level wait, None for none
+    entry_ids: list[str]  # id of each [[windows]] entry
     window_names: list[str]
     window_entry: np.ndarray  # (X,) int64 [[windows]] entry of each window
     staff_names: list[str]
@@ -108,12 +116,16 @@ class CompiledHall:
     pool_close_queue: np.ndarray  # (R,) int64
     pool_close_wait: np.ndarray  # (R,) float64
     pool_delay: np.ndarray  # (R,) float64 minutes
+    pool_ids: list[str]
+    pool_minutes: np.ndarray  # (R,) float64: window-minutes a pool can open (windows x hours)
     # deferred cases: back offices and pickup (see hallsim.engines.backoffice)
     deferred_share: np.ndarray  # (C,) float64
     deferred_office: np.ndarray  # (C,) int64, -1 for none
     deferred_pickup: np.ndarray  # (C,) bool
     office_staff: np.ndarray  # (O,) int64
     office_spans: list[np.ndarray]  # per office (k, 2) working spans, minutes of day
+    office_service: tuple[Distribution, ...]  # (O,)
+    pickup_service: Distribution | None
     pickup_windows: int
     pickup_spans: np.ndarray  # (k, 2) minutes of day
     # appointments: bookings of slot k of appointment class booking_class[k]
@@ -125,6 +137,9 @@ class CompiledHall:
     booking_late: np.ndarray  # (B,) float64
     booking_grace: np.ndarray  # (B,) float64
     booking_no_show: np.ndarray  # (B,) float64
+    plain_categories: bool  # no category has patience, a cap, balking or no-shows
+    no_shows: bool  # some category has no-shows (then the inputs carry a uniform per ticket)
+    staffed_minutes: float  # window-minutes of a day the posts (not the pools') are open
     max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
 
     @cached_property
@@ -153,13 +168,7 @@ class CompiledHall:
             self.n_pools == 0
             and bool(np.all(np.diff(self.cat_group_ptr) == 1))
             and not self.books
-            and all(
-                c.patience is None
-                and c.daily_cap is None
-                and c.balking is None
-                and c.no_show is None
-                for c in self.scenario.categories
-            )
+            and self.plain_categories
             and all(
                 len(set(self.category_priority[self.serves[g]].tolist())) == 1
                 for g in range(self.n_groups)
@@ -175,14 +184,14 @@ class CompiledHall:
         """Whether any category balks (then the inputs carry a uniform per ticket)."""
         return bool(self.balk_ptr[-1] > 0)
 
-    @cached_property
-    def no_shows(self) -> bool:
-        """Whether any category has no-shows (then the inputs carry a uniform per ticket)."""
-        return any(c.no_show is not None for c in self.scenario.categories)
-
     @property
     def n_categories(self) -> int:
         return len(self.category_ids)
+
+    @property
+    def n_scenario_categories(self) -> int:
+        """Categories of the scenario (the first classes)."""
+        return len(self.class_ptr) - 1
 
     @property
     def n_windows(self) -> int:
@@ -384,7 +393,8 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     first = WEEKDAYS.index(hall.first_weekday)
     day_weekday = (first + np.arange(hall.days)) % 7
 
-    groups = _groups(scenario.posts()) + [[post] for post in _reserve_posts(scenario)]
+    plan = build_posts(scenario)[0]
+    groups = _groups(plan) + [[post] for post in _reserve_posts(scenario)]
     posts = [post for group in groups for post in group]
     pool_sizes = [(len(scenario.window_indices(p.windows)), p.staff) for p in scenario.reserve]
     pool_posts = [windows * members for windows, members in pool_sizes]  # the last posts
@@ -425,8 +435,11 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     post_window = np.array([post.window for post in posts], dtype=np.int64)
     offices = [office.id for office in scenario.back_office]
     post_staff = np.array([post.member for post in posts], dtype=np.int64)
+    pool_hours = [
+        [minutes_of_day(t) for t in pool.hours or (hall.open, hall.close)]
+        for pool in scenario.reserve
+    ]
     return CompiledHall(
-        scenario=scenario,
         n_days=hall.days,
         open_minute=float(hall.open_minute),
         close_minute=float(hall.close_minute),
@@ -437,7 +450,9 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         category_ids=[
             spec.id + CLASS_SUFFIX[kind] for spec, kind in zip(specs, kinds, strict=True)
         ],
-        category_spec=specs,
+        service=tuple(c.service for c in specs),
+        patience=tuple(c.patience for c in specs),
+        service_mean=np.array([c.service.mean for c in specs], dtype=float),
         class_category=np.array(class_category, dtype=np.int64),
         class_ptr=class_ptr,
         class_idx=class_idx,
@@ -456,6 +471,8 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         ),
         rate_per_min=rate,
         weekday_factor=weekday,
+        sla_wait_min=hall.sla_wait_min,
+        entry_ids=[w.id for w in scenario.windows],
         window_names=scenario.window_names,
         window_entry=np.array(scenario.window_entries, dtype=np.int64),
         staff_names=scenario.member_names,
@@ -495,6 +512,11 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         pool_close_queue=np.array([p.close_queue for p in scenario.reserve], dtype=np.int64),
         pool_close_wait=np.array([p.close_wait_min for p in scenario.reserve], dtype=float),
         pool_delay=np.array([p.delay_min for p in scenario.reserve], dtype=float),
+        pool_ids=[p.id for p in scenario.reserve],
+        pool_minutes=np.array(
+            [min(w, m) * (b - a) for (w, m), (a, b) in zip(pool_sizes, pool_hours, strict=True)],
+            dtype=float,
+        ),
         deferred_share=np.array([0.0 if c.deferred is None else c.deferred.share for c in specs]),
         deferred_office=np.array(
             [-1 if c.deferred is None else offices.index(c.deferred.back_office) for c in specs],
@@ -506,9 +528,17 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         **_bookings(scenario, specs, class_category, kinds),
         office_staff=np.array([o.staff for o in scenario.back_office], dtype=np.int64),
         office_spans=[_working_spans(hall, o.hours) for o in scenario.back_office],
+        office_service=tuple(o.service for o in scenario.back_office),
+        pickup_service=None if scenario.pickup is None else scenario.pickup.service,
         pickup_windows=0 if scenario.pickup is None else scenario.pickup.windows,
         pickup_spans=_working_spans(
             hall, None if scenario.pickup is None else scenario.pickup.hours
         ),
+        plain_categories=all(
+            c.patience is None and c.daily_cap is None and c.balking is None and c.no_show is None
+            for c in scenario.categories
+        ),
+        no_shows=any(c.no_show is not None for c in scenario.categories),
+        staffed_minutes=float(sum(b - a for post in plan for a, b in post.spans)),
         max_post_periods=sum(len(post.spans) for post in posts),
     )

@@ -83,6 +83,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .clock import clock
 from .compile import (
     ABANDONED,
     APPOINTMENT,
@@ -129,8 +130,11 @@ class LogReplay:
 
     Attributes
     ----------
+    scenario : Scenario
+        The scenario the log is replayed through, its ``days`` and ``first_weekday`` set
+        from the log's dates.
     hall : CompiledHall
-        The scenario, its ``days`` and ``first_weekday`` set from the log's dates.
+        That scenario compiled.
     first_date : pandas.Timestamp
         The date of day 0.
     ticket : pandas.Series
@@ -155,6 +159,7 @@ class LogReplay:
         What the replay could not follow the scenario in, for ``Results.warnings``.
     """
 
+    scenario: Scenario
     hall: CompiledHall
     first_date: pd.Timestamp
     ticket: pd.Series
@@ -169,11 +174,6 @@ class LogReplay:
     booked_absent: np.ndarray
     warnings: list[str] = field(default_factory=list)
     _groups: dict = field(default_factory=dict, init=False, repr=False)  # see _to_draw
-
-    @property
-    def scenario(self) -> Scenario:
-        """The scenario the log is replayed through (days and first weekday from the log)."""
-        return self.hall.scenario
 
     @property
     def n_tickets(self) -> int:
@@ -202,7 +202,7 @@ class LogReplay:
         category = self.category
         service = self.service.copy()
         for c, tickets in self._to_draw("service"):
-            service[tickets] = hall.category_spec[c].service.sample(rng, tickets.size)
+            service[tickets] = hall.service[c].sample(rng, tickets.size)
         patience = self.patience.copy()
         drawn = np.isnan(patience)
         if drawn.any():
@@ -210,7 +210,7 @@ class LogReplay:
             uniforms[drawn] = rng.random(int(drawn.sum()))
             for c, tickets in self._to_draw("patience"):
                 patience[tickets] = patience_beyond(
-                    hall.category_spec[c].patience, self.waited[tickets], uniforms[tickets]
+                    hall.patience[c], self.waited[tickets], uniforms[tickets]
                 )
 
         balk_draw = _fixed_or_drawn(rng, self.balk_draw) if hall.balks else np.empty(0)
@@ -451,7 +451,7 @@ def _check_order(table: pd.DataFrame, times: dict[str, np.ndarray], source) -> N
             )
 
 
-def _replay_hall(scenario: Scenario, first: pd.Timestamp, days: int) -> CompiledHall:
+def _replay_scenario(scenario: Scenario, first: pd.Timestamp, days: int) -> Scenario:
     """The scenario run for the log's ``days`` from the weekday of its first date."""
     try:
         hall = Hall.model_validate(
@@ -466,7 +466,7 @@ def _replay_hall(scenario: Scenario, first: pd.Timestamp, days: int) -> Compiled
             f"the log spans {days} days from {first.date()}: more than a run can hold "
             "(100,000 days); replay it in parts"
         ) from None
-    return compile_scenario(scenario.model_copy(update={"hall": hall}))
+    return scenario.model_copy(update={"hall": hall})
 
 
 def _check_hours(hall: CompiledHall, issued, day, table) -> None:
@@ -475,7 +475,7 @@ def _check_hours(hall: CompiledHall, issued, day, table) -> None:
     bad = np.flatnonzero(~((offset >= hall.open_minute) & (offset < hall.close_minute)))
     if bad.size:
         i = bad[0]
-        hours = f"{hall.scenario.hall.open}-{hall.scenario.hall.close}"
+        hours = f"{clock(int(hall.open_minute))}-{clock(int(hall.close_minute))}"
         raise ValueError(
             f"ticket {table['ticket'].iloc[i]!r} was issued at {table['issued'].iloc[i]}, "
             f"outside the hall's opening hours {hours} ({bad.size} of the log's "
@@ -521,7 +521,7 @@ def _tickets(count: int) -> str:
 
 
 def _unknown_category(hall, ticket, name, target, count) -> str:
-    scenario_ids = hall.scenario.category_ids
+    scenario_ids = hall.category_ids[: hall.n_scenario_categories]
     where = f"ticket {ticket!r} has category {name!r}"
     if target != name:
         where += f" (mapped to {target!r})"
@@ -574,10 +574,11 @@ def _one_factor(values: np.ndarray) -> float | None:
     return None
 
 
-def _service_factors(hall: CompiledHall, table: pd.DataFrame, rows, classes, windows):
+def _service_factors(
+    scenario: Scenario, hall: CompiledHall, table: pd.DataFrame, rows, classes, windows
+):
     """For the tickets at ``rows`` (of class ``classes``): the factor the engines apply at
-    the window and staff member the log says served them."""
-    scenario = hall.scenario
+    the window and staff member the log says served them (``hall``: ``scenario`` compiled)."""
     rows = np.asarray(rows)
     mapping = dict(windows or {})
     for name, target in mapping.items():
@@ -723,7 +724,8 @@ def prepare_replay(
     origin = issued_ns[0] - issued_ns[0] % NS_PER_DAY  # midnight of the first date
     day = (issued_ns - origin) // NS_PER_DAY
     first_date = pd.Timestamp(origin)
-    hall = _replay_hall(scenario, first_date, int(day[-1]) + 1)
+    scenario = _replay_scenario(scenario, first_date, int(day[-1]) + 1)
+    hall = compile_scenario(scenario)
     times = {name: _minutes(table[name], origin) for name in TIME_COLUMNS}
     issued = times["issued"]
     _check_hours(hall, issued, day, table)
@@ -733,7 +735,6 @@ def prepare_replay(
     called, start, end = times["called"], times["start"], times["end"]
 
     n = len(table)
-    spec_of = hall.category_spec
     lost = hall.no_show_lost[category]
     # a log keeps times to the microsecond or the second: a gap within a millisecond of the
     # recall time is the recall time
@@ -764,17 +765,17 @@ def prepare_replay(
         np.maximum.at(day_last, day, last)
         waited_until[waiting] = day_last[day[waiting]]
     waited = np.where(np.isnan(waited_until), -np.inf, waited_until - issued)
-    has_patience = np.array([spec.patience is not None for spec in spec_of])[category]
+    has_patience = np.array([p is not None for p in hall.patience])[category]
     patience = np.where(has_patience, np.nan, np.inf)
     patience = np.where(outcome == ABANDONED, end - issued, patience)
     patience[booked_absent] = np.inf  # they never wait
 
     warnings = []
-    for c, spec in enumerate(spec_of):
-        if spec.patience is None or isinstance(spec.patience, Exponential):
+    for c, distribution in enumerate(hall.patience):
+        if distribution is None or isinstance(distribution, Exponential):
             continue  # an exponential patience exceeds any wait
         mine = np.flatnonzero((category == c) & np.isnan(patience) & (waited > 0))
-        beyond = ~_can_exceed(spec.patience, waited[mine])
+        beyond = ~_can_exceed(distribution, waited[mine])
         if beyond.any():
             patience[mine[beyond]] = np.inf
             warnings.append(
@@ -787,9 +788,10 @@ def prepare_replay(
     if service == "logged":
         timed = np.flatnonzero(served & ~np.isnan(start) & ~np.isnan(end))
         if timed.size:
-            factors = _service_factors(hall, table, timed, category[timed], windows)
+            factors = _service_factors(scenario, hall, table, timed, category[timed], windows)
             base[timed] = (end[timed] - start[timed]) / factors
     return LogReplay(
+        scenario=scenario,
         hall=hall,
         first_date=first_date,
         ticket=table["ticket"],

@@ -251,7 +251,7 @@ def _ticket_sums(
         hall.close_minute - hall.open_minute,
         bounds,
         hall.n_open_slots,
-        hall.scenario.hall.sla_wait_min,
+        hall.sla_wait_min,
         sums["counts"],
         sums["wait_sum"],
         sums["areas"],
@@ -533,19 +533,21 @@ class Results:
         hall: CompiledHall,
         parts: list[dict],
         *,
+        scenario: Scenario,
         seed: int,
         engine: str,
         warnings_: list[str],
     ) -> Results:
         """Assemble the arrays of batches of replications (:func:`replication_tables`, in
-        replication order) into tables, each built once."""
+        replication order) of ``scenario`` compiled as ``hall`` into tables, each built
+        once."""
         data = _joined(parts)
         categories = pd.CategoricalDtype(hall.category_ids)
         tickets = None
         if "tickets" in data:
             tickets = _ticket_table(hall, data, categories)
         return cls(
-            scenario=hall.scenario,
+            scenario=scenario,
             seed=seed,
             replications=data["replications"],
             engine=engine,
@@ -797,7 +799,7 @@ def _padded(values: np.ndarray, slots: int) -> np.ndarray:
 
 
 def _window_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
-    group_ids = [w.id for w in hall.scenario.windows]
+    group_ids = hall.entry_ids
     table = _time_table(data, "windows", "window", hall.window_names)
     table.insert(
         2,
@@ -832,7 +834,7 @@ def _time_table(data: dict, key: str, column: str, names: list[str]) -> pd.DataF
 def _reserve_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     """One row per reserve activation."""
     reserve = data["reserve"]
-    pools = [pool.id for pool in hall.scenario.reserve]
+    pools = hall.pool_ids
     post = reserve["post"].astype(np.int64)
     opened = reserve["opened"]
     return pd.DataFrame(

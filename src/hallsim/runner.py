@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from .clock import minutes_of_day
 from .compile import CompiledHall, compile_scenario
 from .engines import fast, reference
 from .engines.inputs import TicketInputs, draw_seeded, replication_generators
@@ -161,7 +160,8 @@ def simulate(
         max_memory=max_memory,
         batch=batch,
     )
-    scenario = hall.scenario
+    if replay is not None:
+        scenario = replay.scenario  # the log's days and first weekday
     jobs = [
         (int(seed), first, min(first + batch, replications), keep_tickets, engine, rules)
         for first in range(0, replications, batch)
@@ -190,7 +190,7 @@ def simulate(
     # the capacity warnings judge the scenario's drawn arrivals, which a replay does not use
     warnings_ = capacity_warnings(hall) if replay is None else list(replay.warnings)
     results = Results.from_replications(
-        hall, parts, seed=int(seed), engine=engine, warnings_=warnings_
+        hall, parts, scenario=scenario, seed=int(seed), engine=engine, warnings_=warnings_
     )
     results.rules = rules
     if replay is not None:
@@ -294,15 +294,10 @@ def capacity_warnings(hall: CompiledHall) -> list[str]:
     """
     bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
     tickets = hall.rate_per_min * np.diff(bounds)[:, None]  # (slots, C) on a factor-1 day
-    means = np.array([c.service.mean for c in hall.category_spec])
+    means = hall.service_mean
     best_factor = np.where(hall.serves, hall.factor, np.inf).min(axis=0)
-    scenario = hall.scenario
-    open_time = sum(b - a for post in scenario.posts() for a, b in post.spans)
-    for pool in scenario.reserve:
-        start, end = pool.hours or (scenario.hall.open, scenario.hall.close)
-        windows = min(len(scenario.window_indices(pool.windows)), pool.staff)
-        open_time += windows * (minutes_of_day(end) - minutes_of_day(start))
-    n_categories = len(scenario.categories)
+    open_time = hall.staffed_minutes + float(hall.pool_minutes.sum())
+    n_categories = hall.n_scenario_categories
     messages = []
     for weekday in sorted(set(hall.day_weekday.tolist())):
         daily = tickets.sum(axis=0) * hall.weekday_factor[weekday]

@@ -44,7 +44,7 @@ from .limits import (
     Units,
     WeekdayFactor,
 )
-from .staffing import Post, build_posts
+from .staffing import build_posts
 
 __all__ = [
     "Appointments",
@@ -673,10 +673,6 @@ class Scenario(_Frozen):
         """Names of every staff member, in file order (``id``, or ``id.k`` in a group), then
         the members of the reserve pools."""
         return [name for staff in [*self.staff, *self.reserve] for name in staff.names]
-
-    def posts(self) -> list[Post]:
-        """Who works which window, serving what, when: see :mod:`hallsim.staffing`."""
-        return build_posts(self)[0]
 
     def speed(self, staff: Staff | Reserve, category: int) -> float:
         """Service-time factor of ``staff`` (or a reserve pool) for the category with index

@@ -252,16 +252,15 @@ class _DrawPlan:
         positive = rates.reshape(-1, hall.n_categories) > 0
         last = hall.n_categories - 1 - np.argmax(positive[:, ::-1], axis=1)
         cum_prob[np.arange(hall.n_categories)[None, :] >= last[:, None]] = 2.0
-        specs = hall.category_spec
         return cls(
             hall=hall,
             expected=(total_rate * slot_len[None, :]).ravel(),
             bucket_start=(days[:, None] * 1440.0 + slot_start[None, :]).ravel(),
             bucket_len=np.broadcast_to(slot_len, total_rate.shape).ravel().copy(),
             cum_prob=np.ascontiguousarray(cum_prob),
-            service=_runs([spec.service for spec in specs]),
-            patience=_runs([spec.patience for spec in specs]),
-            has_patience=np.array([spec.patience is not None for spec in specs], dtype=bool),
+            service=_runs(hall.service),
+            patience=_runs(hall.patience),
+            has_patience=np.array([p is not None for p in hall.patience], dtype=bool),
             bookings=_booking_rows(hall),
             forms=_Forms.of(hall),
         )
@@ -420,12 +419,11 @@ class _Forms(NamedTuple):
         missing: ``_streams.AVAILABLE``)."""
         if not _streams.AVAILABLE:
             return None
-        scenario = hall.scenario
-        pickup = [] if scenario.pickup is None else [scenario.pickup.service]
+        pickup = [] if hall.pickup_service is None else [hall.pickup_service]
         forms = [
-            _stream_forms([spec.service for spec in hall.category_spec]),
-            _stream_forms([spec.patience for spec in hall.category_spec]),
-            _stream_forms([office.service for office in scenario.back_office]),
+            _stream_forms(hall.service),
+            _stream_forms(hall.patience),
+            _stream_forms(hall.office_service),
             _stream_forms(pickup),
         ]
         return None if any(form is None for form in forms) else cls(*forms)
@@ -488,12 +486,12 @@ def deferred_draws(hall: CompiledHall, rng: np.random.Generator, category: np.nd
     draws = {"deferred_draw": rng.random(n)}
     office = hall.deferred_office[category]
     office_service = np.full(n, np.nan)
-    for o, spec in enumerate(hall.scenario.back_office):
+    for o, service in enumerate(hall.office_service):
         mine = office == o
-        office_service[mine] = spec.service.sample(rng, int(mine.sum()))
+        office_service[mine] = service.sample(rng, int(mine.sum()))
     draws["office_service"] = office_service
     if hall.pickup_windows:
-        draws["pickup_service"] = hall.scenario.pickup.service.sample(rng, n)
+        draws["pickup_service"] = hall.pickup_service.sample(rng, n)
         draws["pickup_draw"] = rng.random(n)
     return draws
 

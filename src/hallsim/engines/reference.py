@@ -108,8 +108,9 @@ class Rules:
     ``call_next(day, window) -> ticket`` chooses which waiting ticket a free ``window`` calls;
     it is given the :class:`Day` (read :meth:`Day.callable_tickets`, :meth:`Day.queues_of`,
     :meth:`Day.priority_of`, ``day.now``, ``day.inputs`` for the tickets' draws and
-    ``day.hall`` for the compiled hall: ``day.hall.category_spec[c]`` is the scenario's
-    category of ticket class ``c``) and must return one of ``day.callable_tickets(window)``.
+    ``day.hall`` for the compiled hall: ``day.hall.category_ids[c]`` is the id of ticket
+    class ``c``, ``day.hall.service_mean[c]`` its mean service time) and must return one of
+    ``day.callable_tickets(window)``.
     ``window`` is a post (:mod:`hallsim.staffing`; ``day.hall.post_window[window]`` is the
     hall's window). With ``workers > 1`` it must be picklable: a module-level function.
     """
@@ -219,7 +220,7 @@ class Day:
         it is booked and its holder never came, the day's cap refuses it or the queue's
         length makes its holder balk."""
         hall = self.hall
-        admitted = [0] * len(hall.scenario.categories)  # caps count a category's classes
+        admitted = [0] * hall.n_scenario_categories  # caps count a category's classes
         for i in tickets:
             yield self._event(self.inputs.issued[i], ARRIVES, i, caused=False)
             c = self.inputs.category[i]
