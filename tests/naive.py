@@ -894,7 +894,10 @@ def summary(results, confidence: float = 0.95, replication_table=None) -> pd.Dat
     """Per category and overall, for each metric of :func:`replication_stats` (or of
     ``replication_table``): the mean over the replications where it is defined and the
     Student-t interval ``scipy.stats.t.interval(confidence, n - 1, mean, sem)`` (NaN with
-    fewer than two replications; of width zero when all replications agree)."""
+    fewer than two replications; of width zero when all replications agree), cut to the
+    metric's range: shares and the Gini between 0 and 1, every other metric >= 0."""
+    shares = {"service_level", "abandonment", "balking", "capped", "no_show", "utilisation"}
+    shares |= {"utilisation_gini"}
     table = replication_stats(results) if replication_table is None else replication_table
     labels = [c for c in table["category"].cat.categories if (table["category"] == c).any()]
     rows = {}
@@ -912,6 +915,7 @@ def summary(results, confidence: float = 0.95, replication_table=None) -> pd.Dat
                 low, high = stats.t.interval(
                     confidence, sample.size - 1, loc=mean, scale=stats.sem(sample)
                 )
+            low, high = max(low, 0.0), min(high, 1.0 if metric in shares else np.inf)
             row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = mean, low, high
         rows[label] = row
     out = pd.DataFrame.from_dict(rows, orient="index")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import assert_within_ci, category, exponential, make_scenario, per_day
@@ -124,7 +126,10 @@ def test_no_shows_conserve_tickets_and_count_the_windows_lost_time(then):
         .groupby("replication")["outcome"]
         .apply(lambda outcome: (outcome == "no_show").mean())
     )
-    assert run.summary().loc["A", "no_show"] == pytest.approx(share.mean())
+    with warnings.catch_warnings():  # the requeued holders' recalls run past closing time
+        warnings.simplefilter("ignore", hs.HallWarning)
+        summary = run.summary()
+    assert summary.loc["A", "no_show"] == pytest.approx(share.mean())
 
 
 # --------------------------------------------------------------------------- ticket classes

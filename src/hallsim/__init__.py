@@ -10,7 +10,7 @@ from .errors import LogError, ScenarioError
 from .fit import Fit, fit
 from .forecast import Forecast, forecast
 from .logs import ArrivalCounts, TicketLog, read_counts, read_log, write_log
-from .results import HallWarning, Results
+from .results import HallWarning, PrecisionWarning, Results
 from .runner import simulate
 from .scenario import Scenario, load_scenario, save_scenario
 from .sweep import sweep
@@ -22,6 +22,7 @@ __all__ = [
     "Fit",
     "Forecast",
     "HallWarning",
+    "PrecisionWarning",
     "LogError",
     "Results",
     "Scenario",

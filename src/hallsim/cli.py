@@ -586,7 +586,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .errors import ScenarioError
-    from .results import HallWarning, format_summary, operations_lines
+    from .results import PrecisionWarning, format_summary, operations_lines
     from .runner import simulate
     from .scenario import load_scenario
 
@@ -604,8 +604,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     except ScenarioError as error:  # too large to run: say which file
         raise error.with_source(str(args.file)) from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", HallWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         summary = results.summary()
     title = scenario.name or str(args.file)
     print(f"{title}: {results.replications} replications, seed {results.seed}")
@@ -614,6 +614,9 @@ def _run(args: argparse.Namespace) -> int:
         print(line)
     for message in results.warnings:
         print(f"warning: {message}")
+    for warning in caught:
+        if issubclass(warning.category, PrecisionWarning):
+            print(f"note: {warning.message}")
     if args.out is not None:
         _write(results, summary, args.out)
         print(f"tables and plot written to {args.out}")

@@ -21,7 +21,9 @@ gathers the replications into pandas tables. Definitions:
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -30,19 +32,20 @@ import numpy as np
 import pandas as pd
 
 from . import _kernels
+from .clock import minutes_of_day
 from .compile import OUTCOMES, RESERVE_REASONS, SERVED, CompiledHall
 from .engines.backoffice import deferred_cases
 from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
 from .metrics import coefficient_of_variation_rows, gini_rows
-from .scenario import Scenario
+from .scenario import WEEKDAYS, Scenario
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from .logs import TicketLog
 
-__all__ = ["HallWarning", "Results"]
+__all__ = ["HallWarning", "PrecisionWarning", "Results"]
 
 OVERALL = "overall"
 METRICS = (
@@ -81,6 +84,25 @@ STAGE_COLUMNS = ("office_start", "office_end", "pickup_arrive", "pickup_start", 
 
 class HallWarning(UserWarning):
     """The hall is overloaded or leaves tickets unserved: read the numbers with care."""
+
+
+class PrecisionWarning(UserWarning):
+    """Too few replications for the confidence intervals asked for: they are rough."""
+
+
+# Metrics that are shares (0 to 1); every metric is >= 0. An interval is clipped to the range.
+SHARE_METRICS = frozenset(
+    {"service_level", "abandonment", "balking", "capped", "no_show", "utilisation"}
+    | {"utilisation_gini"}
+)
+# The metrics of summary(between=..., weekday=...): those of the tickets issued then
+WINDOW_METRICS = METRICS[: METRICS.index("no_show") + 1]
+# share metric -> the outcome it counts
+_SHARE_OUTCOMES = {"abandonment": "abandoned", "balking": "balked", "capped": "capped"} | {
+    "no_show": "no_show"
+}
+# Below this many replications a clipped interval says the replications are too few
+FEW_REPLICATIONS = 10
 
 
 def replication_tables(
@@ -527,6 +549,14 @@ class Results:
     rules: object | None = None
     start_date: str | None = None
 
+    def __repr__(self) -> str:
+        tickets = "not kept" if self.tickets is None else f"{len(self.tickets)} rows"
+        return (
+            f"Results({self.scenario.name or 'hall'!r}: {self.replications} replications x "
+            f"{self.scenario.hall.days} days, seed={self.seed}, engine={self.engine!r}, "
+            f"tickets {tickets}, {len(self.warnings)} warnings)"
+        )
+
     @classmethod
     def from_replications(
         cls,
@@ -561,33 +591,150 @@ class Results:
             warnings=warnings_ + _observed_warnings(data),
         )
 
-    def summary(self, confidence: float = 0.95) -> pd.DataFrame:
+    def summary(
+        self,
+        confidence: float = 0.95,
+        *,
+        between: tuple[str, str] | None = None,
+        weekday: str | Sequence[str] | None = None,
+    ) -> pd.DataFrame:
         """Per category and overall: each metric's mean over replications and its CI.
 
         Columns come in threes: ``metric``, ``metric_lo``, ``metric_hi`` (a Student-t
-        interval over replications at level ``confidence``; NaN with one replication).
-        Warnings in :attr:`warnings` are emitted as :class:`HallWarning`.
+        interval over replications at level ``confidence``; NaN with one replication),
+        clipped to the metric's range (shares between 0 and 1, everything else >= 0). When
+        an interval had to be clipped and there are fewer than 10 replications, a
+        :class:`PrecisionWarning` says so. Shares are fractions here and in the CSV files
+        (the console summary shows percentages). Warnings in :attr:`warnings` are emitted
+        as :class:`HallWarning`.
+
+        Parameters
+        ----------
+        confidence : float, default 0.95
+            Level of the intervals, between 0 and 1.
+        between : (str, str), optional
+            ``("HH:MM", "HH:MM")``: only the tickets issued from the first time of day up
+            to (not including) the second, e.g. the morning peak ``("09:00", "10:30")``.
+        weekday : str or list of str, optional
+            Only the days that fall on these weekdays (``"mon"`` ... ``"sun"``), e.g. the
+            Mondays of a week.
+
+        With ``between`` or ``weekday``, the metrics are those of the tickets issued then,
+        per replication, from the ticket table (``keep_tickets=True``): ``tickets`` (over
+        the matching days of a replication), ``mean_wait``, ``p90_wait``,
+        ``service_level``, ``abandonment``, ``balking``, ``capped`` and ``no_show``; the
+        metrics of whole days and windows (utilisation, peak day, ...) are left out.
         """
         from scipy.special import stdtrit  # Student t quantile; scipy.stats costs a second
 
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
+        stats, metrics = self.replication_stats, METRICS
+        if between is not None or weekday is not None:
+            stats, metrics = self._window_stats(between, weekday), WINDOW_METRICS
         for message in self.warnings:
             warnings.warn(message, HallWarning, stacklevel=2)
-        grouped = self.replication_stats.groupby("category", sort=False, observed=True)
+        grouped = stats.groupby("category", sort=False, observed=True)
         columns = {}
-        for metric in METRICS:
+        clipped = []
+        for metric in metrics:
             values = grouped[metric]
             mean = values.mean()
             count = values.count()
             sem = values.std(ddof=1) / np.sqrt(count)
             half = sem * stdtrit(np.maximum(count - 1, 1), 0.5 + confidence / 2)
             half[count < 2] = np.nan
+            top = 1.0 if metric in SHARE_METRICS else np.inf
+            lo, hi = mean - half, mean + half
+            if ((lo < 0) | (hi > top)).any():
+                clipped.append(metric)
             columns[metric] = mean
-            columns[f"{metric}_lo"] = mean - half
-            columns[f"{metric}_hi"] = mean + half
+            columns[f"{metric}_lo"] = lo.clip(lower=0.0)
+            columns[f"{metric}_hi"] = hi.clip(upper=top)
+        if clipped and self.replications < FEW_REPLICATIONS:
+            warnings.warn(
+                f"with {self.replications} replications the {confidence:.0%} intervals of "
+                f"{', '.join(clipped)} reach beyond the metric's range and were clipped to it; "
+                f"run {FEW_REPLICATIONS} or more replications for intervals to rely on",
+                PrecisionWarning,
+                stacklevel=2,
+            )
         table = pd.DataFrame(columns)
         table.index.name = "category"
         table.attrs["warnings"] = list(self.warnings)
+        table.attrs.update(
+            replications=self.replications, days=self.scenario.hall.days, confidence=confidence
+        )
         return table
+
+    def _window_stats(self, between, weekday) -> pd.DataFrame:
+        """Per replication and category (and overall): the :data:`WINDOW_METRICS` of the
+        tickets issued ``between`` two times of day on days of ``weekday``."""
+        if self.tickets is None:
+            raise ValueError(
+                "summary(between=..., weekday=...) reads the ticket table: simulate with "
+                "keep_tickets=True"
+            )
+        hall = self.scenario.hall
+        tickets = self.tickets
+        day = tickets["day"].to_numpy()
+        keep = np.ones(len(tickets), dtype=bool)
+        days = np.arange(hall.days)
+        if between is not None:
+            if isinstance(between, str) or len(between) != 2:
+                raise ValueError(f'between must be two times, ("HH:MM", "HH:MM") (got {between!r})')
+            start, end = (minutes_of_day(t) for t in between)
+            minute = tickets["issued"].to_numpy() - day * 1440.0
+            keep &= (minute >= start) & (minute < end)
+        if weekday is not None:
+            names = [weekday] if isinstance(weekday, str) else list(weekday)
+            unknown = [name for name in names if name not in WEEKDAYS]
+            if unknown:
+                raise ValueError(
+                    f"weekday must be among {', '.join(WEEKDAYS)} (got {unknown[0]!r})"
+                )
+            first = WEEKDAYS.index(hall.first_weekday)
+            days = days[np.isin((first + days) % 7, [WEEKDAYS.index(n) for n in names])]
+            keep &= np.isin(day, days)
+        chosen = tickets[keep]
+        outcome = chosen["outcome"].to_numpy()
+        served = outcome == "served"
+        wait = (chosen["start"] - chosen["issued"]).where(served)
+        columns = pd.DataFrame(
+            {
+                "replication": chosen["replication"],
+                "category": chosen["category"],
+                "tickets": 1,
+                "wait": wait,
+                "service_level": (wait <= hall.sla_wait_min).astype(float),
+                **{metric: outcome == name for metric, name in _SHARE_OUTCOMES.items()},
+            }
+        )
+        labels = list(tickets["category"].cat.categories)
+        parts = []
+        for keys in (["category", "replication"], ["replication"]):
+            grouped = columns.groupby(keys, observed=True)
+            part = grouped[["tickets", "service_level", *_SHARE_OUTCOMES]].sum()
+            part["mean_wait"] = grouped["wait"].mean()
+            part["p90_wait"] = grouped["wait"].quantile(0.9)
+            part = part.reset_index()
+            if "category" not in part:
+                part.insert(0, "category", OVERALL)
+            parts.append(part)
+        table = pd.concat(parts, ignore_index=True)
+        table["category"] = pd.Categorical(table["category"], categories=[*labels, OVERALL])
+        # every (category, replication), with no ticket issued then: 0 tickets, NaN metrics
+        every = pd.MultiIndex.from_product(
+            [table["category"].cat.categories, range(self.replications)],
+            names=["category", "replication"],
+        )
+        table = table.set_index(["category", "replication"]).reindex(every).reset_index()
+        table["tickets"] = table["tickets"].fillna(0)
+        issued = table["tickets"].where(table["tickets"] > 0)
+        for metric in ("service_level", *_SHARE_OUTCOMES):
+            table[metric] = table[metric] / issued
+        table["category"] = pd.Categorical(table["category"], categories=[*labels, OVERALL])
+        return table[["replication", "category", *WINDOW_METRICS]]
 
     def to_log(self, start_date: str | None = None, *, replication: int = 0) -> TicketLog:
         """One replication's tickets as a ticket log (see :mod:`hallsim.logs`).
@@ -611,17 +758,28 @@ class Results:
 
 
 def format_summary(table: pd.DataFrame) -> str:
-    """The summary as aligned text, ``mean ± half-width`` per metric, then a line on the
-    windows of the whole hall (imbalance, tickets per window per day, peak day)."""
+    """The summary as aligned text: a line saying what the numbers are, ``mean ± half-width``
+    per metric (``mean (low-high)`` where the interval was clipped to the metric's range),
+    then a line on the windows of the whole hall (imbalance, tickets per window per day,
+    peak day)."""
 
     def shown(metric: str, scale: float = 1.0, digits: int = 1) -> list[str]:
-        mean = table[metric] * scale
-        half = (table[f"{metric}_hi"] - table[f"{metric}_lo"]) * scale / 2
-        return [
-            f"{m:.{digits}f}" if np.isnan(h) else f"{m:.{digits}f} ± {h:.{digits}f}"
-            for m, h in zip(mean, half, strict=True)
-        ]
+        cells = []
+        for m, lo, hi in zip(
+            table[metric] * scale,
+            table[f"{metric}_lo"] * scale,
+            table[f"{metric}_hi"] * scale,
+            strict=True,
+        ):
+            if np.isnan(lo):
+                cells.append(f"{m:.{digits}f}")
+            elif math.isclose(m - lo, hi - m, rel_tol=1e-9, abs_tol=1e-12):
+                cells.append(f"{m:.{digits}f} ± {hi - m:.{digits}f}")
+            else:
+                cells.append(f"{m:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})")
+        return cells
 
+    days = table.attrs.get("days", 1)
     columns = {
         "tickets": ("tickets", 1.0),
         "mean_wait": ("mean wait (min)", 1.0),
@@ -630,16 +788,27 @@ def format_summary(table: pd.DataFrame) -> str:
         "abandonment": ("abandoned (%)", 100.0),
         "utilisation": ("utilisation (%)", 100.0),
     }
-    text = pd.DataFrame(
-        {label: shown(metric, scale) for metric, (label, scale) in columns.items()},
-        index=table.index,
-    ).to_string()
+    cells = {label: shown(metric, scale) for metric, (label, scale) in columns.items()}
+    if days > 1:
+        per_day = table["tickets"] / days
+        cells = {"tickets": cells["tickets"], "per day": [f"{t:.1f}" for t in per_day]} | {
+            k: v for k, v in cells.items() if k != "tickets"
+        }
+    text = pd.DataFrame(cells, index=table.index).to_string()
     gini, cv = shown("utilisation_gini", digits=2)[-1], shown("utilisation_cv", digits=2)[-1]
     per_window = shown("tickets_per_window_day")[-1]
     peak, peak_wait = shown("peak_day_tickets")[-1], shown("peak_day_mean_wait")[-1]
+    replications = table.attrs.get("replications")
+    confidence = table.attrs.get("confidence", 0.95)
+    over = f" over {replications} replications" if replications else ""
+    legend = (
+        f"tickets: per replication, all {days} day{'s' if days > 1 else ''}; utilisation: of "
+        f"the windows serving the category; shares in % (fractions in the CSV files); "
+        f"± {confidence:.0%} interval{over}"
+    )
     return (
-        f"{text}\nwindows: utilisation Gini {gini}, CV {cv}; {per_window} tickets per window "
-        f"per day; peak day {peak} tickets, mean wait {peak_wait} min"
+        f"{legend}\n{text}\nwindows: utilisation Gini {gini}, CV {cv}; {per_window} tickets "
+        f"per window per day; peak day {peak} tickets, mean wait {peak_wait} min"
     )
 
 

@@ -19,8 +19,12 @@ import math
 import multiprocessing
 import os
 import pickle
+import sys
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -120,7 +124,15 @@ def simulate(
         ``Results.start_date`` the log's first date (so ``to_log()`` keeps the log's dates).
     """
     if not isinstance(scenario, Scenario):
-        raise TypeError(f"scenario must be a hallsim.Scenario (got {type(scenario).__name__})")
+        hint = ""
+        if isinstance(scenario, str | Path):
+            hint = " (read a file with hallsim.load_scenario)"
+        raise TypeError(
+            f"scenario must be a hallsim.Scenario (got {type(scenario).__name__}){hint}"
+        )
+    # a model built any way (``model_copy(update=...)``, ``model_construct``) skips its
+    # checks: check it again, the same way a file is checked (ScenarioError on bad values)
+    scenario = Scenario.model_validate(scenario.model_dump(by_alias=True))
     replications = _positive_int("replications", replications)
     workers = (os.cpu_count() or 1) if workers == 0 else _positive_int("workers", workers)
     if engine not in ENGINES:
@@ -168,7 +180,7 @@ def simulate(
     ]
     parts: list[dict] = [{}] * len(jobs)
     if workers == 1 or len(jobs) == 1:
-        with _progress(scenario, replications, progress) as bar:
+        with _progress(scenario, replications, progress) as bar, _compile_notice(hall, engine, bar):
             for k, job in enumerate(jobs):
                 parts[k] = _run_batch(hall, job, replay)
                 bar.update(parts[k]["replications"])
@@ -266,6 +278,37 @@ def _progress(scenario: Scenario, replications: int, progress: bool) -> tqdm:
     return tqdm(
         total=replications, desc=scenario.name or "simulate", unit="rep", leave=False, **options
     )
+
+
+# Say that the engine is compiling when the first batch has run this long without it loaded
+COMPILE_NOTICE_AFTER = 3.0  # seconds
+
+
+@contextmanager
+def _compile_notice(hall: CompiledHall, engine: str, bar: tqdm):
+    """While the block runs: if numba is still compiling the engine after
+    :data:`COMPILE_NOTICE_AFTER` seconds (the first run after installing), say so on
+    stderr, so that a progress bar sitting at 0 does not look like a hang. Silent without a
+    progress bar and once the engine is loaded."""
+    if engine != "fast" or bar.disable or fast.kernel_loaded(hall):
+        yield
+        return
+
+    def notice() -> None:
+        if not fast.kernel_loaded(hall):
+            tqdm.write(
+                "hallsim: compiling the simulation engine (first run only: later runs load "
+                "it from numba's cache) ...",
+                file=sys.stderr,
+            )
+
+    timer = threading.Timer(COMPILE_NOTICE_AFTER, notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 _worker_hall: CompiledHall | None = None

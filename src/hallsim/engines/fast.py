@@ -197,3 +197,10 @@ def _stage_queue(arrive, service, servers, span_start, span_end):
     order = np.lexsort((np.arange(arrive.size), arrive))
     _kernels.stage_fcfs(arrive, order, service, servers, span_start, span_end, start, end)
     return start, end
+
+
+def kernel_loaded(hall: CompiledHall) -> bool:
+    """Whether this process has the kernel ``hall`` runs on, compiled or loaded from numba's
+    on-disk cache (the first run after installing compiles it, which takes a while)."""
+    kernel = _kernels.simulate_fcfs_days if hall.fcfs_groups else _kernels.simulate_days
+    return bool(kernel.signatures)
