@@ -1027,6 +1027,13 @@ def _reserve_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     )
 
 
+def stats_of(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:
+    """The ``replication_stats`` table of batches of replications (as
+    :meth:`Results.from_replications` builds it), without the other tables."""
+    stats = [{"stats": p["stats"], "replications": p["replications"]} for p in parts]
+    return _stats_table(hall, _joined(stats))
+
+
 def _stats_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     labels = [*hall.category_ids, OVERALL]
     replications = data["replications"]

@@ -21,9 +21,11 @@ import os
 import pickle
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -34,7 +36,8 @@ from .compile import CompiledHall, compile_scenario
 from .engines import fast, reference
 from .engines.inputs import TicketInputs, draw_seeded, replication_generators
 from .engines.output import EngineOutput
-from .results import Results, replication_tables
+from .precision import next_total, parse_precision, shortfalls, warning_text
+from .results import PrecisionWarning, Results, replication_tables, stats_of
 from .scenario import WEEKDAYS, Scenario
 from .size import check_size, expected_tickets, parse_memory
 
@@ -73,6 +76,8 @@ def simulate(
     categories: Mapping[str, str] | None = None,
     windows: Mapping[str, str] | None = None,
     max_memory: int | float | str | None = None,
+    precision: Mapping[str, float | tuple[str, float]] | None = None,
+    max_replications: int = 1000,
 ) -> Results:
     """Simulate ``replications`` independent runs of ``scenario``, or replay a ticket log.
 
@@ -116,6 +121,15 @@ def simulate(
         anything is drawn the run's size is estimated (:mod:`hallsim.size`); a run larger than
         this (default: the memory available to the process) raises a ``ScenarioError`` that
         says how large it is and what to change.
+    precision : mapping, optional
+        Run until the 95 % interval of each named metric is this narrow in every category:
+        ``{"mean_wait": 0.05}`` (half-width within 5 % of the mean), or
+        ``{"service_level": ("absolute", 0.01)}``. ``replications`` is then the first round,
+        and rounds are added as :mod:`hallsim.precision` describes, up to
+        ``max_replications`` (a :class:`~hallsim.results.PrecisionWarning` says what missed
+        if it is reached).
+    max_replications : int, default 1000
+        With ``precision``: the most replications to run.
 
     Returns
     -------
@@ -159,46 +173,45 @@ def simulate(
         raise ValueError(f"seed must be a non-negative integer or None (got {seed!r})")
     if max_memory is not None:
         parse_memory(max_memory)  # a bad value fails before any work
+    targets = None
+    if precision is not None:
+        targets = parse_precision(precision)
+        max_replications = _positive_int("max_replications", max_replications)
+        if replications < 2 or max_replications < replications:
+            raise ValueError(
+                "with precision, replications (the first round) must be at least 2 and at most "
+                f"max_replications (got {replications} and {max_replications})"
+            )
     replay = _replay(scenario, arrivals, service, categories, windows)
     hall = compile_scenario(scenario) if replay is None else replay.hall
-    batch = _batch_size(hall, replications, workers, engine, replay)
-    check_size(
-        hall,
-        replications=replications,
-        workers=workers,
-        keep_tickets=keep_tickets,
-        daily=None if replay is None else np.diff(replay.day_ptr),
-        engine=engine,
-        max_memory=max_memory,
-        batch=batch,
-    )
     if replay is not None:
         scenario = replay.scenario  # the log's days and first weekday
-    jobs = [
-        (int(seed), first, min(first + batch, replications), keep_tickets, engine, rules)
-        for first in range(0, replications, batch)
-    ]
-    parts: list[dict] = [{}] * len(jobs)
-    if workers == 1 or len(jobs) == 1:
-        with _progress(scenario, replications, progress) as bar, _compile_notice(hall, engine, bar):
-            for k, job in enumerate(jobs):
-                parts[k] = _run_batch(hall, job, replay)
-                bar.update(parts[k]["replications"])
-    else:
-        # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard; the pool
-        # starts its processes in map(), before the progress bar starts its thread
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(jobs)),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(scenario, replay),
-        ) as pool:
-            done = pool.map(_run_in_worker, jobs)
-            with _progress(scenario, replications, progress) as bar:
-                for k, part in enumerate(done):
-                    parts[k] = part
-                    bar.update(part["replications"])
+    run = partial(
+        _replications,
+        hall,
+        scenario,
+        replay,
+        seed=int(seed),
+        workers=workers,
+        keep_tickets=keep_tickets,
+        engine=engine,
+        rules=rules,
+        max_memory=max_memory,
+    )
+    with _progress(scenario, replications, progress) as bar, _compile_notice(hall, engine, bar):
+        parts = run(0, replications, bar)
+        done = replications
+        while targets is not None:
+            missed = shortfalls(stats_of(hall, parts), targets)
+            if missed.empty:
+                break
+            if done >= max_replications:
+                warnings.warn(warning_text(missed, max_replications), PrecisionWarning, 2)
+                break
+            total = next_total(done, missed, max_replications)
+            bar.total = total
+            parts += run(done, total, bar)
+            done = total
     # the capacity warnings judge the scenario's drawn arrivals, which a replay does not use
     warnings_ = capacity_warnings(hall) if replay is None else list(replay.warnings)
     results = Results.from_replications(
@@ -208,6 +221,59 @@ def simulate(
     if replay is not None:
         results.start_date = str(replay.first_date.date())
     return results
+
+
+def _replications(
+    hall: CompiledHall,
+    scenario: Scenario,
+    replay: LogReplay | None,
+    first: int,
+    stop: int,
+    bar: tqdm,
+    *,
+    seed: int,
+    workers: int,
+    keep_tickets: bool,
+    engine: str,
+    rules: reference.Rules | None,
+    max_memory,
+) -> list[dict]:
+    """The arrays of replications ``first`` to ``stop - 1`` (:func:`_run_batch`), in
+    batches, in this process or in ``workers`` processes; checked for size first."""
+    count = stop - first
+    batch = _batch_size(hall, count, workers, engine, replay)
+    check_size(
+        hall,
+        replications=stop,
+        workers=workers,
+        keep_tickets=keep_tickets,
+        daily=None if replay is None else np.diff(replay.day_ptr),
+        engine=engine,
+        max_memory=max_memory,
+        batch=batch,
+    )
+    jobs = [
+        (seed, start, min(start + batch, stop), keep_tickets, engine, rules)
+        for start in range(first, stop, batch)
+    ]
+    parts: list[dict] = []
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            parts.append(_run_batch(hall, job, replay))
+            bar.update(parts[-1]["replications"])
+        return parts
+    # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(scenario, replay),
+    ) as pool:
+        for part in pool.map(_run_in_worker, jobs):
+            parts.append(part)
+            bar.update(part["replications"])
+    return parts
 
 
 def _positive_int(name: str, value: object) -> int:
