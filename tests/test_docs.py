@@ -39,3 +39,23 @@ def test_every_model_of_the_schema_has_a_section():
 def test_the_command_line_prints_it(capsys):
     assert main(["schema", "--markdown"]) == 0
     assert capsys.readouterr().out == scenario_format()
+
+
+def test_every_file_and_name_the_contributors_guide_points_to_exists():
+    """CONTRIBUTING.md names files (``scenario.py``, ``tests/test_rules.py``) and functions
+    (``_take_ticket``, ``with_back_office``): each must exist in the library or the tests,
+    so the guide cannot drift from the code."""
+    import re
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    package = ROOT / "src" / "hallsim"
+    files = [*package.rglob("*.py"), *(ROOT / "tests").glob("*.py")]
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in files)
+    missing = []
+    for name in set(re.findall(r"`([\w/.-]+\.(?:py|md|toml))`", text)):
+        if not any((base / name).exists() for base in (ROOT, package)):
+            missing.append(name)
+    for name in set(re.findall(r"`(_?[a-z][a-z_]+)`", text)) - {"overall", "hallsim"}:
+        if not re.search(rf"\b(def|class) {name}\b|^{name} = |\b{name}:", sources, re.M):
+            missing.append(name)
+    assert not missing, missing
