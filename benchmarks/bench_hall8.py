@@ -161,7 +161,12 @@ def stages(scenario: hallsim.Scenario, repeat: int) -> dict[str, float]:
 
     def assemble(keep: bool) -> None:
         Results.from_replications(
-            hall, [parts[keep]], seed=SEED, engine="fast", warnings_=capacity_warnings(hall)
+            hall,
+            [parts[keep]],
+            scenario=scenario,
+            seed=SEED,
+            engine="fast",
+            warnings_=capacity_warnings(hall),
         )
 
     return {
