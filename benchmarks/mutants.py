@@ -88,8 +88,8 @@ MUTANTS = [
     Mutant(
         "tickets per window-day counts issued, not served",
         "results.py",
-        "count[:, 1] / windows.sum(axis=1) / hall.n_days",
-        "count[:, 0] / windows.sum(axis=1) / hall.n_days",
+        "count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.n_days",
+        "count[:, TOTAL_TICKETS] / windows.sum(axis=1) / hall.n_days",
     ),
     Mutant(
         "interval table: open windows from the busy area",
@@ -118,8 +118,8 @@ MUTANTS = [
     Mutant(
         "service level counts abandoned tickets as served in time",
         "results.py",
-        "count[:, 2] / n,  # service level",
-        "(count[:, 2] + count[:, 3]) / n,  # service level",
+        "count[:, TOTAL_WITHIN_SLA] / n,",
+        "(count[:, TOTAL_WITHIN_SLA] + count[:, TOTAL_ABANDONED]) / n,",
     ),
     Mutant(
         "reserve activation's day shifted",

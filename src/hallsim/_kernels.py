@@ -14,19 +14,35 @@ from numba import njit
 
 from .compile import (
     ABANDONED,
+    AREA_QUEUE,
+    AREA_SERVICE,
     BALKED,
     CALL_STRICT,
     CALL_THRESHOLD,
     CALL_WEIGHTED,
     CAPPED,
+    COUNT_ABANDONED,
+    COUNT_ARRIVALS,
+    COUNT_SERVED,
     HALL_CLOSE,
     IN_SYSTEM,
     NO_SHOW,
+    REASON_QUEUE,
+    REASON_WAIT,
     RESERVE_END,
     RESERVE_START,
     SERVED,
     SPAN_CLOSE,
     SPAN_OPEN,
+    TOTAL_ABANDONED,
+    TOTAL_AFTER_CLOSE,
+    TOTAL_BALKED,
+    TOTAL_CAPPED,
+    TOTAL_IN_SYSTEM,
+    TOTAL_NO_SHOW,
+    TOTAL_SERVED,
+    TOTAL_TICKETS,
+    TOTAL_WITHIN_SLA,
 )
 
 # Modes of a window group.
@@ -1507,7 +1523,7 @@ def simulate_days(
                     ):
                         pending[p] = t + pool_delay[p]
                         requested[p] = t
-                        reason[p] = 0 if n_wait >= pool_open_queue[p] else 1
+                        reason[p] = REASON_QUEUE if n_wait >= pool_open_queue[p] else REASON_WAIT
                     timer[p] = due if n_wait > 0 and t < due else np.inf
                 if n_pools > 0 and n_waiting > 0:
                     more = _open_waiting(
@@ -1822,13 +1838,15 @@ def ticket_aggregates(
     end: day ``d`` of the batch is day ``d % days`` of replication ``d // days``) for every
     aggregate of the result tables.
 
-    By the (day of the batch, slot, category) a ticket was issued in: ``counts[0..2]``
-    arrivals, served, abandoned and ``wait_sum`` (served waits). Time-weighted, by slot:
-    ``areas[0]`` the queue (from issue to call or leaving; to ``day_end`` if never called) and
-    ``areas[1]`` the service. Per replication and window: busy minutes and tickets served
+    By the (day of the batch, slot, category) a ticket was issued in: ``counts`` (planes
+    ``COUNT_ARRIVALS``, ``COUNT_SERVED``, ``COUNT_ABANDONED``) and ``wait_sum`` (served
+    waits). Time-weighted, by slot: ``areas[AREA_QUEUE]`` the queue (from issue to call or
+    leaving; to ``day_end`` if never called) and ``areas[AREA_SERVICE]`` the service. Per
+    replication and window: busy minutes and tickets served
     (``busy_minutes``, ``served_tickets``). Per replication and category,
-    ``category_totals``: tickets, served, served within ``sla``, abandoned, served after
-    closing, still waiting, capped, balked, no-show. A window's lost minutes
+    ``category_totals``, the columns of :data:`hallsim.compile.TOTALS`: tickets, served,
+    served within ``sla``, abandoned, served after closing, still waiting, capped, balked,
+    no-show. A window's lost minutes
     (``lost_minutes``) are those it spent recalling absent holders; a requeued ticket waits a
     second time, from the end of its recalls. ``served_waits`` gets the waits of served
     tickets grouped by replication and category (group ``r * categories + c`` starts at
@@ -1849,36 +1867,36 @@ def ticket_aggregates(
             c = category[i]
             a = issued[i] - t0
             k = _slot_of(a, bounds, n_open)
-            counts[0, d, k, c] += 1
-            totals[c, 0] += 1
+            counts[COUNT_ARRIVALS, d, k, c] += 1
+            totals[c, TOTAL_TICKETS] += 1
             o = outcome[i]
             if o == SERVED:
                 wait = start[i] - issued[i]
-                counts[1, d, k, c] += 1
+                counts[COUNT_SERVED, d, k, c] += 1
                 wait_sum[d, k, c] += wait
-                totals[c, 1] += 1
+                totals[c, TOTAL_SERVED] += 1
                 if wait <= sla:
-                    totals[c, 2] += 1
+                    totals[c, TOTAL_WITHIN_SLA] += 1
                 if start[i] - t0 >= close_offset:
-                    totals[c, 4] += 1
+                    totals[c, TOTAL_AFTER_CLOSE] += 1
                 served_waits[fill[c]] = wait
                 fill[c] += 1
                 window_busy[window[i]] += end[i] - start[i]
                 window_served[window[i]] += 1
                 left = start[i]
             elif o == IN_SYSTEM:
-                totals[c, 5] += 1
+                totals[c, TOTAL_IN_SYSTEM] += 1
                 left = day_end[d]
             else:
                 if o == ABANDONED:
-                    counts[2, d, k, c] += 1
-                    totals[c, 3] += 1
+                    counts[COUNT_ABANDONED, d, k, c] += 1
+                    totals[c, TOTAL_ABANDONED] += 1
                 elif o == CAPPED:
-                    totals[c, 6] += 1
+                    totals[c, TOTAL_CAPPED] += 1
                 elif o == BALKED:
-                    totals[c, 7] += 1
+                    totals[c, TOTAL_BALKED] += 1
                 elif o == NO_SHOW:
-                    totals[c, 8] += 1
+                    totals[c, TOTAL_NO_SHOW] += 1
                 left = end[i]
             rejoined = -1.0  # when a requeued ticket joined the queue again
             if recall_post.size > 0 and recall_post[i] >= 0:
@@ -1888,7 +1906,7 @@ def ticket_aggregates(
             # waiting (once, or twice when requeued) and service, split by slot (written out
             # here: a call to a helper taking the 4-d array costs several times the work)
             for segment in range(3):
-                kind = 0
+                kind = AREA_QUEUE
                 if segment == 0:
                     x = a
                     y = (left if rejoined < 0 and not o == NO_SHOW else called[i]) - t0
@@ -1901,7 +1919,7 @@ def ticket_aggregates(
                 else:
                     if o != SERVED:
                         break
-                    kind = 1
+                    kind = AREA_SERVICE
                     x = start[i] - t0
                     y = end[i] - t0
                     k = _slot_of(x, bounds, n_open)

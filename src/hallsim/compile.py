@@ -40,8 +40,36 @@ SERVED, ABANDONED, BALKED, NO_SHOW, CAPPED, IN_SYSTEM = range(len(OUTCOMES))
 # Kinds of schedule event, applied in this order at one instant (after service completions);
 # the reserve kinds' "group" is the reserve pool.
 SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE, RESERVE_END, RESERVE_START = range(5)
-# Why a reserve window opened.
+# Why a reserve window opened, and the codes engines record.
 RESERVE_REASONS = ("queue", "wait")
+REASON_QUEUE, REASON_WAIT = range(len(RESERVE_REASONS))
+
+# Columns of a replication's ticket totals per category (hallsim._kernels.ticket_aggregates)
+TOTALS = (
+    "tickets",
+    "served",
+    "within_sla",
+    "abandoned",
+    "served_after_close",
+    "in_system",
+    "capped",
+    "balked",
+    "no_show",
+)
+(
+    TOTAL_TICKETS,
+    TOTAL_SERVED,
+    TOTAL_WITHIN_SLA,
+    TOTAL_ABANDONED,
+    TOTAL_AFTER_CLOSE,
+    TOTAL_IN_SYSTEM,
+    TOTAL_CAPPED,
+    TOTAL_BALKED,
+    TOTAL_NO_SHOW,
+) = range(len(TOTALS))
+# Planes of the per-(day, slot, category) counts and time areas of the same pass
+COUNT_ARRIVALS, COUNT_SERVED, COUNT_ABANDONED = range(3)
+AREA_QUEUE, AREA_SERVICE = range(2)
 
 # Call rules of a window group (scenario ``call.rule``).
 CALL_RULES = ("fcfs", "strict", "weighted", "threshold")

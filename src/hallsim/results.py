@@ -33,7 +33,27 @@ import pandas as pd
 
 from . import _kernels
 from .clock import minutes_of_day
-from .compile import OUTCOMES, RESERVE_REASONS, SERVED, CompiledHall
+from .compile import (
+    AREA_QUEUE,
+    AREA_SERVICE,
+    COUNT_ABANDONED,
+    COUNT_ARRIVALS,
+    COUNT_SERVED,
+    OUTCOMES,
+    RESERVE_REASONS,
+    SERVED,
+    TOTAL_ABANDONED,
+    TOTAL_AFTER_CLOSE,
+    TOTAL_BALKED,
+    TOTAL_CAPPED,
+    TOTAL_IN_SYSTEM,
+    TOTAL_NO_SHOW,
+    TOTAL_SERVED,
+    TOTAL_TICKETS,
+    TOTAL_WITHIN_SLA,
+    TOTALS,
+    CompiledHall,
+)
 from .engines.backoffice import deferred_cases
 from .engines.inputs import TicketInputs
 from .engines.output import EngineOutput
@@ -134,19 +154,19 @@ def replication_tables(
     # the interval arrays end with the last slot that has time in it on some day (the
     # overtime slots after it are empty): less to send between processes
     open_area = open_group @ hall.serves.astype(float)
-    shown = _shown_slots(hall, open_area + areas[0] + areas[1])
+    shown = _shown_slots(hall, open_area + areas[AREA_QUEUE] + areas[AREA_SERVICE])
 
     def per_replication(values: np.ndarray) -> np.ndarray:  # (days, ...) -> (batch, n_days, ...)
         return values[:, :shown].reshape(batch, n_days, shown, *values.shape[2:])
 
     tables = {
         "replications": batch,
-        "arrivals": per_replication(counts[0]),
-        "served": per_replication(counts[1]),
-        "abandoned": per_replication(counts[2]),
+        "arrivals": per_replication(counts[COUNT_ARRIVALS]),
+        "served": per_replication(counts[COUNT_SERVED]),
+        "abandoned": per_replication(counts[COUNT_ABANDONED]),
         "wait_sum": per_replication(sums["wait_sum"]),
-        "queue_area": per_replication(areas[0]),
-        "busy_area": per_replication(areas[1]),
+        "queue_area": per_replication(areas[AREA_QUEUE]),
+        "busy_area": per_replication(areas[AREA_SERVICE]),
         "open_area": per_replication(open_area),
         "windows": _per(
             hall.post_window, hall.n_windows, post_open, post_busy, post_lost, post_served
@@ -165,8 +185,8 @@ def replication_tables(
             sums["wait_sum"],
         ),
         "n_tickets": np.diff(inputs.ticket_ptr),
-        "served_after_close": totals[:, :, 4].sum(axis=1),
-        "in_system": totals[:, :, 5].sum(axis=1),
+        "served_after_close": totals[:, :, TOTAL_AFTER_CLOSE].sum(axis=1),
+        "in_system": totals[:, :, TOTAL_IN_SYSTEM].sum(axis=1),
         "reserve": _reserve_activations(output, period_replication),
         "reserve_counts": np.diff(output.reserve_ptr),
     }
@@ -250,7 +270,7 @@ def _ticket_sums(
         "busy": np.zeros((batch, n_post)),
         "served": np.zeros((batch, n_post), dtype=np.int64),
         "lost": np.zeros((batch, n_post)),
-        "totals": np.zeros((batch, n_cat, 9), dtype=np.int64),
+        "totals": np.zeros((batch, n_cat, len(TOTALS)), dtype=np.int64),
     }
     group = inputs.replication * n_cat + inputs.category
     served = np.bincount(group[output.outcome == SERVED], minlength=batch * n_cat)
@@ -424,8 +444,8 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
     rows = posts.shape[0]  # of a replication
     windows = np.tile(windows, (batch, 1))
     count = np.concatenate([totals, totals.sum(axis=1, keepdims=True)], axis=1)
-    count = count.reshape(-1, totals.shape[2]).astype(float)  # (rows, 9)
-    n = count[:, 0]
+    count = count.reshape(-1, len(TOTALS)).astype(float)  # (rows, TOTALS)
+    n = count[:, TOTAL_TICKETS]
 
     def by_day(values: np.ndarray) -> np.ndarray:
         """(days of the batch, categories) -> (rows, days)."""
@@ -434,7 +454,8 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
         return values.transpose(0, 2, 1).reshape(batch * rows, hall.n_days)
 
     daily = counts.sum(axis=2)  # tickets issued and served per day of the batch and category
-    issued, served, waited = by_day(daily[0]), by_day(daily[1]), by_day(wait_sum.sum(axis=1))
+    issued, served = by_day(daily[COUNT_ARRIVALS]), by_day(daily[COUNT_SERVED])
+    waited = by_day(wait_sum.sum(axis=1))
     peak = np.argmax(issued, axis=1)
     row = np.arange(n.size)
     # each replication's posts as a column: ``posts @ post_open`` is then per replication
@@ -447,15 +468,15 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
             [
                 n,
                 *_wait_mean_and_p90(served_waits, served_ptr, batch),
-                count[:, 2] / n,  # service level
-                count[:, 3] / n,  # abandonment
-                count[:, 7] / n,  # balking
-                count[:, 6] / n,  # capped
-                count[:, 8] / n,  # no-show
+                count[:, TOTAL_WITHIN_SLA] / n,
+                count[:, TOTAL_ABANDONED] / n,
+                count[:, TOTAL_BALKED] / n,
+                count[:, TOTAL_CAPPED] / n,
+                count[:, TOTAL_NO_SHOW] / n,
                 np.where(open_time > 0, (posts @ post_busy) / open_time, np.nan).ravel(),
                 coefficient_of_variation_rows(window_utilisation, used),
                 gini_rows(window_utilisation, used),
-                count[:, 1] / windows.sum(axis=1) / hall.n_days,
+                count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.n_days,
                 issued[row, peak],
                 waited[row, peak] / served[row, peak],
             ]

@@ -39,6 +39,8 @@ from ..compile import (
     HALL_CLOSE,
     IN_SYSTEM,
     NO_SHOW,
+    REASON_QUEUE,
+    REASON_WAIT,
     RESERVE_END,
     RESERVE_START,
     SERVED,
@@ -468,7 +470,7 @@ class Day:
         ):
             self.pending[p] = now + hall.pool_delay[p]
             self.requested[p] = now
-            self.reason[p] = 0 if waiting >= hall.pool_open_queue[p] else 1
+            self.reason[p] = REASON_QUEUE if waiting >= hall.pool_open_queue[p] else REASON_WAIT
             tie = len(hall.event_minute) + p
             event = self._event(self.pending[p], SCHEDULE, tie, caused=True)
             event.callbacks.append(lambda _, p=p, at=self.pending[p]: self._activate(p, at))
