@@ -394,9 +394,9 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     n_slots = n_open + math.ceil(1440 / hall.interval_min)
     specs, class_category, kinds, class_priority, class_share = _classes(scenario)
     n_cat = len(specs)
-    classes_of = [
-        [k for k in range(n_cat) if class_category[k] == c] for c in range(len(scenario.categories))
-    ]
+    classes_of: list[list[int]] = [[] for _ in scenario.categories]
+    for k, c in enumerate(class_category):
+        classes_of[c].append(k)
     class_ptr, class_idx = _csr(classes_of)
 
     rate = np.zeros((n_open, n_cat))

@@ -1,0 +1,123 @@
+"""A hall of many items: 995 categories from 51 departments (Maoming's city hall lists 995
+items from 51 departments; a hall fitted from its logs has one category per item).
+
+Each category has lognormal service (mean 4-20 minutes, cv 0.8) and exponential patience
+(mean 40 minutes); arrivals total about 2,300 a day over 08:30-17:00, five days a week. Two
+layouts: department windows (each department's windows serve its items) and comprehensive
+windows (every window serves every item), with as many windows in both. Each layout runs
+``simulate(..., replications=20, seed=1)`` as a user calls it, with and without the ticket
+table (best of ``--repeat``), printed as seconds and million tickets per second, beside the
+minimal FCFS kernel of ``bench_hall8.py`` on the same tickets (``x base``).
+
+Target (issue 11): >= 2 M tickets/s with both layouts. Usage:
+``python benchmarks/bench_many_items.py [--repeat 3]``. Always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import time
+
+import numpy as np
+from bench_hall8 import baseline
+
+import hallsim as hs
+from hallsim.compile import compile_scenario
+from hallsim.engines.inputs import draw_inputs
+
+DEPARTMENTS, ITEMS = 51, 995
+TARGET = 2.0  # million tickets per second
+
+
+def many_items(layout: str) -> hs.Scenario:
+    """The hall, with department or comprehensive windows."""
+    rng = np.random.default_rng(0)
+    department = np.sort(rng.integers(0, DEPARTMENTS, ITEMS))
+    weight = rng.pareto(1.2, ITEMS) + 0.05  # a few busy items, many rare ones
+    rate = 2300 / 8.5 * weight / weight.sum()  # per hour
+    mean = rng.uniform(4, 20, ITEMS)
+    categories = [
+        {
+            "id": f"item{k}",
+            "department": f"dept{department[k]}",
+            "arrivals": {"rate_per_hour": float(rate[k])},
+            "service": {"dist": "lognormal", "mean_min": float(mean[k]), "cv": 0.8},
+            "patience": {"dist": "exponential", "mean_min": 40.0},
+        }
+        for k in range(ITEMS)
+    ]
+    load = (rate * mean / 60).sum()  # Erlangs
+    if layout == "departments":
+        per_department = np.bincount(department, rate * mean / 60, minlength=DEPARTMENTS)
+        windows = [
+            {
+                "id": f"D{d}",
+                "count": int(np.ceil(per_department[d] / 0.8)) or 1,
+                "serves": [f"dept{d}"],
+            }
+            for d in range(DEPARTMENTS)
+            if (department == d).any()
+        ]
+    else:
+        count = sum(int(np.ceil(x / 0.8)) or 1 for x in np.bincount(department, rate * mean / 60))
+        windows = [{"id": "C", "count": count, "serves": ["*"]}]
+    return hs.Scenario.model_validate(
+        {
+            "name": f"995 items, {layout} ({load:.0f} Erlangs)",
+            "hall": {"open": "08:30", "close": "17:00", "days": 5, "interval_min": 30},
+            "categories": categories,
+            "windows": windows,
+        }
+    )
+
+
+def best_of(fn, repeat: int) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"{ITEMS} items, {DEPARTMENTS} departments; load average {os.getloadavg()[0]:.2f}")
+    print(f"{'layout':<14}{'tickets':>11}{'kept':>6}{'s':>8}{'M/s':>7}{'x base':>8}")
+    for layout in ("departments", "comprehensive"):
+        scenario = many_items(layout)
+        warm = hs.simulate(scenario, replications=20, seed=1, progress=False)
+        tickets = len(warm.tickets)
+        # the minimal FCFS kernel on a replication's tickets, one server per window, x 20
+        hall = compile_scenario(scenario)
+        inputs = draw_inputs(hall, np.random.default_rng(1))
+        baseline(hall, inputs)
+        base = (
+            best_of(lambda h=hall, i=inputs: baseline(h, i), args.repeat)
+            * tickets
+            / inputs.n_tickets
+        )
+        for keep in (True, False):
+            seconds = best_of(
+                lambda keep=keep, scenario=scenario: hs.simulate(
+                    scenario, replications=20, seed=1, keep_tickets=keep, progress=False
+                ),
+                args.repeat,
+            )
+            speed = tickets / seconds / 1e6
+            verdict = "PASS" if speed >= TARGET else "FAIL"
+            print(
+                f"{layout:<14}{tickets:>11,}{keep!s:>6}{seconds:>8.3f}{speed:>7.2f}"
+                f"{base / seconds:>8.2f}   {verdict} (target {TARGET} M/s)"
+            )
+    print(f"load average {os.getloadavg()[0]:.2f} at end")
+
+
+if __name__ == "__main__":
+    main()
