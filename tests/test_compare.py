@@ -157,7 +157,7 @@ def test_the_command_line_prints_the_comparison(capsys, tmp_path):
     out = capsys.readouterr().out
     assert out.startswith("2 halls, 5 replications each, seed 1")
     assert "paired: the halls share their demand" in out
-    assert "panjin - panjin-before [95% CI]" in out and "utilisation Gini" in out
+    assert "panjin - panjin-before [95 % CI]" in out and "utilisation Gini" in out
     assert main(["compare", str(BEFORE)]) == 2
     missing = tmp_path / "missing.toml"
     assert main(["compare", str(BEFORE), str(missing)]) == 2

@@ -25,7 +25,7 @@ from .results import METRICS, Results
 from .runner import simulate
 from .scenario import Scenario
 
-__all__ = ["Comparison", "compare", "format_comparison"]
+__all__ = ["Comparison", "compare", "difference_cells", "format_comparison"]
 
 # The metrics printed by format_comparison: per category, then for the hall as a whole
 _SHOWN = {
@@ -262,10 +262,10 @@ def format_comparison(comparison: Comparison) -> str:
     metrics (imbalance, tickets per window, peak day)."""
     blocks = [comparison.note]
     for metric, (label, scale) in _SHOWN.items():
-        blocks.append(f"{label}\n{_shown(comparison, metric, scale).to_string()}")
+        blocks.append(f"{label}\n{difference_cells(comparison, metric, scale).to_string()}")
     overall = pd.concat(
         [
-            _shown(
+            difference_cells(
                 comparison,
                 metric,
                 scale,
@@ -280,7 +280,9 @@ def format_comparison(comparison: Comparison) -> str:
     return "\n\n".join(blocks)
 
 
-def _shown(comparison: Comparison, metric: str, scale: float, digits: int = 1) -> pd.DataFrame:
+def difference_cells(
+    comparison: Comparison, metric: str, scale: float = 1.0, digits: int = 1
+) -> pd.DataFrame:
     """One metric as text cells: each hall's mean, each other hall's difference [interval]."""
     wide = comparison.difference(metric) * scale
     shown = pd.DataFrame(index=wide.index)
@@ -289,7 +291,7 @@ def _shown(comparison: Comparison, metric: str, scale: float, digits: int = 1) -
         if hall == comparison.baseline:
             continue
         key = f"{hall} - {comparison.baseline}"
-        shown[f"{key} [{comparison.confidence:.0%} CI]"] = [
+        shown[f"{key} [{comparison.confidence * 100:.0f} % CI]"] = [
             "-" if d != d else f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
             for d, lo, hi in zip(wide[key], wide[f"{key}_lo"], wide[f"{key}_hi"], strict=True)
         ]

@@ -353,22 +353,14 @@ def _summary_html(results: Results) -> str:
 
 
 def _comparison_html(comparison: Comparison) -> str:
+    from .compare import difference_cells
     from .plotting import _METRIC_LABELS, _PERCENT, plot_comparison
 
     parts = [f"<p>{html.escape(comparison.note)}; seed {comparison.seed}.</p>"]
     for metric in _COMPARED:
         scale = 100.0 if metric in _PERCENT else 1.0
-        wide = comparison.difference(metric) * scale
-        shown = pd.DataFrame(index=wide.index.astype(str))
-        for hall in comparison.results:
-            shown[hall] = [f"{v:.2f}" if v == v else "-" for v in wide[hall]]
-            if hall == comparison.baseline:
-                continue
-            key = f"{hall} - {comparison.baseline}"
-            shown[f"{key} [95 % CI]"] = [
-                "-" if d != d else f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
-                for d, lo, hi in zip(wide[key], wide[f"{key}_lo"], wide[f"{key}_hi"], strict=True)
-            ]
+        shown = difference_cells(comparison, metric, scale, digits=2)
+        shown.index = shown.index.astype(str)
         shown.index.name = "category"
         parts.append(f"<h3>{html.escape(_METRIC_LABELS[metric])}</h3>")
         parts.append(_table_html(shown.reset_index()))
