@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import os
 import pstats
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-from bench_hall8 import fcfs_kernel, with_days
+from bench_hall8 import best_of, fcfs_kernel, with_days
 
 import hallsim
 from hallsim.compile import compile_scenario
@@ -45,17 +43,6 @@ SCENARIO = ROOT / "scenarios" / "panjin.toml"
 SEED = 1
 TARGET_SECONDS = 0.15  # 1000 replications of one Panjin day
 TARGET_WORKERS = 1.6  # workers=2 over workers=1, 10,000 replications
-
-
-def best_of(function, repeat: int) -> float:
-    """Shortest wall time of ``repeat`` calls of ``function``, in seconds."""
-    best = np.inf
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def run(scenario: hallsim.Scenario, replications: int, keep: bool, workers: int = 1):

@@ -742,12 +742,10 @@ class Results:
             if "category" not in part:
                 part.insert(0, "category", OVERALL)
             parts.append(part)
-        table = pd.concat(parts, ignore_index=True)
-        table["category"] = pd.Categorical(table["category"], categories=[*labels, OVERALL])
+        table = pd.concat(parts, ignore_index=True).astype({"category": str})
         # every (category, replication), with no ticket issued then: 0 tickets, NaN metrics
         every = pd.MultiIndex.from_product(
-            [table["category"].cat.categories, range(self.replications)],
-            names=["category", "replication"],
+            [[*labels, OVERALL], range(self.replications)], names=["category", "replication"]
         )
         table = table.set_index(["category", "replication"]).reindex(every).reset_index()
         table["tickets"] = table["tickets"].fillna(0)
