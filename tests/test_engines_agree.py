@@ -454,7 +454,7 @@ def test_both_engines_give_identical_tickets():
         if grid:
             inputs = on_minute_grid(inputs)
         expected = reference.run(hall, inputs)
-        for kernel in ("auto", "general", "full-steps"):
+        for kernel in fast.KERNELS:
             got = fast.run(hall, inputs, kernel=kernel)
             for name in OUTPUT_FIELDS:
                 a, b = getattr(got, name), getattr(expected, name)

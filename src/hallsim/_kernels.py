@@ -521,16 +521,36 @@ def _head(c, queue, q_head, outcome):
 
 
 @njit(cache=True, inline="always")
-def _take_ticket(
+def _first_in_line(g, priority, group_cat_ptr, group_cat_idx, queue, q_head, q_len, outcome, rank):
+    """The category whose ticket group ``g`` calls by default: the highest priority, then the
+    ticket that joined the queue first (its ``rank``: the ticket number, or later for a
+    requeued ticket; no ranks kept when nothing is requeued)."""
+    pick = -1
+    pick_c = -1
+    for k in range(group_cat_ptr[g], group_cat_ptr[g + 1]):
+        c = group_cat_idx[k]
+        if q_len[c] == 0:
+            continue
+        i = _head(c, queue, q_head, outcome)
+        if (
+            pick < 0
+            or priority[c] > priority[pick_c]
+            or (
+                priority[c] == priority[pick_c]
+                and (i < pick if rank.size == 0 else rank[i] < rank[pick])
+            )
+        ):
+            pick = i
+            pick_c = c
+    return pick_c
+
+
+@njit(cache=True, inline="always")
+def _by_rule(
     g,
     w,
     t,
     issued,
-    priority,
-    group_cat_ptr,
-    group_cat_idx,
-    cat_group_ptr,
-    cat_group_idx,
     call_rule,
     call_ptr,
     call_idx,
@@ -540,57 +560,39 @@ def _take_ticket(
     queue,
     q_head,
     q_len,
-    waiting_for,
     outcome,
-    rank,
 ):
-    """Remove and return the ticket window ``w`` of group ``g`` calls at ``t``, by the group's
-    call rule: strict order, weighted round robin or threshold, else (and by default) the
-    highest priority, then the one that joined the queue first (its ``rank``: the ticket
-    number, or later for a requeued ticket; no ranks kept when nothing is requeued)."""
-    pick_c = -1
+    """The category whose ticket window ``w`` of group ``g`` calls at ``t`` by the group's call
+    rule (strict order, weighted round robin or threshold); -1 when the rule picks none (the
+    default order applies: :func:`_first_in_line`)."""
     rule = call_rule[g]
     if rule == CALL_STRICT:
         for k in range(call_ptr[g], call_ptr[g + 1]):
             if q_len[call_idx[k]] > 0:
-                pick_c = call_idx[k]
-                break
+                return call_idx[k]
     elif rule == CALL_WEIGHTED:
         size = call_ptr[g + 1] - call_ptr[g]
         for j in range(size):
             k = (call_position[w] + j) % size
             if q_len[call_idx[call_ptr[g] + k]] > 0:
-                pick_c = call_idx[call_ptr[g] + k]
                 call_position[w] = (k + 1) % size
-                break
+                return call_idx[call_ptr[g] + k]
     elif rule == CALL_THRESHOLD:
         c = call_category[g]
         if q_len[c] > 0 and t - issued[_head(c, queue, q_head, outcome)] > call_after[g]:
-            pick_c = c
-    if pick_c >= 0:
-        pick = _head(pick_c, queue, q_head, outcome)
-    else:
-        pick = -1
-        for k in range(group_cat_ptr[g], group_cat_ptr[g + 1]):
-            c = group_cat_idx[k]
-            if q_len[c] == 0:
-                continue
-            i = _head(c, queue, q_head, outcome)
-            if (
-                pick < 0
-                or priority[c] > priority[pick_c]
-                or (
-                    priority[c] == priority[pick_c]
-                    and (i < pick if rank.size == 0 else rank[i] < rank[pick])
-                )
-            ):
-                pick = i
-                pick_c = c
-    q_head[pick_c] += 1
-    q_len[pick_c] -= 1
-    for k in range(cat_group_ptr[pick_c], cat_group_ptr[pick_c + 1]):
+            return c
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _dequeue(c, cat_group_ptr, cat_group_idx, queue, q_head, q_len, waiting_for, outcome):
+    """Remove and return the first ticket in category ``c``'s queue."""
+    i = _head(c, queue, q_head, outcome)
+    q_head[c] += 1
+    q_len[c] -= 1
+    for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
         waiting_for[cat_group_idx[k]] -= 1
-    return pick
+    return i
 
 
 @njit(cache=True)
@@ -746,6 +748,7 @@ def simulate_days(
     act_reason,
     day_written,
     batch_only,
+    operations,
 ):
     """Run every day of one replication, or of a batch of replications laid end to end (each
     day starts empty: only ``day_open`` says when a day's events happen); fills the output
@@ -760,14 +763,22 @@ def simulate_days(
     reserve pools force them too). Returns the number of open periods and of reserve
     activations written; ``day_written[d]`` gets both counts as day ``d`` ends (a day's
     periods and activations are written while it runs).
+
+    ``operations`` is None for a plain hall (:attr:`CompiledHall.operations` false): numba
+    then leaves out, at compile time, every step only the hall operations need (reserve
+    pools, refusals, no-shows, call rules, posts waiting for a shared desk or staff member),
+    so a plain hall's first run compiles about half the loop. Any other value (``True``)
+    compiles them all.
     """
     n_win = window_group.size
     n_grp = group_count.size
     n_cat = priority.size
     n_days = day_open.size
     n_events = event_offset.size
-    n_pools = pool_first_post.size
-    batch_only = batch_only or n_pools > 0  # reserves check the queues after every round
+    n_pools = 0
+    if operations is not None:
+        n_pools = pool_first_post.size
+        batch_only = batch_only or n_pools > 0  # reserves check the queues after every round
     pool_active = np.zeros(n_pools, dtype=np.bool_)  # within the pool's hours
     pending = np.empty(n_pools)  # when an activation opens a reserve window (inf: none)
     requested = np.empty(n_pools)
@@ -859,8 +870,9 @@ def simulate_days(
             t_other = t_open + event_offset[ev] if ev < n_events else np.inf
             if n_quit > 0 and quit_t[0] < t_other:
                 t_other = quit_t[0]
-            for p in range(n_pools):
-                t_other = min(t_other, pending[p], timer[p])
+            if operations is not None:
+                for p in range(n_pools):
+                    t_other = min(t_other, pending[p], timer[p])
             t = min(t_arr, t_done, t_other)
             if t == np.inf:
                 break
@@ -872,7 +884,9 @@ def simulate_days(
                 pass
             elif t_done < t_arr and t_done < t_other:
                 w = done_w[0]
-                requeue = recalling[w] >= 0 and no_show_requeue[category[recalling[w]]]
+                requeue = False
+                if operations is not None:
+                    requeue = recalling[w] >= 0 and no_show_requeue[category[recalling[w]]]
                 g = window_group[w]
                 if not (
                     (n_done > 1 and done_t[1] == t)
@@ -880,7 +894,7 @@ def simulate_days(
                     or requeue
                     or (n_waiting > 0 and mode[g] != _OPEN)  # closing may let a post open
                 ):
-                    if recalling[w] >= 0:  # the absent holder is dropped
+                    if operations is not None and recalling[w] >= 0:  # holder dropped
                         next_rank = _end_recall(
                             w,
                             t,
@@ -899,31 +913,48 @@ def simulate_days(
                             waiting_for,
                         )
                     if mode[g] != _CLOSED and waiting_for[g] > 0:
-                        i = _take_ticket(
-                            g,
-                            w,
-                            t,
-                            issued,
-                            priority,
-                            group_cat_ptr,
-                            group_cat_idx,
+                        pick_c = -1
+                        if operations is not None:  # a call rule
+                            pick_c = _by_rule(
+                                g,
+                                w,
+                                t,
+                                issued,
+                                call_rule,
+                                call_ptr,
+                                call_idx,
+                                call_category,
+                                call_after,
+                                call_position,
+                                queue,
+                                q_head,
+                                q_len,
+                                outcome,
+                            )
+                        if pick_c < 0:
+                            pick_c = _first_in_line(
+                                g,
+                                priority,
+                                group_cat_ptr,
+                                group_cat_idx,
+                                queue,
+                                q_head,
+                                q_len,
+                                outcome,
+                                rank,
+                            )
+                        i = _dequeue(
+                            pick_c,
                             cat_group_ptr,
                             cat_group_idx,
-                            call_rule,
-                            call_ptr,
-                            call_idx,
-                            call_category,
-                            call_after,
-                            call_position,
                             queue,
                             q_head,
                             q_len,
                             waiting_for,
                             outcome,
-                            rank,
                         )
                         finish = -1.0
-                        if no_shows:
+                        if operations is not None and no_shows:
                             finish = _absent(
                                 i,
                                 w,
@@ -994,23 +1025,27 @@ def simulate_days(
                 i = arr
                 arr += 1
                 c = category[i]
-                if refusals and _refused(
-                    i,
-                    c,
-                    t,
-                    q_len,
-                    admitted,
-                    category_cap,
-                    balk_draw,
-                    balk_ptr,
-                    balk_queue,
-                    balk_prob,
-                    outcome,
-                    end,
-                    booked_absent,
-                    class_category,
-                    class_ptr,
-                    class_idx,
+                if (
+                    operations is not None
+                    and refusals
+                    and _refused(
+                        i,
+                        c,
+                        t,
+                        q_len,
+                        admitted,
+                        category_cap,
+                        balk_draw,
+                        balk_ptr,
+                        balk_queue,
+                        balk_prob,
+                        outcome,
+                        end,
+                        booked_absent,
+                        class_category,
+                        class_ptr,
+                        class_idx,
+                    )
                 ):
                     continue
                 best = -1
@@ -1035,14 +1070,15 @@ def simulate_days(
                 if best >= 0:
                     free_head[best] = _wrap(free_head[best] + 1, group_count[best])
                     free_len[best] -= 1
-                    if call_rule[best] == CALL_WEIGHTED:  # the call moves the round robin on
+                    # the call moves the round robin on
+                    if operations is not None and call_rule[best] == CALL_WEIGHTED:
                         size = call_ptr[best + 1] - call_ptr[best]
                         k = call_position[best_w]
                         while call_idx[call_ptr[best] + k] != c:
                             k = (k + 1) % size
                         call_position[best_w] = (k + 1) % size
                     finish = -1.0
-                    if no_shows:
+                    if operations is not None and no_shows:
                         finish = _absent(
                             i,
                             best_w,
@@ -1074,7 +1110,8 @@ def simulate_days(
                         )
                     busy[best_w] = True
                     n_done = _heap_push(done_t, done_w, n_done, finish, best_w)
-                    if patience[i] < np.inf and no_show_requeue[c]:  # it may wait again
+                    # a holder who is absent and requeued may wait again
+                    if operations is not None and no_show_requeue[c] and patience[i] < np.inf:
                         n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[i], i)
                 else:
                     queue[q_tail[c]] = i
@@ -1095,7 +1132,7 @@ def simulate_days(
                 n_done = _heap_pop(done_t, done_w, n_done)
                 busy[w] = False
                 g = window_group[w]
-                if recalling[w] >= 0:  # drop or requeue the absent holder's ticket
+                if operations is not None and recalling[w] >= 0:  # drop or requeue its ticket
                     next_rank = _end_recall(
                         w,
                         t,
@@ -1144,7 +1181,8 @@ def simulate_days(
                     )
                     dirty = True
 
-            if n_waiting > 0:  # posts waiting for a desk or staff member released now
+            # posts waiting for a desk or staff member released now
+            if operations is not None and n_waiting > 0:
                 opened = _open_waiting(
                     t,
                     round_,
@@ -1220,9 +1258,9 @@ def simulate_days(
                 elif kind == HALL_CLOSE:
                     mode[g] = _OVERTIME
                     overtime = True
-                elif kind == RESERVE_START:
+                elif operations is not None and kind == RESERVE_START:
                     pool_active[g] = True
-                elif kind == RESERVE_END:
+                elif operations is not None and kind == RESERVE_END:
                     pool_active[g] = False
                     pending[g] = np.inf
                     n_periods = _close_pool(
@@ -1245,46 +1283,48 @@ def simulate_days(
                         desk_holder,
                         staff_holder,
                     )
-            for p in range(n_pools):  # reserve windows whose activation delay is over open
-                if pending[p] != t:
-                    continue
-                pending[p] = np.inf
-                w = _pool_post(
-                    p,
-                    pool_first_post,
-                    pool_n_windows,
-                    pool_n_members,
-                    post_window,
-                    post_staff,
-                    desk_holder,
-                    staff_holder,
-                )
-                if w >= 0:
-                    g = window_group[w]
-                    mode[g] = _OPEN
-                    _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from)
-                    _free(
-                        w,
-                        g,
-                        t,
-                        round_,
-                        free,
-                        free_head,
-                        free_len,
-                        group_first,
-                        group_count,
-                        idle_since,
-                        idle_round,
+            if operations is not None:
+                for p in range(n_pools):  # reserve windows whose activation delay is over open
+                    if pending[p] != t:
+                        continue
+                    pending[p] = np.inf
+                    w = _pool_post(
+                        p,
+                        pool_first_post,
+                        pool_n_windows,
+                        pool_n_members,
+                        post_window,
+                        post_staff,
+                        desk_holder,
+                        staff_holder,
                     )
-                    dirty = True
-                    act_pool[n_acts] = p
-                    act_request[n_acts] = requested[p]
-                    act_open[n_acts] = t
-                    act_post[n_acts] = w
-                    act_reason[n_acts] = reason[p]
-                    n_acts += 1
+                    if w >= 0:
+                        g = window_group[w]
+                        mode[g] = _OPEN
+                        _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from)
+                        _free(
+                            w,
+                            g,
+                            t,
+                            round_,
+                            free,
+                            free_head,
+                            free_len,
+                            group_first,
+                            group_count,
+                            idle_since,
+                            idle_round,
+                        )
+                        dirty = True
+                        act_pool[n_acts] = p
+                        act_request[n_acts] = requested[p]
+                        act_open[n_acts] = t
+                        act_post[n_acts] = w
+                        act_reason[n_acts] = reason[p]
+                        n_acts += 1
 
-            if n_waiting > 0:  # posts waiting for a desk or staff member released now
+            # posts waiting for a desk or staff member released now
+            if operations is not None and n_waiting > 0:
                 opened = _open_waiting(
                     t,
                     round_,
@@ -1321,23 +1361,27 @@ def simulate_days(
             # 4. tickets issued now join their category's queue
             while arr < hi and issued[arr] == t:
                 c = category[arr]
-                if refusals and _refused(
-                    arr,
-                    c,
-                    t,
-                    q_len,
-                    admitted,
-                    category_cap,
-                    balk_draw,
-                    balk_ptr,
-                    balk_queue,
-                    balk_prob,
-                    outcome,
-                    end,
-                    booked_absent,
-                    class_category,
-                    class_ptr,
-                    class_idx,
+                if (
+                    operations is not None
+                    and refusals
+                    and _refused(
+                        arr,
+                        c,
+                        t,
+                        q_len,
+                        admitted,
+                        category_cap,
+                        balk_draw,
+                        balk_ptr,
+                        balk_queue,
+                        balk_prob,
+                        outcome,
+                        end,
+                        booked_absent,
+                        class_category,
+                        class_ptr,
+                        class_idx,
+                    )
                 ):
                     arr += 1
                     continue
@@ -1377,31 +1421,48 @@ def simulate_days(
                     w = best_w
                     free_head[g] = _wrap(free_head[g] + 1, group_count[g])
                     free_len[g] -= 1
-                    i = _take_ticket(
-                        g,
-                        w,
-                        t,
-                        issued,
-                        priority,
-                        group_cat_ptr,
-                        group_cat_idx,
+                    pick_c = -1
+                    if operations is not None:  # a call rule
+                        pick_c = _by_rule(
+                            g,
+                            w,
+                            t,
+                            issued,
+                            call_rule,
+                            call_ptr,
+                            call_idx,
+                            call_category,
+                            call_after,
+                            call_position,
+                            queue,
+                            q_head,
+                            q_len,
+                            outcome,
+                        )
+                    if pick_c < 0:
+                        pick_c = _first_in_line(
+                            g,
+                            priority,
+                            group_cat_ptr,
+                            group_cat_idx,
+                            queue,
+                            q_head,
+                            q_len,
+                            outcome,
+                            rank,
+                        )
+                    i = _dequeue(
+                        pick_c,
                         cat_group_ptr,
                         cat_group_idx,
-                        call_rule,
-                        call_ptr,
-                        call_idx,
-                        call_category,
-                        call_after,
-                        call_position,
                         queue,
                         q_head,
                         q_len,
                         waiting_for,
                         outcome,
-                        rank,
                     )
                     finish = -1.0
-                    if no_shows:
+                    if operations is not None and no_shows:
                         finish = _absent(
                             i,
                             w,
@@ -1455,7 +1516,7 @@ def simulate_days(
                                 staff_holder,
                             )
                         free_len[g] = 0
-                    if n_waiting > 0:
+                    if operations is not None and n_waiting > 0:
                         opened = _open_waiting(
                             t,
                             round_,
@@ -1476,76 +1537,79 @@ def simulate_days(
                         )
                         n_waiting -= opened
                 # 7. reserve pools look at their queues: stand down, or call a reserve
-                for p in range(n_pools):
-                    n_wait, first = _pool_queue(
-                        p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, outcome
-                    )
-                    due = first + pool_open_wait[p]
-                    if n_wait <= pool_close_queue[p] and (
-                        n_wait == 0 or t - first <= pool_close_wait[p]
-                    ):
-                        pending[p] = np.inf
-                        n_periods = _close_pool(
-                            p,
+                if operations is not None:
+                    for p in range(n_pools):
+                        n_wait, first = _pool_queue(
+                            p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, outcome
+                        )
+                        due = first + pool_open_wait[p]
+                        if n_wait <= pool_close_queue[p] and (
+                            n_wait == 0 or t - first <= pool_close_wait[p]
+                        ):
+                            pending[p] = np.inf
+                            n_periods = _close_pool(
+                                p,
+                                t,
+                                n_periods,
+                                pool_first_post,
+                                pool_n_windows,
+                                pool_n_members,
+                                window_group,
+                                mode,
+                                busy,
+                                free_len,
+                                period_from,
+                                period_post,
+                                period_start,
+                                period_end,
+                                post_window,
+                                post_staff,
+                                desk_holder,
+                                staff_holder,
+                            )
+                        elif (
+                            pool_active[p]
+                            and pending[p] == np.inf
+                            and (n_wait >= pool_open_queue[p] or t >= due)
+                            and _pool_post(
+                                p,
+                                pool_first_post,
+                                pool_n_windows,
+                                pool_n_members,
+                                post_window,
+                                post_staff,
+                                desk_holder,
+                                staff_holder,
+                            )
+                            >= 0
+                        ):
+                            pending[p] = t + pool_delay[p]
+                            requested[p] = t
+                            reason[p] = (
+                                REASON_QUEUE if n_wait >= pool_open_queue[p] else REASON_WAIT
+                            )
+                        timer[p] = due if n_wait > 0 and t < due else np.inf
+                    if n_pools > 0 and n_waiting > 0:
+                        more = _open_waiting(
                             t,
-                            n_periods,
-                            pool_first_post,
-                            pool_n_windows,
-                            pool_n_members,
-                            window_group,
-                            mode,
-                            busy,
-                            free_len,
+                            round_,
+                            waiting,
+                            post_window,
+                            post_staff,
+                            desk_holder,
+                            staff_holder,
                             period_from,
-                            period_post,
-                            period_start,
-                            period_end,
-                            post_window,
-                            post_staff,
-                            desk_holder,
-                            staff_holder,
+                            window_group,
+                            free,
+                            free_head,
+                            free_len,
+                            group_first,
+                            group_count,
+                            idle_since,
+                            idle_round,
                         )
-                    elif (
-                        pool_active[p]
-                        and pending[p] == np.inf
-                        and (n_wait >= pool_open_queue[p] or t >= due)
-                        and _pool_post(
-                            p,
-                            pool_first_post,
-                            pool_n_windows,
-                            pool_n_members,
-                            post_window,
-                            post_staff,
-                            desk_holder,
-                            staff_holder,
-                        )
-                        >= 0
-                    ):
-                        pending[p] = t + pool_delay[p]
-                        requested[p] = t
-                        reason[p] = REASON_QUEUE if n_wait >= pool_open_queue[p] else REASON_WAIT
-                    timer[p] = due if n_wait > 0 and t < due else np.inf
-                if n_pools > 0 and n_waiting > 0:
-                    more = _open_waiting(
-                        t,
-                        round_,
-                        waiting,
-                        post_window,
-                        post_staff,
-                        desk_holder,
-                        staff_holder,
-                        period_from,
-                        window_group,
-                        free,
-                        free_head,
-                        free_len,
-                        group_first,
-                        group_count,
-                        idle_since,
-                        idle_round,
-                    )
-                    n_waiting -= more
-                    opened += more
+                        n_waiting -= more
+                        opened += more
                 if opened == 0:
                     break
                 dirty = True

@@ -208,6 +208,21 @@ class CompiledHall:
         )
 
     @cached_property
+    def operations(self) -> bool:
+        """Whether the hall uses reserve pools, appointments, caps, balking, no-shows or a call
+        rule other than FCFS (the event loop compiles those steps only for such halls)."""
+        return (
+            self.n_pools > 0
+            or self.books
+            or self.balks
+            or self.no_shows
+            or bool(np.any(self.category_cap >= 0))
+            or bool(np.any(self.call_rule != CALL_FCFS))
+            or np.unique(self.post_window).size < self.n_posts  # posts share a desk
+            or np.unique(staff := self.post_staff[self.post_staff >= 0]).size < staff.size
+        )
+
+    @cached_property
     def balks(self) -> bool:
         """Whether any category balks (then the inputs carry a uniform per ticket)."""
         return bool(self.balk_ptr[-1] > 0)

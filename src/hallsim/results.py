@@ -153,7 +153,7 @@ def replication_tables(
 
     # the interval arrays end with the last slot that has time in it on some day (the
     # overtime slots after it are empty): less to send between processes
-    open_area = open_group @ hall.serves.astype(float)
+    open_area = _sum_over_members(open_group, hall.serves.T)  # (days, slots, categories)
     shown = _shown_slots(hall, open_area + areas[AREA_QUEUE] + areas[AREA_SERVICE])
 
     def per_replication(values: np.ndarray) -> np.ndarray:  # (days, ...) -> (batch, n_days, ...)
@@ -411,6 +411,18 @@ def _back_office_stats(hall: CompiledHall, inputs: TicketInputs, output: EngineO
     return stats.reshape(inputs.replications, n_cat, len(BACK_OFFICE_METRICS))
 
 
+def _sum_over_members(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """``values @ members.T`` for a boolean ``members`` (rows, K): ``values`` (..., K) summed
+    over each row's members, (..., rows). Written as sums in member order, not a matrix
+    product: numpy hands a float product to BLAS, whose threads stall these small products
+    on a busy machine (a second of spinning for milliseconds of work)."""
+    row, member = np.nonzero(members)
+    flat = values.reshape(-1, values.shape[-1])
+    target = (np.arange(flat.shape[0])[:, None] * members.shape[0] + row).ravel()
+    sums = np.bincount(target, flat[:, member].ravel(), minlength=flat.shape[0] * members.shape[0])
+    return sums.reshape(*values.shape[:-1], members.shape[0])
+
+
 def _per(index, size, post_open, post_busy, post_lost, post_served) -> np.ndarray:
     """Open, busy and lost minutes and tickets served, summed from posts to their window or
     staff member (``index``: -1 for none) in each replication, shape (batch, size, 4)."""
@@ -458,12 +470,10 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
     waited = by_day(wait_sum.sum(axis=1))
     peak = np.argmax(issued, axis=1)
     row = np.arange(n.size)
-    # each replication's posts as a column: ``posts @ post_open`` is then per replication
-    post_open, post_busy = post_open[:, :, None], post_busy[:, :, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         window_utilisation = np.repeat((window_busy / window_open).reshape(batch, n_win), rows, 0)
         used = windows & (np.repeat(window_open.reshape(batch, n_win), rows, axis=0) > 0)
-        open_time = posts @ post_open
+        open_time = _sum_over_members(post_open, posts).ravel()  # (batch x rows)
         return np.column_stack(
             [
                 n,
@@ -473,7 +483,9 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
                 count[:, TOTAL_BALKED] / n,
                 count[:, TOTAL_CAPPED] / n,
                 count[:, TOTAL_NO_SHOW] / n,
-                np.where(open_time > 0, (posts @ post_busy) / open_time, np.nan).ravel(),
+                np.where(
+                    open_time > 0, _sum_over_members(post_busy, posts).ravel() / open_time, np.nan
+                ),
                 coefficient_of_variation_rows(window_utilisation, used),
                 gini_rows(window_utilisation, used),
                 count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.n_days,
@@ -976,7 +988,8 @@ def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.Dat
             "queue_length": (stack("queue_area") / per_minute).ravel(),
             "busy_windows": (stack("busy_area") / per_minute).ravel(),
             "open_windows": (stack("open_area") / per_minute).ravel(),
-        }
+        },
+        copy=False,  # fresh arrays: no copy into one block (a second for 4 M rows)
     )
 
 

@@ -570,6 +570,34 @@ class _CrossFieldErrors(Exception):
 
 _NO_VALUE = object()
 
+# Category indices by id and by department, per list of categories (a hall with hundreds of
+# items resolves every window's ``serves`` against them): at most _LOOKUPS_KEPT lists
+_LOOKUPS: dict[int, tuple[list, dict[str, int], dict[str, list[int]]]] = {}
+_LOOKUPS_KEPT = 8
+
+
+def _category_lookup(categories: list) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """``({id: index}, {department: [indices]})`` of ``categories``, built once per list. A
+    list is recognised by identity, element by element (categories are frozen), so a list
+    changed in place or a new list at a reused address is looked up afresh."""
+    kept = _LOOKUPS.get(id(categories))
+    if (
+        kept is not None
+        and len(kept[0]) == len(categories)
+        and all(a is b for a, b in zip(kept[0], categories, strict=True))
+    ):
+        return kept[1], kept[2]
+    by_id: dict[str, int] = {}
+    by_department: dict[str, list[int]] = {}
+    for index, category in enumerate(categories):
+        by_id.setdefault(category.id, index)
+        if category.department is not None:
+            by_department.setdefault(category.department, []).append(index)
+    if len(_LOOKUPS) >= _LOOKUPS_KEPT:
+        _LOOKUPS.pop(next(iter(_LOOKUPS)))
+    _LOOKUPS[id(categories)] = (list(categories), by_id, by_department)
+    return by_id, by_department
+
 
 class Scenario(_Frozen):
     """A whole hall: hours, categories and windows. Build it with :func:`load_scenario`,
@@ -690,10 +718,10 @@ class Scenario(_Frozen):
     def _resolve(self, entry: str) -> list[int]:
         if entry == "*":
             return list(range(len(self.categories)))
-        ids = self.category_ids
-        if entry in ids:
-            return [ids.index(entry)]
-        return [i for i, c in enumerate(self.categories) if c.department == entry]
+        by_id, by_department = _category_lookup(self.categories)
+        if entry in by_id:
+            return [by_id[entry]]
+        return list(by_department.get(entry, ()))
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:

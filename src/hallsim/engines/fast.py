@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from numba.core import types
 
 from .. import _kernels
 from ..compile import IN_SYSTEM, CompiledHall
@@ -15,7 +16,7 @@ from .output import EngineOutput
 __all__ = ["run"]
 
 
-KERNELS = ("auto", "general", "full-steps")
+KERNELS = ("auto", "general", "full-steps", "all-operations")
 
 
 def run(
@@ -23,7 +24,7 @@ def run(
     inputs: TicketInputs,
     *,
     check: bool = True,
-    kernel: Literal["auto", "general", "full-steps"] = "auto",
+    kernel: Literal["auto", "general", "full-steps", "all-operations"] = "auto",
 ) -> EngineOutput:
     """Simulate one replication of ``hall``, or a batch of them, on pre-drawn ``inputs``.
 
@@ -31,7 +32,10 @@ def run(
     chooses the code path, never the result: ``"auto"`` takes the specialised kernel when
     every window group is an independent FCFS queue (:attr:`CompiledHall.fcfs_groups`);
     ``"general"`` is the event loop, with a short path for an instant holding one event;
-    ``"full-steps"`` applies all steps of the rules at every instant. Tests run all three
+    ``"full-steps"`` applies all steps of the rules at every instant; ``"all-operations"`` is
+    the event loop as compiled for a hall with operations (reserve pools, refusals, no-shows,
+    call rules, shared desks), even when ``hall`` has none: a plain hall otherwise runs a
+    loop compiled without those steps (:attr:`CompiledHall.operations`). Tests run them all
     and require identical outputs.
 
     A batch runs in one kernel call: its replications' days, each starting empty, are days of
@@ -161,6 +165,7 @@ def run(
             act_reason,
             day_written,
             kernel == "full-steps",
+            True if hall.operations or kernel == "all-operations" else None,
         )
     ends = day_written[hall.n_days - 1 :: hall.n_days]  # of each replication
     period_ptr = np.concatenate([[0], ends[:, 0]])
@@ -202,5 +207,8 @@ def _stage_queue(arrive, service, servers, span_start, span_end):
 def kernel_loaded(hall: CompiledHall) -> bool:
     """Whether this process has the kernel ``hall`` runs on, compiled or loaded from numba's
     on-disk cache (the first run after installing compiles it, which takes a while)."""
-    kernel = _kernels.simulate_fcfs_days if hall.fcfs_groups else _kernels.simulate_days
-    return bool(kernel.signatures)
+    if hall.fcfs_groups:
+        return bool(_kernels.simulate_fcfs_days.signatures)
+    # the event loop is compiled apart for plain halls and halls with operations
+    plain = types.none
+    return any((args[-1] == plain) != hall.operations for args in _kernels.simulate_days.signatures)
