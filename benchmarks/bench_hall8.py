@@ -105,7 +105,7 @@ def with_days(scenario: hallsim.Scenario, days: int) -> hallsim.Scenario:
 def days_for(scenario: hallsim.Scenario, tickets: int) -> int:
     """Days whose expected ticket count is closest to ``tickets``."""
     hall = compile_scenario(with_days(scenario, 7))
-    slot_len = np.diff(hall.slot_bounds()[: hall.n_open_slots + 1])
+    slot_len = np.diff(hall.rate_bounds)  # the arrival pieces
     per_category = (hall.rate_per_min * slot_len[:, None]).sum(axis=0)  # factor-1 day
     per_day = float((hall.weekday_factor @ per_category).mean())
     return max(1, round(tickets / per_day))

@@ -97,7 +97,7 @@ def run_child(command: list[str], **env: str) -> tuple[float, float, str]:
 def days_for(tickets: int) -> int:
     """Days of hall-8 (b) whose expected ticket count is closest to ``tickets``."""
     hall = compile_scenario(hallsim.load_scenario(HALL8))
-    slot_len = np.diff(hall.slot_bounds()[: hall.n_open_slots + 1])
+    slot_len = np.diff(hall.rate_bounds)  # the arrival pieces
     per_category = (hall.rate_per_min * slot_len[:, None]).sum(axis=0)  # factor-1 day
     per_day = float((hall.weekday_factor @ per_category).mean())
     return max(1, round(tickets / per_day))

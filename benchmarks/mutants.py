@@ -88,8 +88,8 @@ MUTANTS = [
     Mutant(
         "tickets per window-day counts issued, not served",
         "results.py",
-        "count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.n_days",
-        "count[:, TOTAL_TICKETS] / windows.sum(axis=1) / hall.n_days",
+        "count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.open_days.size",
+        "count[:, TOTAL_TICKETS] / windows.sum(axis=1) / hall.open_days.size",
     ),
     Mutant(
         "interval table: open windows from the busy area",
@@ -128,10 +128,10 @@ MUTANTS = [
         '"day": ((opened + 720) // 1440).astype(np.int32)',
     ),
     Mutant(
-        "pickup two days later",
+        "pickup an open day later",
         "engines/backoffice.py",
-        "next_day = day[later] + 1",
-        "next_day = day[later] + 2",
+        "following = np.append(open_days, hall.n_days)[position]",
+        "following = np.append(open_days, hall.n_days)[np.minimum(position + 1, open_days.size)]",
     ),
     # --- the aggregates kernel (shared by both engines) ---
     Mutant(

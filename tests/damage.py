@@ -66,7 +66,7 @@ BASE: dict[str, Any] = {
 }
 
 # The same hall with every operation: staff, rotation, tidal and reserve windows, ticket
-# classes, deferred cases
+# classes, deferred cases, the calendar
 OPERATIONS: dict[str, Any] = copy.deepcopy(BASE)
 OPERATIONS["categories"][0].update(
     {
@@ -94,6 +94,18 @@ OPERATIONS["back_office"] = [
     {"id": "O", "staff": 2, "service": {"dist": "exponential", "mean_min": 30}}
 ]
 OPERATIONS["pickup"] = {"windows": 1, "service": {"dist": "exponential", "mean_min": 2}}
+# and a calendar: Friday to Monday, Saturday's own hours, Sunday closed, Monday a holiday;
+# category B's rates hourly, reported by the hour as well
+OPERATIONS["hall"].update(
+    {
+        "days": 4,
+        "first_weekday": "fri",
+        "closed_weekdays": ["sun"],
+        "holidays": [3],
+        "hours": {"sat": ["09:00", "11:00"]},
+    }
+)
+OPERATIONS["categories"][1]["arrivals"]["rate_interval_min"] = 60
 
 # Values that mean something to the validator, so mutations also reach the deeper checks
 # (times, spans, references, dist tags) and not only the type checks.
@@ -127,6 +139,7 @@ MEANINGFUL = st.sampled_from(
         "empirical",
         "normal",
         "mon",
+        "sat",
         "sun",
         "dist",
         "mean_min",
@@ -223,6 +236,7 @@ def _at(data: Any, path: Location) -> Any:
 
 
 KEYS = ["colour", "count", "id", "open", "dist", "cv", "rate_per_hour", "mean_min", "booked"]
+KEYS += ["holidays", "closed_weekdays", "hours", "rate_interval_min"]
 
 
 # How often each kind of damage is drawn: mostly junk (so that validation is exercised), or

@@ -41,8 +41,12 @@ BASES = [BASE, OPERATIONS, *SHIPPED.values()]
 
 def one_day(scenario: Scenario) -> Scenario:
     """The scenario with its hall's days set to 1 (days themselves are checked by validation
-    and by the size check, not by simulating them)."""
-    return scenario.model_copy(update={"hall": scenario.hall.model_copy(update={"days": 1})})
+    and by the size check, not by simulating them), from its first open day, without
+    holidays (day numbers of the longer run)."""
+    hall = scenario.hall
+    first = hall.weekday(hall.open_days[0]) if hall.open_days else hall.first_weekday
+    update = {"days": 1, "holidays": [], "first_weekday": first}
+    return scenario.model_copy(update={"hall": hall.model_copy(update=update)})
 
 
 def conservation_problem(results: hs.Results) -> str | None:

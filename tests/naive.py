@@ -85,7 +85,15 @@ def day_open(results, day) -> float:
 
 
 def day_close(results, day) -> float:
-    return day * 1440.0 + results.scenario.hall.close_minute
+    """Absolute minute the hall closes on ``day`` (an open day: its own hours, if any)."""
+    return day * 1440.0 + results.scenario.hall.day_hours(day)[1]
+
+
+def day_spans(results, post, day) -> list[tuple[int, int]]:
+    """The spans of ``post`` on ``day`` (minutes of day): its spans cut to the day's hours."""
+    first, last = results.scenario.hall.day_hours(day)
+    cut = [(max(a, first), min(b, last)) for a, b in post.spans]
+    return [(a, b) for a, b in cut if a < b]
 
 
 def lost_per_recall(results) -> dict[str, float]:
@@ -150,19 +158,23 @@ def posts(results) -> list[Post]:
     return out
 
 
-def post_of(results, window: str, member, minute: float) -> Post:
+def post_of(results, window: str, member, day: int, minute: float) -> Post:
     """The post that served at ``window`` with ``member`` (NaN: nobody in particular) at
-    ``minute`` of the day: the reserve post of a reserve member, else the post of that window
-    and member whose span holds the minute, or, after closing time, whose span reaches it."""
+    ``minute`` of ``day``: the reserve post of a reserve member, else the post of that window
+    and member whose span that day holds the minute, or, after the day's closing time, whose
+    span reaches it."""
     member = None if pd.isna(member) else member
-    close = results.scenario.hall.close_minute
+    close = results.scenario.hall.day_hours(day)[1]
     found = []
     for post in posts_cached(results):
         if post.window != window or post.member != member:
             continue
         if post.pool is not None:
             found.append(post)
-        elif any(a <= minute < b or (minute >= close and b == close) for a, b in post.spans):
+        elif any(
+            a <= minute < b or (minute >= close and b == close)
+            for a, b in day_spans(results, post, day)
+        ):
             found.append(post)
     assert len(found) == 1, (window, member, minute, found)
     return found[0]
@@ -182,7 +194,7 @@ def ticket_posts(results) -> pd.Series:
     served = served_tickets(tickets_of(results))
     return pd.Series(
         [
-            post_of(results, row.window, row.staff, row.start - row.day * 1440.0)
+            post_of(results, row.window, row.staff, row.day, row.start - row.day * 1440.0)
             for row in served.itertuples()
         ],
         index=served.index,
@@ -204,7 +216,8 @@ def windows_serving(results, class_id: str | None) -> set[str]:
 
 def open_periods(results) -> pd.DataFrame:
     """When each post was open: one row per open period (replication, day, window, staff,
-    post, start, end), laid out by the rules of :mod:`hallsim.engines`, day by day:
+    post, start, end), laid out by the rules of :mod:`hallsim.engines`, day by day (the days
+    the hall is open, each post's spans cut to the day's hours):
 
     - a post opens at the start of each of its spans, or later, the moment the previous post
       of its window and the previous post of its staff member have closed (never, if its
@@ -223,19 +236,19 @@ def open_periods(results) -> pd.DataFrame:
     if any(category.no_show is not None for category in scenario.categories):
         raise NotDerivable("which window recalled an absent holder is not in the ticket table")
     tickets = served_tickets(tickets_of(results))
-    close = scenario.hall.close_minute
     all_posts = posts_cached(results)
     rows = []
     for rep in range(results.replications):
         mine = tickets[tickets["replication"] == rep]
         reserve = results.reserve[results.reserve["replication"] == rep]
-        for day in range(scenario.hall.days):
+        for day in scenario.hall.open_days:
             today = mine[mine["day"] == day]
             origin = day * 1440.0
+            close = scenario.hall.day_hours(day)[1]
             # (start, kind, post, span end or closing minute): spans, and recorded activations
             events = []
             for p, post in enumerate(all_posts):
-                for a, b in post.spans:
+                for a, b in day_spans(results, post, day):
                     events.append((origin + a, 0, p, origin + b))
             activations = reserve[reserve["day"] == day]
             # a post is never open twice at once: of two activations of one post opened at
@@ -426,7 +439,7 @@ def intervals(results) -> pd.DataFrame:
     empty = {name: columns(table.iloc[:0]) for name, table in parts.items()}
     rows = []
     for rep in range(results.replications):
-        for day in range(hall.days):
+        for day in hall.open_days:  # a closed day has no rows
             origin = day_open(results, day)
             for k, slot in grid.iterrows():
                 lo, hi = origin + slot["lo"], origin + slot["hi"]
@@ -713,7 +726,7 @@ def replication_stats(results) -> pd.DataFrame:
       those posts' open minutes;
     - over the windows with a post that serves the category, those ever open: CV and Gini of
       their utilisation (a window's busy over open minutes, all its posts);
-    - tickets served per window that serves the category, per day;
+    - tickets served per window that serves the category, per open day;
     - the peak day (most tickets issued; the first of equals): its tickets and the mean wait of
       its served tickets.
     """
@@ -722,6 +735,7 @@ def replication_stats(results) -> pd.DataFrame:
     ids = classes(results)
     sla = scenario.hall.sla_wait_min
     days = scenario.hall.days
+    open_days = len(scenario.hall.open_days)
     post = memo(results, "posts", ticket_posts)
     served_all = served_tickets(tickets)
     category_open = category_open_minutes(results)
@@ -778,7 +792,7 @@ def replication_stats(results) -> pd.DataFrame:
                     "utilisation": busy_here / open_minutes if open_minutes > 0 else np.nan,
                     "utilisation_cv": coefficient_of_variation(used),
                     "utilisation_gini": gini(used),
-                    "tickets_per_window_day": len(served) / len(serving) / days,
+                    "tickets_per_window_day": len(served) / len(serving) / open_days,
                     "peak_day_tickets": float(per_day[peak]),
                     "peak_day_mean_wait": (peak_served["start"] - peak_served["issued"]).mean()
                     if len(peak_served)
@@ -926,9 +940,9 @@ def summary(results, confidence: float = 0.95, replication_table=None) -> pd.Dat
 def observed_warnings(results) -> list[str]:
     """The warnings a run's tickets call for: tickets still waiting when the last window that
     serves them closed (outcome in_system), and more than 5 % of tickets called after closing
-    time (their service started at or after the day's close)."""
+    time (their service started at or after their day's close)."""
     tickets = tickets_of(results)
-    close = tickets["day"] * 1440.0 + results.scenario.hall.close_minute
+    close = tickets["day"].map(lambda day: day_close(results, day))
     unserved = int((tickets["outcome"] == "in_system").sum())
     late = int(((tickets["outcome"] == "served") & (tickets["start"] >= close)).sum())
     messages = []

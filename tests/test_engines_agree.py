@@ -3,7 +3,8 @@
 Hypothesis draws halls with several categories, windows with overlapping skills, spans that
 open and close mid-queue, tidal blocks, staff with skills, speeds, shifts, breaks and rotation
 blocks, reserve pools, back offices and pickup, patience, priorities, priority shares,
-appointments, daily caps, balking, no-shows, call rules and several days; half of them on a
+appointments, daily caps, balking, no-shows, call rules, several days with a calendar (closed
+weekdays, holidays, a weekday's own hours) and rates with an interval of their own; half on a
 one-minute grid, where arrivals, services, patience and spans coincide all the time. The fast
 engine (each of its code paths) and the simpy engine get the same inputs and must give the
 same tickets, window periods, reserve activations and back-office times. The profile is fixed
@@ -24,6 +25,7 @@ from hallsim.clock import clock
 from hallsim.compile import OUTCOMES, compile_scenario
 from hallsim.engines import fast, reference
 from hallsim.engines.inputs import draw_inputs
+from hallsim.scenario import WEEKDAYS
 
 PROFILE = settings(
     max_examples=250,
@@ -66,19 +68,22 @@ def halls(draw) -> hs.Scenario:
     hours = draw(st.sampled_from([60, 120, 180]))
     close_minute = open_minute + hours
     interval = draw(st.sampled_from([30, 60]))
-    n_intervals = -(-hours // interval)
     n_cat = draw(st.integers(1, 3))
     categories = []
     for c in range(n_cat):
         if draw(st.booleans()):
             arrivals = {"rate_per_hour": draw(st.sampled_from([6, 15, 30]))}
         else:
+            rate_interval = draw(st.sampled_from([None, None, 15, 45]))
+            count = -(-hours // (rate_interval or interval))
             rates = draw(
-                st.lists(
-                    st.sampled_from([0, 10, 40]), min_size=n_intervals, max_size=n_intervals
-                ).filter(lambda r: sum(r) > 0)
+                st.lists(st.sampled_from([0, 10, 40]), min_size=count, max_size=count).filter(
+                    lambda r: sum(r) > 0
+                )
             )
             arrivals = {"rates_per_hour": rates}
+            if rate_interval is not None:
+                arrivals["rate_interval_min"] = rate_interval
         category = {
             "id": f"C{c}",
             "department": draw(st.sampled_from(["front", "back"])),
@@ -209,7 +214,7 @@ def halls(draw) -> hs.Scenario:
             "open": clock(open_minute),
             "close": clock(close_minute),
             "interval_min": interval,
-            "days": draw(st.integers(1, 2)),
+            **draw(calendars(open_minute, hours)),
         },
         "categories": categories,
         "windows": windows,
@@ -227,6 +232,28 @@ def halls(draw) -> hs.Scenario:
     if draw(st.integers(0, 2)) == 0:
         scenario = draw(with_back_office(scenario, open_minute, hours))
     return scenario
+
+
+@st.composite
+def calendars(draw, open_minute: int, hours: int) -> dict:
+    """One to three days from some weekday, and often a calendar: closed weekdays and
+    holidays (at least one day stays open), a weekday with hours of its own."""
+    days = draw(st.integers(1, 3))
+    first = draw(st.sampled_from(WEEKDAYS))
+    weekdays = [WEEKDAYS[(WEEKDAYS.index(first) + d) % 7] for d in range(days)]
+    hall = {"days": days, "first_weekday": first}
+    if days > 1 and draw(st.integers(0, 2)) == 0:
+        closed = draw(st.lists(st.sampled_from(weekdays), max_size=1))
+        holidays = draw(st.lists(st.integers(0, days - 1), max_size=1))
+        open_days = [d for d in range(days) if weekdays[d] not in closed and d not in holidays]
+        if open_days:
+            hall |= {"closed_weekdays": closed, "holidays": holidays}
+    if draw(st.integers(0, 2)) == 0:
+        weekday = draw(st.sampled_from(weekdays))
+        if weekday not in hall.get("closed_weekdays", []):
+            a, b = sorted(draw(quarter_hours(open_minute, hours, 2)))
+            hall["hours"] = {weekday: [clock(a), clock(b)]}
+    return hall
 
 
 @st.composite
@@ -391,7 +418,17 @@ def features(scenario: hs.Scenario, grid: bool, output) -> set[str]:
         used |= {"window spans"} if w.open else set()
         used |= {"tidal block"} if w.tidal else set()
     used |= {"overlapping skills"} if max(groups_of) > 1 else set()
-    used |= {"several days"} if scenario.hall.days > 1 else set()
+    hall = scenario.hall
+    used |= {"several days"} if hall.days > 1 else set()
+    used |= {"closed day"} if len(hall.open_days) < hall.days else set()
+    own_hours = [hall.day_hours(d) != (hall.open_minute, hall.close_minute) for d in hall.open_days]
+    used |= {"weekday hours"} if any(own_hours) else set()
+    rate_intervals = [c.arrivals.rate_interval_min for c in scenario.categories]
+    used |= (
+        {"rate interval"}
+        if any(m not in (None, hall.interval_min) for m in rate_intervals)
+        else set()
+    )
     used |= {"staff"} if scenario.staff else set()
     used |= {"rotation"} if scenario.rotation else set()
     used |= {"reserve pool"} if scenario.reserve else set()
@@ -428,6 +465,9 @@ FEATURES = (
     "tidal block",
     "overlapping skills",
     "several days",
+    "closed day",
+    "weekday hours",
+    "rate interval",
     "staff",
     "rotation",
     "reserve pool",

@@ -46,9 +46,18 @@ def _check_valid(scenario: Scenario) -> None:
             assert scenario.factor(window, index) > 0
     assert served == set(range(len(scenario.categories)))
     for category in scenario.categories:
-        rates = category.arrivals.rates_per_hour
-        assert rates is None or len(rates) == hall.n_intervals
+        arrivals = category.arrivals
+        length = arrivals.rate_interval_min or hall.interval_min
+        rates = arrivals.rates_per_hour
+        assert rates is None or len(rates) == -(-(hall.close_minute - hall.open_minute) // length)
+        assert rates is not None or arrivals.rate_interval_min is None
         assert category.service.mean > 0
+    # the calendar: some day open, every open day's hours within the hall's
+    assert hall.open_days
+    assert all(0 <= day < hall.days for day in hall.holidays)
+    for day in hall.open_days:
+        first, last = hall.day_hours(day)
+        assert hall.open_minute <= first < last <= hall.close_minute
     compile_scenario(scenario)  # a valid scenario compiles
 
 

@@ -259,6 +259,46 @@ def test_every_table_of_a_back_office_that_works_until_midnight():
     check_every_table(results)
 
 
+def test_every_table_of_a_calendar_week():
+    """Friday to Tuesday: Saturday 09:00-11:00 (windows open at 08:00 wait, the half-day
+    window W2 still opens at 10:00), Sunday closed, Monday a holiday; B's rates hourly,
+    reported by the half hour; staff, a reserve pool and a back office with pickup."""
+    deferred = {"share": 0.5, "back_office": "O", "pickup": True}
+    data = {
+        "hall": {
+            "open": "08:00",
+            "close": "12:00",
+            "days": 5,
+            "interval_min": 30,
+            "first_weekday": "fri",
+            "closed_weekdays": ["sun"],
+            "holidays": [3],
+            "hours": {"sat": ["09:00", "11:00"]},
+        },
+        "categories": [
+            category("A", 30, exponential(4), patience=exponential(30), deferred=deferred),
+            {
+                "id": "B",
+                "arrivals": {"rates_per_hour": [10, 30, 20, 5], "rate_interval_min": 60},
+                "service": exponential(6),
+            },
+        ],
+        "windows": [
+            {"id": "W", "count": 2, "serves": ["*"]},
+            {"id": "W2", "serves": ["B"], "open": [["10:00", "12:00"]]},
+            {"id": "R", "serves": ["*"]},
+        ],
+        "staff": [{"id": "S", "count": 3, "windows": ["W", "W2"], "breaks": [["10:30", "10:45"]]}],
+        "reserve": [{"id": "P", "windows": ["R"], "serves": ["A"], "open_queue": 3}],
+        "back_office": [{"id": "O", "staff": 1, "service": exponential(20)}],
+        "pickup": {"windows": 1, "service": exponential(2)},
+    }
+    results = hs.simulate(hs.Scenario.model_validate(data), replications=3, seed=6, progress=False)
+    assert set(results.tickets["day"]) == {0, 1, 4}
+    assert len(results.reserve) and results.tickets["pickup_end"].notna().any()
+    check_every_table(results)
+
+
 # ---------------------------------------------------------------------------- (b) operations
 
 

@@ -11,7 +11,13 @@ every time in results).
 
 Reporting slots: ``n_open_slots`` slots of ``interval_min`` cover the opening hours (the last
 may be shorter), then ``n_slots - n_open_slots`` slots of the same length after closing time
-hold the overtime (the last slot also takes anything later than that).
+hold the overtime (the last slot also takes anything later than that). Arrival *pieces* cut
+the opening hours where a reporting slot or any category's rate interval starts; the rates
+are constant within a piece (without ``rate_interval_min`` the pieces are the slots).
+
+The calendar: each day has a *kind* (``day_kind``), its opening hours (``kind_hours``; kind 0
+is the hall's own ``open``-``close``), or is closed (-1). Each kind has its schedule of the
+day, the spans of the posts and reserve pools cut to its hours.
 
 Data flows one way: after :func:`compile_scenario` nothing reads the scenario. What the
 inputs, the engines, the results and the warnings need of it is here, as arrays, names and
@@ -87,6 +93,8 @@ class CompiledHall:
     n_open_slots: int
     n_slots: int
     day_weekday: np.ndarray  # (days,) int: 0 = Monday
+    day_kind: np.ndarray  # (days,) int64: the kind of each day (its hours), -1 when closed
+    kind_hours: np.ndarray  # (K, 2) float64 opening and closing minute of day of each kind
     # ticket classes, called "categories" from here on: the scenario's categories (0..S-1,
     # walk-in tickets), then their priority and appointment classes
     category_ids: list[str]
@@ -97,7 +105,8 @@ class CompiledHall:
     class_ptr: np.ndarray  # CSR: classes of scenario category k are class_idx[ptr[k]:ptr[k+1]]
     class_idx: np.ndarray
     category_priority: np.ndarray  # (C,) int64
-    rate_per_min: np.ndarray  # (n_open_slots, C) arrivals per minute on a factor-1 day
+    rate_bounds: np.ndarray  # (pieces + 1,) arrival pieces' boundaries, minutes after opening
+    rate_per_min: np.ndarray  # (pieces, C) arrivals per minute on a factor-1 day
     weekday_factor: np.ndarray  # (7, C)
     category_cap: np.ndarray  # (C,) int64 daily cap, -1 for none
     balk_ptr: np.ndarray  # CSR: balking points of category c are balk_*[ptr[c]:ptr[c+1]]
@@ -129,9 +138,11 @@ class CompiledHall:
     call_idx: np.ndarray
     call_category: np.ndarray  # (G,) int64: the threshold rule's category, -1 otherwise
     call_after: np.ndarray  # (G,) float64: the threshold rule's minutes
-    # schedule of one day, minutes of day, sorted by (time, kind, group)
+    # schedule of a day of each kind, minutes of day, sorted by (time, kind, group): the
+    # events of day kind k are event_*[event_ptr[k]:event_ptr[k + 1]]
+    event_ptr: np.ndarray  # (K + 1,) int64
     event_minute: np.ndarray  # float64
-    event_kind: np.ndarray  # int64: SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE
+    event_kind: np.ndarray  # int64: SPAN_CLOSE, SPAN_OPEN, HALL_CLOSE, RESERVE_*
     event_group: np.ndarray  # int64
     # reserve pools: posts pool_first_post[p] + i * members + j (window i, member j)
     pool_first_post: np.ndarray  # (R,) int64
@@ -145,17 +156,17 @@ class CompiledHall:
     pool_close_wait: np.ndarray  # (R,) float64
     pool_delay: np.ndarray  # (R,) float64 minutes
     pool_ids: list[str]
-    pool_minutes: np.ndarray  # (R,) float64: window-minutes a pool can open (windows x hours)
+    pool_minutes: np.ndarray  # (K, R) float64: window-minutes a pool can open on a day of a kind
     # deferred cases: back offices and pickup (see hallsim.engines.backoffice)
     deferred_share: np.ndarray  # (C,) float64
     deferred_office: np.ndarray  # (C,) int64, -1 for none
     deferred_pickup: np.ndarray  # (C,) bool
     office_staff: np.ndarray  # (O,) int64
-    office_spans: list[np.ndarray]  # per office (k, 2) working spans, minutes of day
+    office_spans: list[np.ndarray]  # per office (K, k, 2): working spans on a day of each kind
     office_service: tuple[Distribution, ...]  # (O,)
     pickup_service: Distribution | None
     pickup_windows: int
-    pickup_spans: np.ndarray  # (k, 2) minutes of day
+    pickup_spans: np.ndarray  # (K, k, 2) minutes of day, on a day of each kind
     # appointments: bookings of slot k of appointment class booking_class[k]
     booking_class: np.ndarray  # (B,) int64 the appointment class of each slot with bookings
     booking_walk_in: np.ndarray  # (B,) int64 the class of a holder arriving late
@@ -167,7 +178,7 @@ class CompiledHall:
     booking_no_show: np.ndarray  # (B,) float64
     plain_categories: bool  # no category has patience, a cap, balking or no-shows
     no_shows: bool  # some category has no-shows (then the inputs carry a uniform per ticket)
-    staffed_minutes: float  # window-minutes of a day the posts (not the pools') are open
+    staffed_minutes: np.ndarray  # (K,) window-minutes the posts (not the pools') are open
     max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
 
     @cached_property
@@ -202,9 +213,17 @@ class CompiledHall:
                 for g in range(self.n_groups)
             )
             and bool(np.all(self.call_rule == CALL_FCFS))
-            and self.event_kind.size == 2 * self.n_groups  # one span per group: the whole day
-            and bool(np.all(self.event_minute[self.event_kind == SPAN_OPEN] == self.open_minute))
-            and bool(np.all(self.event_kind[self.event_kind != SPAN_OPEN] == HALL_CLOSE))
+            and all(self._whole_day_groups(kind) for kind in range(self.n_kinds))
+        )
+
+    def _whole_day_groups(self, kind: int) -> bool:
+        """Whether on a day of ``kind`` every group has one span, the day's whole hours."""
+        events = slice(self.event_ptr[kind], self.event_ptr[kind + 1])
+        minute, what = self.event_minute[events], self.event_kind[events]
+        return (
+            what.size == 2 * self.n_groups
+            and bool(np.all(minute[what == SPAN_OPEN] == self.kind_hours[kind, 0]))
+            and bool(np.all(what[what != SPAN_OPEN] == HALL_CLOSE))
         )
 
     @cached_property
@@ -230,6 +249,31 @@ class CompiledHall:
     @property
     def n_categories(self) -> int:
         return len(self.category_ids)
+
+    @property
+    def n_kinds(self) -> int:
+        """Kinds of day (opening hours) of the calendar; kind 0 is the hall's own hours."""
+        return len(self.kind_hours)
+
+    @cached_property
+    def open_days(self) -> np.ndarray:
+        """The days the hall is open (not closed by the calendar)."""
+        return np.flatnonzero(self.day_kind >= 0)
+
+    @cached_property
+    def day_hours(self) -> np.ndarray:
+        """(days, 2) opening and closing minute of day of each day; NaN when closed."""
+        hours = np.full((self.n_days, 2), np.nan)
+        hours[self.open_days] = self.kind_hours[self.day_kind[self.open_days]]
+        return hours
+
+    def day_pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        """(days, pieces): where each arrival piece starts within each day's hours (minutes
+        after the hall's opening) and how long it lasts there (0 when the hall is closed)."""
+        hours = self.kind_hours[np.maximum(self.day_kind, 0)] - self.open_minute
+        low = np.clip(self.rate_bounds[None, :-1], hours[:, :1], hours[:, 1:])
+        high = np.clip(self.rate_bounds[None, 1:], hours[:, :1], hours[:, 1:])
+        return low, np.where(self.day_kind[:, None] >= 0, high - low, 0.0)
 
     @property
     def n_scenario_categories(self) -> int:
@@ -272,10 +316,6 @@ class CompiledHall:
         inner = np.minimum(np.arange(self.n_open_slots) * self.interval_min, hours)
         after = hours + np.arange(self.n_slots - self.n_open_slots + 1) * self.interval_min
         return np.concatenate([inner, after])
-
-    def day_rates(self, day: int) -> np.ndarray:
-        """Arrival rates per minute of ``day``, shape (n_open_slots, C)."""
-        return self.rate_per_min * self.weekday_factor[self.day_weekday[day]]
 
 
 def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -366,12 +406,80 @@ def _call_rules(
     return rules, rows, categories, minutes
 
 
-def _working_spans(hall, hours: list[list[str]] | None) -> np.ndarray:
-    """Sorted working spans, minutes of day, shape (k, 2); default the hall's hours."""
-    spans = sorted(
-        (minutes_of_day(a), minutes_of_day(b)) for a, b in hours or [(hall.open, hall.close)]
-    )
-    return np.array(spans, dtype=float).reshape(-1, 2)
+def _working_spans(hours: list[list[str]] | None, kind_hours: np.ndarray) -> np.ndarray:
+    """Sorted working spans on a day of each kind, minutes of day, shape (K, k, 2): ``hours``
+    every day, or by default the day's hours."""
+    if hours is None:
+        return kind_hours[:, None, :].copy()
+    spans = sorted((minutes_of_day(a), minutes_of_day(b)) for a, b in hours)
+    return np.tile(np.array(spans, dtype=float).reshape(1, -1, 2), (len(kind_hours), 1, 1))
+
+
+def _arrival_pieces(hall, specs: list[Category], class_share: list[float]):
+    """The arrival pieces' boundaries (minutes after opening: every start of a reporting
+    slot or of a category's rate interval, and the closing time) and each class's arrivals
+    per minute in each piece, on a day of factor 1."""
+    hours = hall.close_minute - hall.open_minute
+    lengths = {hall.interval_min} | {
+        spec.arrivals.rate_interval_min
+        for spec in specs
+        if spec.arrivals.rates_per_hour is not None and spec.arrivals.rate_interval_min
+    }
+    cuts = sorted({hours}.union(*(range(0, hours, length) for length in lengths)))
+    bounds = np.array(cuts, dtype=float)
+    rate = np.zeros((bounds.size - 1, len(specs)))
+    for c, spec in enumerate(specs):
+        arrivals = spec.arrivals
+        if arrivals.rates_per_hour is not None:
+            length = arrivals.rate_interval_min or hall.interval_min
+            per_interval = np.asarray(arrivals.rates_per_hour) / 60.0 * class_share[c]
+            rate[:, c] = per_interval[np.asarray(cuts[:-1]) // length]
+        else:
+            rate[:, c] = arrivals.rate_per_hour / 60.0 * class_share[c]
+    return bounds, rate
+
+
+def _calendar(hall) -> tuple[np.ndarray, np.ndarray]:
+    """Each day's kind (-1 when closed) and each kind's opening and closing minute: kind 0
+    is the hall's own hours, then the weekday hours that differ, Monday first."""
+    kinds: list[tuple[int, int]] = [(hall.open_minute, hall.close_minute)]
+    weekday_kind = np.full(7, -1, dtype=np.int64)
+    for w, weekday in enumerate(WEEKDAYS):
+        if weekday in hall.closed_weekdays:
+            continue
+        span = None if hall.hours is None else getattr(hall.hours, weekday)
+        hours = kinds[0] if span is None else (minutes_of_day(span[0]), minutes_of_day(span[1]))
+        if hours not in kinds:
+            kinds.append(hours)
+        weekday_kind[w] = kinds.index(hours)
+    first = WEEKDAYS.index(hall.first_weekday)
+    day_kind = weekday_kind[(first + np.arange(hall.days)) % 7]
+    day_kind[hall.holidays] = -1
+    return day_kind, np.array(kinds, dtype=float)
+
+
+def _overlap(spans, hours: list[float]) -> float:
+    """Minutes of ``spans`` within ``hours`` (opening and closing minute)."""
+    return float(sum(max(0.0, min(b, hours[1]) - max(a, hours[0])) for a, b in spans))
+
+
+def _schedule(group_spans, pool_hours, hours: list[float]) -> list[tuple[float, int, int]]:
+    """The events of a day with ``hours``: each group's spans and each reserve pool's hours
+    cut to them, sorted; a span that reaches the day's closing time ends with it."""
+    events: list[tuple[float, int, int]] = []
+    first, last = hours
+    for g, spans in enumerate(group_spans):
+        for start, end in spans:
+            a, b = max(float(start), first), min(float(end), last)
+            if a < b:
+                events.append((a, SPAN_OPEN, g))
+                events.append((b, HALL_CLOSE if b == last else SPAN_CLOSE, g))
+    for p, (start, end) in enumerate(pool_hours):
+        a, b = max(float(start), first), min(float(end), last)
+        if a < b:
+            events.append((a, RESERVE_START, p))
+            events.append((b, RESERVE_END, p))
+    return sorted(events)
 
 
 def _reserve_posts(scenario: Scenario) -> list[Post]:
@@ -414,16 +522,11 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         classes_of[c].append(k)
     class_ptr, class_idx = _csr(classes_of)
 
-    rate = np.zeros((n_open, n_cat))
+    rate_bounds, rate = _arrival_pieces(hall, specs, class_share)
     weekday = np.ones((7, n_cat))
     for c, category in enumerate(specs):
-        arrivals = category.arrivals
-        if arrivals.rates_per_hour is not None:
-            rate[:, c] = np.asarray(arrivals.rates_per_hour) / 60.0 * class_share[c]
-        else:
-            rate[:, c] = arrivals.rate_per_hour / 60.0 * class_share[c]
-        if arrivals.weekday_factors is not None:
-            weekday[:, c] = arrivals.weekday_factors
+        if category.arrivals.weekday_factors is not None:
+            weekday[:, c] = category.arrivals.weekday_factors
     balk_ptr = np.cumsum(
         [0] + [0 if c.balking is None else len(c.balking.queue) for c in specs]
     ).astype(np.int64)
@@ -435,6 +538,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     )
     first = WEEKDAYS.index(hall.first_weekday)
     day_weekday = (first + np.arange(hall.days)) % 7
+    day_kind, kind_hours = _calendar(hall)
 
     plan = build_posts(scenario)[0]
     groups = _groups(plan) + [[post] for post in _reserve_posts(scenario)]
@@ -445,21 +549,18 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     n_groups = len(groups)
     serves = np.zeros((n_groups, n_cat), dtype=np.bool_)
     factor = np.ones((n_groups, n_cat))
-    events: list[tuple[float, int, int]] = []
     served_rows = [[k for c in group[0].served for k in classes_of[c]] for group in groups]
     for g, group in enumerate(groups):
         for c, f in zip(group[0].served, group[0].factors, strict=True):
             serves[g, classes_of[c]] = True
             factor[g, classes_of[c]] = f
-        for start, end in group[0].spans:
-            events.append((float(start), SPAN_OPEN, g))
-            kind = HALL_CLOSE if end == hall.close_minute else SPAN_CLOSE
-            events.append((float(end), kind, g))
-    for p, pool in enumerate(scenario.reserve):
-        start, end = pool.hours or (hall.open, hall.close)
-        events.append((float(minutes_of_day(start)), RESERVE_START, p))
-        events.append((float(minutes_of_day(end)), RESERVE_END, p))
-    events.sort()
+    pool_hours = [
+        [minutes_of_day(t) for t in pool.hours or (hall.open, hall.close)]
+        for pool in scenario.reserve
+    ]
+    group_spans = [group[0].spans for group in groups]
+    schedules = [_schedule(group_spans, pool_hours, hours) for hours in kind_hours.tolist()]
+    events = [event for schedule in schedules for event in schedule]
     group_entry = [group[0].entry for group in groups]
     group_cat_ptr, group_cat_idx = _csr(served_rows)
     call_rules, call_rows, call_category, call_after = _call_rules(
@@ -478,10 +579,10 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
     post_window = np.array([post.window for post in posts], dtype=np.int64)
     offices = [office.id for office in scenario.back_office]
     post_staff = np.array([post.member for post in posts], dtype=np.int64)
-    pool_hours = [
-        [minutes_of_day(t) for t in pool.hours or (hall.open, hall.close)]
-        for pool in scenario.reserve
-    ]
+    pool_minutes = np.zeros((len(kind_hours), len(pool_hours)))
+    for k, hours in enumerate(kind_hours.tolist()):
+        for p, ((windows, members), (a, b)) in enumerate(zip(pool_sizes, pool_hours, strict=True)):
+            pool_minutes[k, p] = min(windows, members) * _overlap([(a, b)], hours)
     return CompiledHall(
         n_days=hall.days,
         open_minute=float(hall.open_minute),
@@ -490,6 +591,8 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         n_open_slots=n_open,
         n_slots=n_slots,
         day_weekday=day_weekday.astype(np.int64),
+        day_kind=day_kind,
+        kind_hours=kind_hours,
         category_ids=[
             spec.id + CLASS_SUFFIX[kind] for spec, kind in zip(specs, kinds, strict=True)
         ],
@@ -512,6 +615,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
             [c.no_show is not None and c.no_show.then == "requeue" for c in specs],
             dtype=np.bool_,
         ),
+        rate_bounds=rate_bounds,
         rate_per_min=rate,
         weekday_factor=weekday,
         sla_wait_min=hall.sla_wait_min,
@@ -536,6 +640,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         call_idx=call_idx,
         call_category=np.array(call_category, dtype=np.int64),
         call_after=np.array(call_after, dtype=float),
+        event_ptr=np.cumsum([0] + [len(schedule) for schedule in schedules]).astype(np.int64),
         event_minute=np.array([e[0] for e in events]),
         event_kind=np.array([e[1] for e in events], dtype=np.int64),
         event_group=np.array([e[2] for e in events], dtype=np.int64),
@@ -556,10 +661,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         pool_close_wait=np.array([p.close_wait_min for p in scenario.reserve], dtype=float),
         pool_delay=np.array([p.delay_min for p in scenario.reserve], dtype=float),
         pool_ids=[p.id for p in scenario.reserve],
-        pool_minutes=np.array(
-            [min(w, m) * (b - a) for (w, m), (a, b) in zip(pool_sizes, pool_hours, strict=True)],
-            dtype=float,
-        ),
+        pool_minutes=pool_minutes,
         deferred_share=np.array([0.0 if c.deferred is None else c.deferred.share for c in specs]),
         deferred_office=np.array(
             [-1 if c.deferred is None else offices.index(c.deferred.back_office) for c in specs],
@@ -570,18 +672,21 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         ),
         **_bookings(scenario, specs, class_category, kinds),
         office_staff=np.array([o.staff for o in scenario.back_office], dtype=np.int64),
-        office_spans=[_working_spans(hall, o.hours) for o in scenario.back_office],
+        office_spans=[_working_spans(o.hours, kind_hours) for o in scenario.back_office],
         office_service=tuple(o.service for o in scenario.back_office),
         pickup_service=None if scenario.pickup is None else scenario.pickup.service,
         pickup_windows=0 if scenario.pickup is None else scenario.pickup.windows,
         pickup_spans=_working_spans(
-            hall, None if scenario.pickup is None else scenario.pickup.hours
+            None if scenario.pickup is None else scenario.pickup.hours, kind_hours
         ),
         plain_categories=all(
             c.patience is None and c.daily_cap is None and c.balking is None and c.no_show is None
             for c in scenario.categories
         ),
         no_shows=any(c.no_show is not None for c in scenario.categories),
-        staffed_minutes=float(sum(b - a for post in plan for a, b in post.spans)),
+        staffed_minutes=np.array(
+            [sum(_overlap(post.spans, hours) for post in plan) for hours in kind_hours.tolist()],
+            dtype=float,
+        ),
         max_post_periods=sum(len(post.spans) for post in posts),
     )

@@ -24,6 +24,7 @@ __all__ = ["scenario_format"]
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("the file", scenario.Scenario),
     ("[hall]", scenario.Hall),
+    ("[hall.hours]", scenario.WeekdayHours),
     ("[[categories]]", scenario.Category),
     ("categories.arrivals", scenario.Arrivals),
     ("categories.balking", scenario.Balking),

@@ -178,7 +178,7 @@ def _plot_over_the_day(
 
 
 def _averaged_over(results: Results, day: int | None, bands: bool) -> str:
-    days = "" if day is not None else f" x {results.scenario.hall.days} days"
+    days = "" if day is not None else f" x {len(results.scenario.hall.open_days)} days"
     where = f"day {day}, " if day is not None else ""
     band = "; band: 95 % CI" if bands else ""
     return f"{where}mean of {results.replications} replications{days}{band}"
@@ -357,7 +357,7 @@ def plot_wait_distribution(
         ylabel="share of served tickets waiting at most this long",
         title=(
             "Wait distribution of served tickets (pooled over "
-            f"{results.replications} replications x {results.scenario.hall.days} days)"
+            f"{results.replications} replications x {len(results.scenario.hall.open_days)} days)"
         ),
         ylim=(0, 1.02),
     )
@@ -372,7 +372,7 @@ def window_load(results: Results) -> pd.DataFrame:
     time, pooled) and its 95 % interval across replications (``utilisation_lo``,
     ``utilisation_hi``): what :func:`plot_window_load` draws."""
     windows = results.windows
-    days = results.scenario.hall.days
+    days = len(results.scenario.hall.open_days)
     grouped = windows.groupby("window", observed=True, sort=False)
     per = grouped[["open_min", "busy_min", "served"]].sum() / (results.replications * days)
     table = pd.DataFrame(
@@ -440,7 +440,8 @@ def plot_window_load(results: Results, ax: Axes | None = None) -> Axes:
         ylabel="hours per day",
         title=(
             f"Load per window (mean of {results.replications} replications x "
-            f"{results.scenario.hall.days} days): utilisation Gini {gini:.2f}, CV {cv:.2f}"
+            f"{len(results.scenario.hall.open_days)} days): utilisation Gini {gini:.2f}, "
+            f"CV {cv:.2f}"
         ),
     )
     ax.margins(y=0.12)
@@ -664,7 +665,7 @@ def plot_staff_on_duty(
         xlabel="time of day (h)",
         title=(
             f"Staff on duty, day {day} (busy share: mean of {results.replications} "
-            f"replications x {hall.days} days)"
+            f"replications x {len(hall.open_days)} days)"
         ),
     )
     return ax

@@ -10,10 +10,12 @@ called, start and end times, window and outcome; replayed through another layout
 "what would these very citizens have met there?".
 
 **Days.** Day 0 is the log's first date and the run spans ``last - first + 1`` days (dates
-without tickets are empty days); the hall's ``first_weekday`` is that of the first date. A
-ticket issued outside the hall's opening hours, or of a category the scenario does not know,
-is an error (``categories=`` maps the log's categories to the scenario's; a class
-``X:priority`` or ``X:appointment`` maps to that class of the category ``X`` maps to).
+without tickets are empty days); the hall's ``first_weekday`` is that of the first date. The
+scenario's ``closed_weekdays`` and weekday ``hours`` apply to the log's dates; its
+``holidays`` (day numbers of its own run) do not. A ticket issued outside its day's opening
+hours (or on a closed weekday), or of a category the scenario does not know, is an error
+(``categories=`` maps the log's categories to the scenario's; a class ``X:priority`` or
+``X:appointment`` maps to that class of the category ``X`` maps to).
 
 **What the log fixes, by logged outcome** (everything else is drawn from the replication's
 generator, so replications vary only in what the log leaves open):
@@ -452,13 +454,15 @@ def _check_order(table: pd.DataFrame, times: dict[str, np.ndarray], source) -> N
 
 
 def _replay_scenario(scenario: Scenario, first: pd.Timestamp, days: int) -> Scenario:
-    """The scenario run for the log's ``days`` from the weekday of its first date."""
+    """The scenario run for the log's ``days`` from the weekday of its first date (without
+    the scenario's holidays: day numbers of another run)."""
     try:
         hall = Hall.model_validate(
             {
                 **scenario.hall.model_dump(),
                 "days": days,
                 "first_weekday": WEEKDAYS[first.weekday()],
+                "holidays": [],
             }
         )
     except ValueError:
@@ -470,17 +474,26 @@ def _replay_scenario(scenario: Scenario, first: pd.Timestamp, days: int) -> Scen
 
 
 def _check_hours(hall: CompiledHall, issued, day, table) -> None:
-    """Every ticket is issued within the hall's opening hours (as the engines require)."""
+    """Every ticket is issued within its day's opening hours (as the engines require)."""
     offset = issued - day * 1440.0
-    bad = np.flatnonzero(~((offset >= hall.open_minute) & (offset < hall.close_minute)))
+    hours = hall.day_hours[day]  # NaN on a closed day
+    bad = np.flatnonzero(~((offset >= hours[:, 0]) & (offset < hours[:, 1])))
     if bad.size:
         i = bad[0]
-        hours = f"{clock(int(hall.open_minute))}-{clock(int(hall.close_minute))}"
+        weekday = WEEKDAYS[hall.day_weekday[day[i]]]
+        if np.isnan(hours[i, 0]):
+            where = f'on a closed weekday ("{weekday}")'
+            fix = "remove it from hall.closed_weekdays"
+        else:
+            span = f"{clock(int(hours[i, 0]))}-{clock(int(hours[i, 1]))}"
+            own = hours[i, 0] != hall.open_minute or hours[i, 1] != hall.close_minute
+            where = f"outside the hall's opening hours {span}"
+            where += f' on "{weekday}"' if own else ""
+            fix = "widen " + (f"hall.hours.{weekday}" if own else "hall.open and hall.close")
         raise ValueError(
             f"ticket {table['ticket'].iloc[i]!r} was issued at {table['issued'].iloc[i]}, "
-            f"outside the hall's opening hours {hours} ({bad.size} of the log's "
-            f"{_tickets(issued.size)}); widen hall.open and hall.close in the scenario, or drop "
-            "those tickets from the log"
+            f"{where} ({bad.size} of the log's {_tickets(issued.size)}); {fix} in the "
+            "scenario, or drop those tickets from the log"
         )
 
 

@@ -233,7 +233,7 @@ def hall_interval_table(results: Results, *, by_category: bool = False) -> pd.Da
     serve it. For the hall as a whole, categories are added up (windows open are not: a
     window serves several)."""
     table = results.intervals
-    per = results.replications * results.scenario.hall.days
+    per = results.replications * len(results.scenario.hall.open_days)
     keys = ["start_min"] + (["category"] if by_category else [])
     table = table.assign(wait_sum=(table["mean_wait"] * table["served"]).fillna(0.0))
     columns = ["arrivals", "served", "abandoned", "wait_sum", "queue_length", "busy_windows"]
@@ -257,7 +257,7 @@ def window_table(results: Results) -> pd.DataFrame:
     open and busy hours, minutes lost recalling absent holders and tickets served, and the
     utilisation (busy over open time)."""
     windows = results.windows
-    per = results.replications * results.scenario.hall.days
+    per = results.replications * len(results.scenario.hall.open_days)
     grouped = windows.groupby("window", observed=True, sort=False)
     sums = grouped[["open_min", "busy_min", "lost_min", "served"]].sum() / per
     table = pd.DataFrame(
@@ -339,8 +339,8 @@ def _summary_html(results: Results) -> str:
     parts = [
         "<p class='note'>Means over replications ± the half-width of the 95 % Student-t "
         "interval across replications. Tickets are per replication over all "
-        f"{results.scenario.hall.days} days; percentages are shares of tickets issued; a "
-        "category's utilisation is that of the windows serving it.</p>",
+        f"{len(results.scenario.hall.open_days)} open days; percentages are shares of tickets "
+        "issued; a category's utilisation is that of the windows serving it.</p>",
         _table_html(main.reset_index()),
         _table_html(wide),
     ]

@@ -148,6 +148,8 @@ def replication_tables(
         hall.n_open_slots,
     )
     sums = _ticket_sums(hall, inputs, output, day_open, day_end, bounds)
+    if np.any(hall.kind_hours[:, 1] != hall.close_minute):  # days closing before the hall's
+        _served_after_close(hall, inputs, output, day_open, sums["totals"])
     counts, areas, totals = sums["counts"], sums["areas"], sums["totals"]
     post_busy, post_served, post_lost = sums["busy"], sums["served"], sums["lost"]
 
@@ -231,7 +233,9 @@ def _periods(hall: CompiledHall, output: EngineOutput, day_open: np.ndarray):
         output.period_end - output.period_start,
         minlength=batch * n_post,
     ).reshape(batch, n_post)
-    day_end = day_open - hall.open_minute + hall.close_minute
+    # a day ends at its closing time (at its opening when the hall is closed), or later
+    closing = np.where(hall.day_kind >= 0, hall.kind_hours[hall.day_kind, 1], hall.open_minute)
+    day_end = day_open - hall.open_minute + np.tile(closing, batch)
     np.maximum.at(day_end, period_day, output.period_end)
     return period_replication, period_day, post_open, day_end
 
@@ -305,6 +309,24 @@ def _ticket_sums(
         sums["waits_ptr"],
     )
     return sums
+
+
+def _served_after_close(
+    hall: CompiledHall,
+    inputs: TicketInputs,
+    output: EngineOutput,
+    day_open: np.ndarray,
+    totals: np.ndarray,
+) -> None:
+    """Count again the tickets served after closing time (the aggregates' kernel compares
+    with the hall's ``close``) where days of the calendar close earlier: a ticket counts
+    when its service started at or after its own day's closing time."""
+    closing = np.tile(hall.day_hours[:, 1] - hall.open_minute, inputs.replications)
+    ticket = np.repeat(np.arange(day_open.size), np.diff(inputs.day_ptr))
+    after = (output.outcome == SERVED) & (output.start - day_open[ticket] >= closing[ticket])
+    group = inputs.replication * hall.n_categories + inputs.category
+    counts = np.bincount(group[after], minlength=totals.shape[0] * hall.n_categories)
+    totals[:, :, TOTAL_AFTER_CLOSE] = counts.reshape(totals.shape[:2])
 
 
 def _reserve_activations(output: EngineOutput, period_replication: np.ndarray) -> dict:
@@ -445,7 +467,7 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
     thousands of replications). A *row* here is a (replication, category or overall).
 
     A category's utilisation is over the posts that serve it; imbalance and tickets per
-    window are over the windows that serve it at some time of the day."""
+    window are over the windows that serve it at some time of the day, per open day."""
     batch, n_cat = totals.shape[:2]
     n_win = hall.n_windows
     target = (np.arange(batch)[:, None] * n_win + hall.post_window[None, :]).ravel()
@@ -488,7 +510,7 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
                 ),
                 coefficient_of_variation_rows(window_utilisation, used),
                 gini_rows(window_utilisation, used),
-                count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.n_days,
+                count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.open_days.size,
                 issued[row, peak],
                 waited[row, peak] / served[row, peak],
             ]
@@ -695,8 +717,12 @@ class Results:
         table = pd.DataFrame(columns)
         table.index.name = "category"
         table.attrs["warnings"] = list(self.warnings)
+        hall = self.scenario.hall
         table.attrs.update(
-            replications=self.replications, days=self.scenario.hall.days, confidence=confidence
+            replications=self.replications,
+            days=len(hall.open_days),
+            closed_days=hall.days - len(hall.open_days),
+            confidence=confidence,
         )
         return table
 
@@ -832,8 +858,10 @@ def format_summary(table: pd.DataFrame) -> str:
     replications = table.attrs.get("replications")
     confidence = table.attrs.get("confidence", 0.95)
     over = f" over {replications} replications" if replications else ""
+    open_ = " open" if table.attrs.get("closed_days") else ""
     legend = (
-        f"tickets: per replication, all {days} day{'s' if days > 1 else ''}; utilisation: of "
+        f"tickets: per replication, all {days}{open_} day{'s' if days > 1 else ''}; "
+        "utilisation: of "
         f"the windows serving the category; shares in % (fractions in the CSV files); "
         f"± {confidence:.0%} interval{over}"
     )
@@ -845,8 +873,8 @@ def format_summary(table: pd.DataFrame) -> str:
 
 def operations_lines(results: Results) -> list[str]:
     """One line each on staff, reserve activations and deferred cases, per replication and
-    day (means), for the parts of the hall that have them."""
-    per_day = results.replications * results.scenario.hall.days
+    open day (means), for the parts of the hall that have them."""
+    per_day = results.replications * len(results.scenario.hall.open_days)
     lines = []
     if len(results.staff):
         staff = results.staff
@@ -954,14 +982,14 @@ def _back_office_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
 
 
 def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.DataFrame:
-    """Per replication, day, reporting interval (up to the last one with any time in it)
-    and category, from the batches' arrays."""
+    """Per replication, open day, reporting interval (up to the last one with any time in
+    it) and category, from the batches' arrays (a day the hall is closed has no rows)."""
     bounds = hall.slot_bounds()
     n_used = max(p["served"].shape[2] for p in parts)  # each batch's up to its last used
     length = np.diff(bounds)[:n_used]
 
-    def stack(key):  # (replications, days, slots shown, categories): each batch's, padded
-        return np.concatenate([_padded(p[key], n_used) for p in parts])
+    def stack(key):  # (replications, open days, slots shown, categories): padded
+        return np.concatenate([_padded(p[key], n_used) for p in parts])[:, hall.open_days]
 
     served = stack("served")
     replications, n_days, _, n_cat = served.shape
@@ -974,7 +1002,7 @@ def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.Dat
         {
             "replication": np.repeat(np.arange(replications, dtype=np.int32), cells),
             "day": np.tile(
-                np.repeat(np.arange(n_days, dtype=np.int32), n_used * n_cat), replications
+                np.repeat(hall.open_days.astype(np.int32), n_used * n_cat), replications
             ),
             "interval": slot,
             "start_min": (hall.open_minute + bounds[:n_used])[slot],

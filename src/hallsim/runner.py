@@ -398,19 +398,28 @@ def capacity_warnings(hall: CompiledHall) -> list[str]:
     Offered work counts each category's expected tickets, walk-in and booked (at most its
     daily cap), at its mean service time times the smallest factor of the windows that serve
     it; open time counts the windows' staffed spans and every reserve window the pools could
-    open all through their hours. The work is a lower bound and the time an upper one, so a
-    warning is certain overload.
+    open all through their hours, within the day's hours. The work is a lower bound and the
+    time an upper one, so a warning is certain overload. Weekdays the hall is closed have
+    neither.
     """
-    bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
-    tickets = hall.rate_per_min * np.diff(bounds)[:, None]  # (slots, C) on a factor-1 day
+    _, lengths = hall.day_pieces()  # (days, pieces)
     means = hall.service_mean
     best_factor = np.where(hall.serves, hall.factor, np.inf).min(axis=0)
-    open_time = hall.staffed_minutes + float(hall.pool_minutes.sum())
     n_categories = hall.n_scenario_categories
     messages = []
-    for weekday in sorted(set(hall.day_weekday.tolist())):
+    first_day: dict[int, int] = {}  # a day of each weekday the hall is open (all alike)
+    for day in hall.open_days.tolist():
+        first_day.setdefault(int(hall.day_weekday[day]), day)
+    for weekday, day in sorted(first_day.items()):
+        kind = hall.day_kind[day]
+        open_time = hall.staffed_minutes[kind] + float(hall.pool_minutes[kind].sum())
+        tickets = hall.rate_per_min * lengths[day][:, None]  # (pieces, C) on a factor-1 day
         daily = tickets.sum(axis=0) * hall.weekday_factor[weekday]
+        taken = (hall.booking_minute >= hall.kind_hours[kind, 0]) & (
+            hall.booking_minute < hall.kind_hours[kind, 1]
+        )
         booked = np.rint(hall.booking_count * hall.weekday_factor[weekday, hall.booking_class])
+        booked = np.where(taken, booked, 0.0)
         daily += np.bincount(hall.booking_class, booked, minlength=hall.n_categories)
         # per category: its classes' tickets up to the cap, at the least work of its classes
         per_category = np.bincount(hall.class_category, daily, minlength=n_categories)

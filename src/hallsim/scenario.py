@@ -66,6 +66,7 @@ __all__ = [
     "Scenario",
     "Staff",
     "Tidal",
+    "WeekdayHours",
     "Window",
     "load_scenario",
     "minutes_of_day",
@@ -88,6 +89,7 @@ def _time_of_day(value: Any) -> Any:
 
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
 Name = Annotated[str, Field(min_length=1)]
+Span = Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]
 
 
 class _Frozen(BaseModel):
@@ -97,13 +99,44 @@ class _Frozen(BaseModel):
     )
 
 
-class Hall(_Frozen):
-    """Opening hours and reporting settings of the hall.
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
-    Tickets are issued from ``open`` until ``close`` on each of ``days`` days; every day starts
-    empty. ``interval_min`` is the reporting interval (and the length of one entry of a
-    category's ``rates_per_hour``); ``sla_wait_min`` is the service-level threshold of reports.
-    ``first_weekday`` names the weekday of day 0 (for ``weekday_factors``).
+
+class WeekdayHours(_Frozen):
+    """Opening hours of particular weekdays (``[hall.hours]``), for example ``sat = ["09:00",
+    "12:00"]``: on those days tickets are issued only within these hours, which lie within
+    the hall's ``open``-``close``; weekdays not listed keep the hall's hours."""
+
+    mon: Span | None = None
+    """["HH:MM", "HH:MM"] on Mondays, within the hall's hours."""
+    tue: Span | None = None
+    """["HH:MM", "HH:MM"] on Tuesdays, within the hall's hours."""
+    wed: Span | None = None
+    """["HH:MM", "HH:MM"] on Wednesdays, within the hall's hours."""
+    thu: Span | None = None
+    """["HH:MM", "HH:MM"] on Thursdays, within the hall's hours."""
+    fri: Span | None = None
+    """["HH:MM", "HH:MM"] on Fridays, within the hall's hours."""
+    sat: Span | None = None
+    """["HH:MM", "HH:MM"] on Saturdays, within the hall's hours."""
+    sun: Span | None = None
+    """["HH:MM", "HH:MM"] on Sundays, within the hall's hours."""
+
+
+class Hall(_Frozen):
+    """Opening hours, calendar and reporting settings of the hall. Tickets are issued from
+    ``open`` until ``close`` on each of ``days`` days; every day starts empty.
+    ``interval_min`` is the reporting interval (and, unless a category's
+    ``rate_interval_min`` says otherwise, the length of one entry of its
+    ``rates_per_hour``); ``sla_wait_min`` is the service-level threshold of reports;
+    ``first_weekday`` names the weekday of day 0. The calendar: the hall is closed on
+    ``closed_weekdays`` and on the ``holidays`` (day numbers of the run, from 0, as in the
+    results' ``day`` column). On a closed day no ticket is issued (walk-in or booked), no
+    window opens, the back office and pickup windows do not work, and utilisation, open time
+    and per-day figures leave the day out. ``hours`` gives some weekdays other hours within
+    ``open``-``close``: that day tickets are issued only within them, every span (windows,
+    staff, tidal blocks, reserve pools) is cut to them, and a window open at their end goes
+    into overtime as at closing time.
     """
 
     open: TimeOfDay
@@ -113,11 +146,17 @@ class Hall(_Frozen):
     days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 1
     """Days simulated per replication, each starting empty; at most 100,000."""
     interval_min: Annotated[int, Field(gt=0, le=1440)] = 30
-    """Minutes per reporting interval, and per entry of rates_per_hour."""
+    """Minutes per reporting interval (and per entry of rates_per_hour by default)."""
     sla_wait_min: Minutes = 15.0
     """Minutes: a ticket called within them meets the service level; at most 100,000."""
-    first_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    """Weekday of day 0 ("mon" ... "sun"), for weekday_factors."""
+    first_weekday: Weekday = "mon"
+    """Weekday of day 0 ("mon" ... "sun"), for weekday_factors and the calendar."""
+    closed_weekdays: list[Weekday] = []
+    """Weekdays the hall is closed ("mon" ... "sun"), e.g. ["sat", "sun"]."""
+    holidays: list[Annotated[int, Field(ge=0, le=MAX_DAYS, strict=True)]] = []
+    """Days of the run the hall is closed, numbered from 0 (day 0 is first_weekday)."""
+    hours: WeekdayHours | None = None
+    """Hours of particular weekdays, within open-close ([hall.hours])."""
 
     @field_validator("open")
     @classmethod
@@ -147,20 +186,51 @@ class Hall(_Frozen):
         """Reporting intervals in the opening hours (the last may be shorter)."""
         return math.ceil((self.close_minute - self.open_minute) / self.interval_min)
 
+    def weekday(self, day: int) -> str:
+        """The weekday ("mon" ... "sun") of day ``day`` of the run."""
+        return WEEKDAYS[(WEEKDAYS.index(self.first_weekday) + day) % 7]
+
+    def day_hours(self, day: int) -> tuple[int, int] | None:
+        """Opening and closing minute of day ``day`` of the run; None when the hall is
+        closed that day."""
+        weekday = self.weekday(day)
+        if weekday in self.closed_weekdays or day in self.holidays:
+            return None
+        span = None if self.hours is None else getattr(self.hours, weekday)
+        if span is None:
+            return self.open_minute, self.close_minute
+        return minutes_of_day(span[0]), minutes_of_day(span[1])
+
+    @property
+    def open_days(self) -> list[int]:
+        """The days of the run the hall is open (not closed by the calendar)."""
+        first = WEEKDAYS.index(self.first_weekday)
+        closed = {WEEKDAYS.index(weekday) for weekday in self.closed_weekdays}
+        holidays = set(self.holidays)
+        return [
+            day
+            for day in range(self.days)
+            if (first + day) % 7 not in closed and day not in holidays
+        ]
+
 
 class Arrivals(_Frozen):
-    """Ticket arrivals of a category: a Poisson process, piecewise constant per interval.
+    """Ticket arrivals of a category: a Poisson process, piecewise constant in time.
 
     Give either ``rate_per_hour`` (the whole day) or ``rates_per_hour`` (one value per
-    reporting interval of the opening hours). ``weekday_factors`` (7 values, Monday first)
-    scales the rates by day of week; 0 means no arrivals that day. A rate of 0 is a category
-    without walk-ins (appointments only, or closed for now).
+    ``rate_interval_min`` minutes of the opening hours, from ``open``; by default the hall's
+    reporting interval, so hourly rates may be reported by 15 minutes).
+    ``weekday_factors`` (7 values, Monday first) scales the rates by day of week; 0 means no
+    arrivals that day. A rate of 0 is a category without walk-ins (appointments only, or
+    closed for now).
     """
 
     rate_per_hour: Rate | None = None
     """Tickets per hour all day (Poisson); 0 for no walk-ins; at most 1,000,000."""
     rates_per_hour: list[Rate] | None = None
-    """Tickets per hour in each reporting interval of the opening hours; at most 1,000,000."""
+    """Tickets per hour in each rate interval of the opening hours; at most 1,000,000."""
+    rate_interval_min: Annotated[int, Field(gt=0, le=1440)] | None = None
+    """Minutes per entry of rates_per_hour; default: the hall's interval_min."""
     weekday_factors: Annotated[list[WeekdayFactor], Field(min_length=7, max_length=7)] | None = None
     """Seven factors, Monday first, scaling the rates by day of week; at most 100."""
 
@@ -361,7 +431,6 @@ CallRule = Annotated[
 ]
 
 
-Span = Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]
 Factor = Annotated[
     Annotated[Factor, Tag("number")] | Annotated[dict[str, Factor], Tag("table")],
     Discriminator(lambda v: "table" if isinstance(v, dict) else "number"),
@@ -515,31 +584,31 @@ class Reserve(_Frozen):
 
 class BackOffice(_Frozen):
     """A back-office stage (后台审批): ``staff`` people work its queue of deferred cases first
-    come, first served, during ``hours`` (default: the hall's) every day; a case in hand at
-    the end of a span is finished. The citizen does not wait there. Its queue carries over
-    from day to day."""
+    come, first served, during ``hours`` (default: the hall's hours that day) every day the
+    hall is open; a case in hand at the end of a span is finished. The citizen does not wait
+    there. Its queue carries over from day to day."""
 
     id: Name
     """Unique id, named by categories' deferred.back_office."""
     staff: Units = 1
     """People working the queue; at most 10,000."""
     hours: list[Span] | None = None
-    """Spans they work each day; default: the hall's hours."""
+    """Spans they work each open day; default: the hall's hours that day."""
     service: Distribution
     """Desk time per case (minutes)."""
 
 
 class Pickup(_Frozen):
     """The pickup windows (统一出件): ``windows`` windows open during ``hours`` (default: the
-    hall's) serve citizens collecting deferred results, first come, first served, each taking
-    ``service``. A citizen collects on the day the back office finishes, if it finishes
-    within that day's pickup hours, else on the next day at a uniformly drawn time of its
-    pickup hours."""
+    hall's hours that day) serve citizens collecting deferred results, first come, first
+    served, each taking ``service``. A citizen collects on the day the back office finishes,
+    if it finishes within that day's pickup hours, else on the next day the hall is open at
+    a uniformly drawn time of its pickup hours."""
 
     windows: Units = 1
     """Pickup windows; at most 10,000."""
     hours: list[Span] | None = None
-    """Spans the pickup windows are open; default: the hall's hours."""
+    """Spans the pickup windows are open each open day; default: the hall's hours that day."""
     service: Distribution
     """Minutes per pickup."""
 
@@ -745,6 +814,7 @@ class Scenario(_Frozen):
 
     def _cross_field_issues(self):
         hall = self.hall
+        yield from self._calendar_issues()
         seen: dict[str, int] = {}
         for i, category in enumerate(self.categories):
             if category.id in seen:
@@ -763,14 +833,7 @@ class Scenario(_Frozen):
                     f"{hall.close}: {slots} values",
                     len(booking.booked),
                 )
-            rates = category.arrivals.rates_per_hour
-            if rates is not None and len(rates) != hall.n_intervals:
-                yield (
-                    ("categories", i, "arrivals", "rates_per_hour"),
-                    f"needs one rate per {hall.interval_min}-minute interval from "
-                    f"{hall.open} to {hall.close}: {hall.n_intervals} values",
-                    len(rates),
-                )
+            yield from self._rate_issues(i, category.arrivals)
         seen = {}
         served_anywhere: set[int] = set()
         for w, window in enumerate(self.windows):
@@ -814,6 +877,63 @@ class Scenario(_Frozen):
                 yield ("categories", i), "no window serves this category", _NO_VALUE
         yield from self._staff_issues()
         yield from self._office_issues()
+
+    def _rate_issues(self, i: int, arrivals: Arrivals):
+        """``rates_per_hour`` has one rate per rate interval of the opening hours."""
+        hall = self.hall
+        where = ("categories", i, "arrivals")
+        minutes = arrivals.rate_interval_min
+        if arrivals.rates_per_hour is None:
+            if minutes is not None:
+                yield (*where, "rate_interval_min"), "applies to rates_per_hour only", minutes
+            return
+        minutes = minutes or hall.interval_min
+        needed = -(-(hall.close_minute - hall.open_minute) // minutes)
+        if len(arrivals.rates_per_hour) != needed:
+            yield (
+                (*where, "rates_per_hour"),
+                f"needs one rate per {minutes}-minute interval from {hall.open} to "
+                f"{hall.close}: {needed} values",
+                len(arrivals.rates_per_hour),
+            )
+
+    def _calendar_issues(self):
+        """Closed weekdays and holidays listed once, holidays within the run, weekday hours
+        within the hall's and not on a closed weekday, and at least one open day."""
+        hall = self.hall
+        for k, weekday in enumerate(hall.closed_weekdays):
+            if hall.closed_weekdays.index(weekday) != k:
+                yield ("hall", "closed_weekdays", k), "listed twice", weekday
+        seen: set[int] = set()
+        for k, day in enumerate(hall.holidays):
+            if day in seen:
+                yield ("hall", "holidays", k), "listed twice", day
+            elif day >= hall.days:
+                yield (
+                    ("hall", "holidays", k),
+                    f"not a day of the run: days are numbered from 0 to {hall.days - 1}",
+                    day,
+                )
+            seen.add(day)
+        for weekday in WEEKDAYS if hall.hours is not None else ():
+            span = getattr(hall.hours, weekday)
+            if span is None:
+                continue
+            a, b = (minutes_of_day(t) for t in span)
+            where = ("hall", "hours", weekday)
+            if weekday in hall.closed_weekdays:
+                yield where, "the hall is closed that weekday (closed_weekdays)", span
+            elif b <= a:
+                yield where, "must end after it starts", span
+            elif a < hall.open_minute or b > hall.close_minute:
+                yield where, f"must lie within the hall's hours {hall.open}-{hall.close}", span
+        if not hall.open_days:
+            yield (
+                ("hall",),
+                f"the hall is closed on every one of its {hall.days} days "
+                "(closed_weekdays, holidays)",
+                _NO_VALUE,
+            )
 
     def _office_issues(self):
         offices = [office.id for office in self.back_office]

@@ -121,13 +121,19 @@ def expected_tickets(hall: CompiledHall) -> float:
 
 
 def _daily_tickets(hall: CompiledHall) -> tuple[np.ndarray, np.ndarray]:
-    """Expected walk-in and booked tickets of each day (before caps, balking, no-shows)."""
-    slot_len = np.diff(hall.slot_bounds()[: hall.n_open_slots + 1])
-    per_class = (hall.rate_per_min * slot_len[:, None]).sum(axis=0)  # (C,) on a factor-1 day
+    """Expected walk-in and booked tickets of each day (before caps, balking, no-shows;
+    none on a day the hall is closed)."""
+    _, lengths = hall.day_pieces()  # (days, pieces)
     factors = hall.weekday_factor[hall.day_weekday]  # (days, C)
-    walk_in = factors @ per_class
-    booked = np.rint(hall.booking_count[None, :] * factors[:, hall.booking_class]).sum(axis=1)
-    return walk_in, booked
+    walk_in = ((lengths @ hall.rate_per_min) * factors).sum(axis=1)
+    hours = hall.kind_hours[np.maximum(hall.day_kind, 0)]
+    taken = (
+        (hall.day_kind[:, None] >= 0)
+        & (hall.booking_minute[None, :] >= hours[:, :1])
+        & (hall.booking_minute[None, :] < hours[:, 1:])
+    )
+    booked = np.rint(hall.booking_count[None, :] * factors[:, hall.booking_class] * taken)
+    return walk_in, booked.sum(axis=1)
 
 
 def available_memory() -> float:

@@ -5,7 +5,14 @@ replication and returns an :class:`~hallsim.engines.output.EngineOutput`. The ru
 
 **Days.** Each day starts empty and is independent of the others. Tickets are issued from the
 hall's ``open`` until ``close``; arrivals of each category form a Poisson process whose rate
-is constant within each reporting interval.
+is constant within each of its rate intervals (by default the reporting intervals).
+
+**Calendar.** On a day the hall is closed (``closed_weekdays``, ``holidays``) nothing
+happens: no ticket is issued, no window, reserve pool, back office or pickup window works.
+On a weekday with hours of its own, tickets are issued only within them, and the day's
+schedule is every span (windows, staff, tidal blocks, reserve pools) cut to them: a span
+reaching the day's closing time ends with it as at the hall's closing time (overtime
+below), a span outside them does not open.
 
 **Windows.** A window is open during its spans (default: the hall's hours). A window whose
 span ends before closing time stops calling then; if it is serving, it finishes that ticket

@@ -4,11 +4,12 @@ the window.
 A served ticket of a category with ``deferred`` is a deferred case when its pre-drawn
 ``deferred_draw`` is below the category's share. It joins its back office's queue when its
 window service ends. Each back office is a first-come-first-served queue (by arrival, then
-ticket number) with ``staff`` servers working during its hours, day after day over the whole
-run: a case starts at the first instant at or after its arrival when a server is free within
-working hours, and is never interrupted. With ``pickup``, the citizen then collects the
-result (see :class:`~hallsim.scenario.Pickup` for when) at the pickup windows, another such
-queue. Cases still open when the run's last working span ends keep NaN times.
+ticket number) with ``staff`` servers working during its hours, on every day the hall is
+open over the whole run: a case starts at the first instant at or after its arrival when a
+server is free within working hours, and is never interrupted. With ``pickup``, the
+citizen then collects the result (see :class:`~hallsim.scenario.Pickup` for when) at the
+pickup windows, another such queue. Cases still open when the run's last working span ends
+keep NaN times.
 
 These stages never act back on the hall: they read the front's outcome. Both engines share
 this module's rules and differ only in the queue that runs a stage (``queue`` below: a numba
@@ -33,34 +34,51 @@ StageQueue = Callable[
 ]
 
 
-def absolute_spans(spans: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Working spans (minutes of day, shape (k, 2)) repeated over ``n_days`` days."""
-    offsets = (np.arange(n_days) * 1440.0)[:, None]
-    return (offsets + spans[:, 0]).ravel(), (offsets + spans[:, 1]).ravel()
+def absolute_spans(spans: np.ndarray, day_kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Working spans on a day of each kind (minutes of day, shape (K, k, 2)) laid out over
+    the days of the calendar (``day_kind``: each day's kind, -1 when closed: no spans)."""
+    days = np.flatnonzero(day_kind >= 0)
+    spans = spans[day_kind[days]]  # (open days, k, 2)
+    offsets = (days * 1440.0)[:, None]
+    return (offsets + spans[:, :, 0]).ravel(), (offsets + spans[:, :, 1]).ravel()
 
 
 def pickup_arrivals(hall: CompiledHall, ready: np.ndarray, draw: np.ndarray) -> np.ndarray:
     """When citizens whose results are ``ready`` come to the pickup windows: at ``ready`` if
     pickup is open then, else at the next pickup opening that day; after that day's last
-    pickup span, on the next day at the time a share ``draw`` of its pickup hours in (NaN
-    past the last day)."""
-    spans = hall.pickup_spans
+    pickup span (or on a day the hall is closed), on the next open day at the time a share
+    ``draw`` of its pickup hours in (NaN past the last day)."""
     day = np.floor(ready / 1440.0)
     minute = ready - day * 1440.0
     arrive = np.full(ready.shape, np.nan)
     later = ~np.isnan(ready)
-    for a, b in spans[::-1]:  # the earliest span not over yet wins: go backwards
-        today = ~np.isnan(ready) & (minute < b)
-        arrive[today] = day[today] * 1440.0 + np.maximum(minute[today], a)
-        later &= ~today
-    lengths = spans[:, 1] - spans[:, 0]
-    into = draw[later] * lengths.sum()  # minutes of pickup time into the next day
-    span = np.minimum(np.searchsorted(np.cumsum(lengths), into, side="right"), len(spans) - 1)
-    offset = into - np.concatenate([[0.0], np.cumsum(lengths)])[span]
-    next_day = day[later] + 1
-    arrive[later] = np.where(
-        next_day < hall.n_days, next_day * 1440.0 + spans[span, 0] + offset, np.nan
-    )
+    # the kind of each ready day (-1: closed); after the run's last day, the hall's hours
+    kind = np.zeros(ready.shape, dtype=np.int64)
+    known = later & (day < hall.n_days)
+    kind[known] = hall.day_kind[day[known].astype(np.int64)]
+    kind[~later] = -1
+    for k, spans in enumerate(hall.pickup_spans):
+        of_kind = kind == k
+        for a, b in spans[::-1]:  # the earliest span not over yet wins: go backwards
+            today = of_kind & (minute < b)
+            arrive[today] = day[today] * 1440.0 + np.maximum(minute[today], a)
+            later &= ~today
+    # the first open day after each day 0 ... n_days (n_days: there is none)
+    open_days = hall.open_days
+    position = np.searchsorted(open_days, np.arange(hall.n_days + 1), side="right")
+    following = np.append(open_days, hall.n_days)[position]
+    next_day = following[np.minimum(day[later], hall.n_days).astype(np.int64)]
+    next_kind = np.append(hall.day_kind, -1)[next_day]
+    share = draw[later]
+    chosen = np.full(next_day.size, np.nan)
+    for k, spans in enumerate(hall.pickup_spans):
+        mine = next_kind == k
+        lengths = spans[:, 1] - spans[:, 0]
+        into = share[mine] * lengths.sum()  # minutes of pickup time into the next day
+        span = np.minimum(np.searchsorted(np.cumsum(lengths), into, side="right"), len(spans) - 1)
+        offset = into - np.concatenate([[0.0], np.cumsum(lengths)])[span]
+        chosen[mine] = next_day[mine] * 1440.0 + spans[span, 0] + offset
+    arrive[later] = chosen
     return arrive
 
 
@@ -115,7 +133,7 @@ def _replication_stages(
     deferred = deferred_cases(hall, inputs, outcome)
     for o in range(hall.n_offices):
         jobs = np.flatnonzero(deferred & (office == o))
-        span_start, span_end = absolute_spans(hall.office_spans[o], hall.n_days)
+        span_start, span_end = absolute_spans(hall.office_spans[o], hall.day_kind)
         start, finish = queue(
             end[jobs], inputs.office_service[jobs], int(hall.office_staff[o]), span_start, span_end
         )
@@ -126,7 +144,7 @@ def _replication_stages(
         arrive = pickup_arrivals(hall, times["office_end"][collect], inputs.pickup_draw[collect])
         times["pickup_arrive"][collect] = arrive
         coming = collect[~np.isnan(arrive)]
-        span_start, span_end = absolute_spans(hall.pickup_spans, hall.n_days)
+        span_start, span_end = absolute_spans(hall.pickup_spans, hall.day_kind)
         start, finish = queue(
             times["pickup_arrive"][coming],
             inputs.pickup_service[coming],

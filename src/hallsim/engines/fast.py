@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numba.core import types
@@ -38,8 +38,10 @@ def run(
     loop compiled without those steps (:attr:`CompiledHall.operations`). Tests run them all
     and require identical outputs.
 
-    A batch runs in one kernel call: its replications' days, each starting empty, are days of
-    one run (each day's times are those of its replication).
+    A batch runs in one kernel call per kind of day of the calendar (one call without
+    weekday hours): its replications' days of that kind, each starting empty, are days of
+    one run (each day's times are those of its replication); closed days have no tickets and
+    no call.
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS} (got {kernel!r})")
@@ -47,21 +49,126 @@ def run(
         check_inputs(hall, inputs)
     n = inputs.n_tickets
     replications = inputs.replications
-    n_days = replications * hall.n_days  # days of the batch
     fcfs = kernel == "auto" and hall.fcfs_groups and bool(np.all(np.isinf(inputs.patience)))
-    if fcfs:  # every ticket is served and called as its service starts: no defaults to fill
-        start = np.empty(n)
-        called = start
-        end = np.empty(n)
-        window = np.empty(n, dtype=np.int64)
-        outcome = np.empty(n, dtype=np.int8)
-    else:
-        called = np.full(n, np.nan)
-        start = np.full(n, np.nan)
-        end = np.full(n, np.nan)
-        window = np.full(n, -1, dtype=np.int64)
-        outcome = np.full(n, IN_SYSTEM, dtype=np.int8)
-    recall_post = np.full(n if hall.no_shows else 0, -1, dtype=np.int64)
+    out = _Tickets.empty(n, hall.no_shows, fcfs)
+    # each kind of day (its hours) in a kernel call of its own, closed days in none
+    batch_kind = np.tile(hall.day_kind, replications)
+    runs = []
+    for kind in range(hall.n_kinds):
+        days = np.flatnonzero(batch_kind == kind)
+        if days.size == batch_kind.size:  # every day of the batch: no copies
+            runs.append(_run_days(hall, inputs, out, days, kind, fcfs, kernel))
+        elif days.size:
+            tickets, day_ptr = _day_tickets(inputs.day_ptr, days)
+            part = _Tickets.empty(tickets.size, hall.no_shows, fcfs)
+            runs.append(
+                _run_days(hall, inputs.take(tickets, day_ptr), part, days, kind, fcfs, kernel)
+            )
+            out.put(tickets, part)
+
+    def joined(key: str) -> np.ndarray:
+        return np.concatenate([getattr(run, key) for run in runs])
+
+    # periods in one canonical order (replication, post, then start) and activations in the
+    # order they opened, whichever kernel calls made them
+    period_replication = joined("period_day") // hall.n_days
+    period_post, period_start = joined("period_post"), joined("period_start")
+    order = np.lexsort((period_start, period_post, period_replication))
+    act_day = joined("act_day")
+    opened = np.argsort(act_day, kind="stable")
+    return EngineOutput(
+        called=out.called,
+        start=out.start,
+        end=out.end,
+        post=out.window,
+        outcome=out.outcome,
+        recall_post=out.recall_post,
+        period_post=period_post[order],
+        period_start=period_start[order],
+        period_end=joined("period_end")[order],
+        reserve_pool=joined("act_pool")[opened],
+        reserve_requested=joined("act_request")[opened],
+        reserve_opened=joined("act_open")[opened],
+        reserve_post=joined("act_post")[opened],
+        reserve_reason=joined("act_reason")[opened],
+        period_ptr=_ptr(period_replication, replications),
+        reserve_ptr=_ptr(act_day // hall.n_days, replications),
+        **run_stages(hall, inputs, out.end, out.outcome, _stage_queue),
+    )
+
+
+class _Tickets(NamedTuple):
+    """The per-ticket outputs a kernel fills."""
+
+    called: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    window: np.ndarray
+    outcome: np.ndarray
+    recall_post: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, no_shows: bool, fcfs: bool) -> _Tickets:
+        """Outputs for ``n`` tickets, filled with their defaults (the FCFS kernel writes every
+        ticket, served and called as its service starts: no defaults, ``called`` is
+        ``start``)."""
+        recall_post = np.full(n if no_shows else 0, -1, dtype=np.int64)
+        if fcfs:
+            start = np.empty(n)
+            return cls(
+                start,
+                start,
+                np.empty(n),
+                np.empty(n, dtype=np.int64),
+                np.empty(n, dtype=np.int8),
+                recall_post,
+            )
+        return cls(
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.full(n, -1, dtype=np.int64),
+            np.full(n, IN_SYSTEM, dtype=np.int8),
+            recall_post,
+        )
+
+    def put(self, tickets: np.ndarray, part: _Tickets) -> None:
+        """Write the outputs of a subset of the tickets (``part``) at their places."""
+        for name in self._fields:
+            mine = getattr(self, name)
+            if mine.size and not (name == "called" and mine is self.start):
+                mine[tickets] = getattr(part, name)
+
+
+class _Run(NamedTuple):
+    """What a kernel call wrote besides the tickets: per period and per activation, its day
+    of the batch; the periods' posts and times; the activations."""
+
+    period_day: np.ndarray
+    act_day: np.ndarray
+    period_post: np.ndarray
+    period_start: np.ndarray
+    period_end: np.ndarray
+    act_pool: np.ndarray
+    act_request: np.ndarray
+    act_open: np.ndarray
+    act_post: np.ndarray
+    act_reason: np.ndarray
+
+
+def _run_days(
+    hall: CompiledHall,
+    inputs: TicketInputs,
+    out: _Tickets,
+    days: np.ndarray,
+    kind: int,
+    fcfs: bool,
+    kernel: str,
+) -> _Run:
+    """Run the ``days`` of the batch (all of one ``kind``, whose tickets are those of
+    ``inputs``, day after day) in one kernel call, filling ``out``."""
+    n = inputs.n_tickets
+    n_days = days.size
     # a reserve activation needs the queue to change (a ticket event) since the last one
     n_acts_max = hall.n_pools * 2 * (n + n_days)
     n_periods_max = max(n_days * hall.max_post_periods + n_acts_max, 1)
@@ -74,31 +181,33 @@ def run(
     period_post = np.empty(n_periods_max, dtype=np.int64)
     period_start = np.empty(n_periods_max)
     period_end = np.empty(n_periods_max)
-    day_open = np.tile(np.arange(hall.n_days) * 1440.0 + hall.open_minute, replications)
+    midnight = (days % hall.n_days) * 1440.0
     # periods and activations written by the end of each day
     day_written = np.zeros((n_days, 2), dtype=np.int64)
     if fcfs:
+        opens, closes = hall.kind_hours[kind]
         n_periods = _kernels.simulate_fcfs_days(
             inputs.issued,
             inputs.category,
             inputs.service,
             inputs.day_ptr,
-            day_open,
-            hall.close_minute - hall.open_minute,
+            midnight + opens,
+            closes - opens,
             hall.cat_group_idx,
             hall.group_first,
             hall.group_count,
             hall.factor,
-            start,
-            end,
-            window,
-            outcome,
+            out.start,
+            out.end,
+            out.window,
+            out.outcome,
             period_post,
             period_start,
             period_end,
         )
         day_written[:, 0] = np.arange(1, n_days + 1) * hall.group_count.sum()
     else:
+        events = slice(hall.event_ptr[kind], hall.event_ptr[kind + 1])
         n_periods, n_acts = _kernels.simulate_days(
             inputs.issued,
             inputs.category,
@@ -108,7 +217,7 @@ def run(
             inputs.absent_draw,
             inputs.booked_absent,
             inputs.day_ptr,
-            day_open,
+            midnight + hall.open_minute,
             hall.category_priority,
             hall.class_category,
             hall.class_ptr,
@@ -136,9 +245,9 @@ def run(
             hall.call_idx,
             hall.call_category,
             hall.call_after,
-            hall.event_minute - hall.open_minute,
-            hall.event_kind,
-            hall.event_group,
+            hall.event_minute[events] - hall.open_minute,
+            hall.event_kind[events],
+            hall.event_group[events],
             hall.pool_first_post,
             hall.pool_n_windows,
             hall.pool_n_members,
@@ -149,12 +258,12 @@ def run(
             hall.pool_close_queue,
             hall.pool_close_wait,
             hall.pool_delay,
-            called,
-            start,
-            end,
-            window,
-            outcome,
-            recall_post,
+            out.called,
+            out.start,
+            out.end,
+            out.window,
+            out.outcome,
+            out.recall_post,
             period_post,
             period_start,
             period_end,
@@ -167,32 +276,33 @@ def run(
             kernel == "full-steps",
             True if hall.operations or kernel == "all-operations" else None,
         )
-    ends = day_written[hall.n_days - 1 :: hall.n_days]  # of each replication
-    period_ptr = np.concatenate([[0], ends[:, 0]])
-    reserve_ptr = np.concatenate([[0], ends[:, 1]])
-    # periods in one canonical order (replication, window, then start) whichever kernel made
-    # them
-    replication = np.repeat(np.arange(replications), np.diff(period_ptr))
-    order = np.lexsort((period_start[:n_periods], period_post[:n_periods], replication))
-    return EngineOutput(
-        called=called,
-        start=start,
-        end=end,
-        post=window,
-        outcome=outcome,
-        recall_post=recall_post,
-        period_post=period_post[order],
-        period_start=period_start[order],
-        period_end=period_end[order],
-        reserve_pool=act_pool[:n_acts].copy(),
-        reserve_requested=act_request[:n_acts].copy(),
-        reserve_opened=act_open[:n_acts].copy(),
-        reserve_post=act_post[:n_acts].copy(),
-        reserve_reason=act_reason[:n_acts].copy(),
-        period_ptr=period_ptr,
-        reserve_ptr=reserve_ptr,
-        **run_stages(hall, inputs, end, outcome, _stage_queue),
+    written = np.diff(day_written, axis=0, prepend=0)  # per day
+    return _Run(
+        np.repeat(days, written[:, 0]),
+        np.repeat(days, written[:, 1]),
+        period_post[:n_periods],
+        period_start[:n_periods],
+        period_end[:n_periods],
+        act_pool[:n_acts],
+        act_request[:n_acts],
+        act_open[:n_acts],
+        act_post[:n_acts],
+        act_reason[:n_acts],
     )
+
+
+def _day_tickets(day_ptr: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tickets of ``days`` (of a batch whose days start at ``day_ptr``), in order, and
+    where each of those days starts among them."""
+    lo, counts = day_ptr[days], np.diff(day_ptr)[days]
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return np.repeat(lo - ptr[:-1], counts) + np.arange(ptr[-1]), ptr
+
+
+def _ptr(replication: np.ndarray, replications: int) -> np.ndarray:
+    """Where each replication's entries start, from the (sorted) replication of each."""
+    counts = np.bincount(replication, minlength=replications)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def _stage_queue(arrive, service, servers, span_start, span_end):

@@ -3,9 +3,10 @@
 Both engines consume a :class:`TicketInputs`; fed the same inputs they produce the same
 tickets. :func:`draw_inputs` draws them from one ``numpy.random.Generator`` in a fixed order:
 
-1. the number of tickets of each (day, reporting slot): Poisson with the slot's total rate;
-2. unit exponential spacings that place them in the slot (sorted, no sort needed);
-3. one uniform per ticket choosing its category in proportion to the slot's rates; then, if
+1. the number of tickets of each (day, arrival piece): Poisson with the piece's total rate
+   times its minutes within the day's hours (none on a day the hall is closed);
+2. unit exponential spacings that place them in the piece (sorted, no sort needed);
+3. one uniform per ticket choosing its category in proportion to the piece's rates; then, if
    any category takes appointments, two uniforms per booking (day by day, slot by slot: the
    arrival within the early-late window, then whether the holder comes at all), and the
    booked tickets join the walk-ins in order of issue (walk-ins first at equal times);
@@ -139,6 +140,15 @@ class TicketInputs:
             parts.append(TicketInputs(day_ptr=day_ptr, **fields))
         return parts
 
+    def take(self, tickets: np.ndarray, day_ptr: np.ndarray) -> TicketInputs:
+        """The inputs of ``tickets`` (ticket numbers of whole days, in order) as one run of
+        the days that ``day_ptr`` delimits among them."""
+        fields = {}
+        for name in TICKET_FIELDS:
+            array = getattr(self, name)
+            fields[name] = array[tickets] if array.size else array  # empty: not drawn
+        return TicketInputs(day_ptr=day_ptr, **fields)
+
     @classmethod
     def concatenate(cls, parts: Sequence[TicketInputs]) -> TicketInputs:
         """One batch of the replications of ``parts`` (batches themselves), in order."""
@@ -227,10 +237,10 @@ class _DrawPlan:
     """
 
     hall: CompiledHall
-    expected: np.ndarray  # (days x slots,) walk-ins
+    expected: np.ndarray  # (days x pieces,) walk-ins
     bucket_start: np.ndarray  # (days x slots,) absolute minutes
     bucket_len: np.ndarray
-    cum_prob: np.ndarray  # (days x slots, C)
+    cum_prob: np.ndarray  # (days x pieces, C)
     service: tuple[tuple[int, int, Sampler], ...]
     patience: tuple[tuple[int, int, Sampler], ...]
     has_patience: np.ndarray  # (C,) bool
@@ -239,12 +249,10 @@ class _DrawPlan:
 
     @classmethod
     def of(cls, hall: CompiledHall) -> _DrawPlan:
-        bounds = hall.slot_bounds()[: hall.n_open_slots + 1]
-        slot_start = hall.open_minute + bounds[:-1]
-        slot_len = np.diff(bounds)
+        start, length = hall.day_pieces()  # (days, pieces)
         days = np.arange(hall.n_days)
         rates = hall.rate_per_min[None, :, :] * hall.weekday_factor[hall.day_weekday][:, None, :]
-        total_rate = rates.sum(axis=2)  # (days, slots)
+        total_rate = rates.sum(axis=2)  # (days, pieces)
         with np.errstate(invalid="ignore", divide="ignore"):
             cum_prob = np.cumsum(rates, axis=2) / total_rate[:, :, None]
         cum_prob = cum_prob.reshape(-1, hall.n_categories)
@@ -254,9 +262,9 @@ class _DrawPlan:
         cum_prob[np.arange(hall.n_categories)[None, :] >= last[:, None]] = 2.0
         return cls(
             hall=hall,
-            expected=(total_rate * slot_len[None, :]).ravel(),
-            bucket_start=(days[:, None] * 1440.0 + slot_start[None, :]).ravel(),
-            bucket_len=np.broadcast_to(slot_len, total_rate.shape).ravel().copy(),
+            expected=(total_rate * length).ravel(),
+            bucket_start=(days[:, None] * 1440.0 + (hall.open_minute + start)).ravel(),
+            bucket_len=length.ravel(),
             cum_prob=np.ascontiguousarray(cum_prob),
             service=_runs(hall.service),
             patience=_runs(hall.patience),
@@ -498,10 +506,16 @@ def deferred_draws(hall: CompiledHall, rng: np.random.Generator, category: np.nd
 
 def _booking_rows(hall: CompiledHall) -> tuple[np.ndarray, np.ndarray]:
     """The bookings of a replication in the order they are drawn (day by day, slot by slot):
-    the row of each (its slot of ``hall.booking_*``) and its day."""
+    the row of each (its slot of ``hall.booking_*``) and its day. A day takes the bookings of
+    the slots that start within its hours (none when the hall is closed)."""
     days = np.arange(hall.n_days)
     factor = hall.weekday_factor[hall.day_weekday][:, hall.booking_class]  # (days, slots)
-    counts = np.rint(hall.booking_count[None, :] * factor).astype(np.int64).ravel()
+    counts = np.rint(hall.booking_count[None, :] * factor).astype(np.int64)
+    with np.errstate(invalid="ignore"):  # NaN hours: closed
+        taken = (hall.booking_minute[None, :] >= hall.day_hours[:, :1]) & (
+            hall.booking_minute[None, :] < hall.day_hours[:, 1:]
+        )
+    counts = np.where(taken, counts, 0).ravel()
     row = np.repeat(np.tile(np.arange(hall.booking_class.size), hall.n_days), counts)
     day = np.repeat(np.repeat(days, hall.booking_class.size), counts)
     return row, day
@@ -524,10 +538,11 @@ def _merge_bookings(hall: CompiledHall, rows, issued, category, replication, dra
     row, day = np.tile(rows[0], batch), np.tile(rows[1], batch)
     slot = day * 1440.0 + hall.booking_minute[row]
     early, late = hall.booking_early[row], hall.booking_late[row]
+    hours = hall.day_hours[day]  # open days only: a closed day takes no bookings
     arrive = np.clip(
         slot - early + draws[:, 0] * (early + late),
-        day * 1440.0 + hall.open_minute,
-        np.nextafter(day * 1440.0 + hall.close_minute, -np.inf),
+        day * 1440.0 + hours[:, 0],
+        np.nextafter(day * 1440.0 + hours[:, 1], -np.inf),
     )
     absent = draws[:, 1] < hall.booking_no_show[row]
     on_time = arrive <= slot + hall.booking_grace[row]
@@ -600,7 +615,8 @@ def check_inputs(hall: CompiledHall, inputs: TicketInputs) -> None:
         return
     day = inputs.day
     offset = inputs.issued - day * 1440.0
-    bad = np.flatnonzero(~((offset >= hall.open_minute) & (offset < hall.close_minute)))
+    hours = hall.day_hours[day]  # NaN on a closed day: no ticket is within its hours
+    bad = np.flatnonzero(~((offset >= hours[:, 0]) & (offset < hours[:, 1])))
     if bad.size:
         i = bad[0]
         raise ValueError(

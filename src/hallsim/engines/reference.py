@@ -143,6 +143,7 @@ class Day:
         self.output = output
         self.rules = rules
         self.open_time = day * 1440.0 + hall.open_minute
+        self.kind = hall.day_kind[day]  # which hours the day has (the calendar)
         self.env = _HallEnvironment(initial_time=self.open_time)
         self.round = (self.open_time, 0)  # (instant, round) of the event being processed
         self.mode = ["closed"] * hall.n_groups  # closed, open, overtime
@@ -269,10 +270,17 @@ class Day:
             self._leave(i, ABANDONED)
 
     def _schedule(self):
-        """Step 2: spans close and open; at closing time windows go into overtime."""
+        """Step 2: spans close and open; at closing time windows go into overtime. The
+        schedule is that of the day's kind (its hours)."""
         hall = self.hall
+        events = slice(hall.event_ptr[self.kind], hall.event_ptr[self.kind + 1])
         for e, (minute, kind, group) in enumerate(
-            zip(hall.event_minute, hall.event_kind, hall.event_group, strict=True)
+            zip(
+                hall.event_minute[events],
+                hall.event_kind[events],
+                hall.event_group[events],
+                strict=True,
+            )
         ):
             offset = minute - hall.open_minute
             yield self._event(self.open_time + offset, SCHEDULE, e, caused=False)
@@ -529,7 +537,7 @@ def run(
         "periods": [],
         "reserve": [],
     }
-    for day in range(hall.n_days):
+    for day in hall.open_days:  # a closed day has no tickets, and no window opens
         Day(hall, inputs, output, day, rules or Rules()).env.run()
     periods = sorted(output["periods"])  # the canonical order: window, then start
     return EngineOutput(

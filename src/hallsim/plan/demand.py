@@ -89,26 +89,34 @@ def factor_value(factors: dict[str, float]) -> float | dict[str, float]:
 
 
 def _minute_rates(scenario: Scenario, category: int, weekday: int) -> np.ndarray:
-    """Tickets per minute of ``category`` at each minute of the opening hours on ``weekday``,
-    appointments that come included."""
+    """Tickets per minute of ``category`` at each minute of the opening hours on ``weekday``
+    (none outside that weekday's own hours, if it has some), appointments that come
+    included (those of the slots that start within the hours)."""
     hall = scenario.hall
     item = scenario.categories[category]
     length = hall.close_minute - hall.open_minute
     minute = np.arange(length)
+    inside = np.ones(length, dtype=bool)
+    hours = None if hall.hours is None else getattr(hall.hours, WEEKDAYS[weekday])
+    if hours is not None:
+        first, last = (minutes_of_day(t) - hall.open_minute for t in hours)
+        inside = (minute >= first) & (minute < last)
     arrivals = item.arrivals
     if arrivals.rates_per_hour is not None:
-        slot = np.minimum(minute // hall.interval_min, len(arrivals.rates_per_hour) - 1)
+        every = arrivals.rate_interval_min or hall.interval_min
+        slot = np.minimum(minute // every, len(arrivals.rates_per_hour) - 1)
         rate = np.asarray(arrivals.rates_per_hour, dtype=float)[slot] / 60.0
     else:
         rate = np.full(length, arrivals.rate_per_hour / 60.0)
     factor = 1.0 if arrivals.weekday_factors is None else arrivals.weekday_factors[weekday]
-    rate = rate * factor
+    rate = rate * factor * inside
     booking = item.appointments
     if booking is not None and factor > 0:
         slot = minute // booking.slot_min
         booked = np.asarray(booking.booked + [0], dtype=float)
         come = booked[np.minimum(slot, len(booking.booked))] * (1.0 - booking.no_show)
-        rate = rate + come / booking.slot_min
+        taken = inside[slot * booking.slot_min] & inside  # the slot starts within the hours
+        rate = rate + come / booking.slot_min * taken
     return rate
 
 
@@ -118,7 +126,9 @@ def category_demand(scenario: Scenario, *, interval_min: int | None = None) -> p
     Columns ``category, day, weekday, interval_start, interval_min, arrivals_per_hour,
     service_mean_min, service_second_moment, abandon_rate`` (per minute: 1 / mean patience,
     0 without patience). One row per category, day (a week at most: the pattern repeats) and
-    interval of the opening hours.
+    interval of the opening hours; a weekday the hall is closed (``closed_weekdays``) has no
+    rows, one with hours of its own has no arrivals outside them (holidays are not typical
+    days: they are left out of planning).
     """
     hall = scenario.hall
     step = hall.interval_min if interval_min is None else _interval(interval_min)
@@ -131,6 +141,8 @@ def category_demand(scenario: Scenario, *, interval_min: int | None = None) -> p
         patience = _patience_mean(scenario, c)
         for day in range(min(hall.days, 7)):
             weekday = (first + day) % 7
+            if WEEKDAYS[weekday] in hall.closed_weekdays:
+                continue
             per_minute = _minute_rates(scenario, c, weekday)
             tickets = np.add.reduceat(per_minute, starts)
             parts.append(

@@ -81,9 +81,10 @@ def one_day(scenario: Scenario, day: int) -> Scenario:
 
 
 def _one_day_data(scenario: Scenario, day: int) -> dict:
+    """The data of day ``day`` on its own, a typical day of its weekday (no holiday)."""
     data = scenario.model_dump(by_alias=True, exclude_none=True)
     weekday = WEEKDAYS[(WEEKDAYS.index(scenario.hall.first_weekday) + day) % 7]
-    data["hall"] = {**data["hall"], "days": 1, "first_weekday": weekday}
+    data["hall"] = {**data["hall"], "days": 1, "first_weekday": weekday, "holidays": []}
     return data
 
 
