@@ -9,6 +9,8 @@ engine can consume the very same draws. A "window" here is what the engines serv
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -47,6 +49,102 @@ from .compile import (
 
 # Modes of a window group.
 _CLOSED, _OPEN, _OVERTIME = 0, 1, 2
+
+
+# --------------------------------------------------------------------------- bundles
+# The event loop's arrays travel in a few named tuples (numba passes them by value: a field
+# is a local array to the compiled code, at no cost).
+
+
+class Tickets(NamedTuple):
+    """A batch's tickets, drawn beforehand (:class:`~hallsim.engines.inputs.TicketInputs`),
+    and its days: day ``d`` holds tickets ``day_ptr[d]:day_ptr[d + 1]`` and opens at minute
+    ``day_open[d]``."""
+
+    issued: np.ndarray
+    category: np.ndarray
+    service: np.ndarray
+    patience: np.ndarray
+    balk_draw: np.ndarray
+    absent_draw: np.ndarray
+    booked_absent: np.ndarray
+    day_ptr: np.ndarray
+    day_open: np.ndarray
+
+
+class HallArrays(NamedTuple):
+    """The compiled hall as the event loop reads it (the fields of
+    :class:`~hallsim.compile.CompiledHall` of the same names; ``priority`` is
+    ``category_priority``, ``window_group`` is ``post_group`` and ``event_offset`` the events'
+    minutes after opening)."""
+
+    priority: np.ndarray
+    class_category: np.ndarray
+    class_ptr: np.ndarray
+    class_idx: np.ndarray
+    category_cap: np.ndarray
+    balk_ptr: np.ndarray
+    balk_queue: np.ndarray
+    balk_prob: np.ndarray
+    no_show_prob: np.ndarray
+    no_show_lost: np.ndarray
+    no_show_requeue: np.ndarray
+    window_group: np.ndarray
+    post_window: np.ndarray
+    post_staff: np.ndarray
+    group_first: np.ndarray
+    group_count: np.ndarray
+    group_ncat: np.ndarray
+    factor: np.ndarray
+    group_cat_ptr: np.ndarray
+    group_cat_idx: np.ndarray
+    cat_group_ptr: np.ndarray
+    cat_group_idx: np.ndarray
+    call_rule: np.ndarray
+    call_ptr: np.ndarray
+    call_idx: np.ndarray
+    call_category: np.ndarray
+    call_after: np.ndarray
+    event_offset: np.ndarray
+    event_kind: np.ndarray
+    event_group: np.ndarray
+
+
+class Pools(NamedTuple):
+    """The reserve pools (``pool_*`` fields of :class:`~hallsim.compile.CompiledHall`)."""
+
+    first_post: np.ndarray
+    n_windows: np.ndarray
+    n_members: np.ndarray
+    cat_ptr: np.ndarray
+    cat_idx: np.ndarray
+    open_queue: np.ndarray
+    open_wait: np.ndarray
+    close_queue: np.ndarray
+    close_wait: np.ndarray
+    delay: np.ndarray
+
+
+class Output(NamedTuple):
+    """What the event loop writes: per ticket (pre-filled with NaN, NaN, NaN, -1,
+    IN_SYSTEM and -1), per open period of a post, per reserve activation, and per day the
+    periods and activations written by its end."""
+
+    called: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    window: np.ndarray
+    outcome: np.ndarray
+    recall_post: np.ndarray
+    period_post: np.ndarray
+    period_start: np.ndarray
+    period_end: np.ndarray
+    act_pool: np.ndarray
+    act_request: np.ndarray
+    act_open: np.ndarray
+    act_post: np.ndarray
+    act_reason: np.ndarray
+    day_written: np.ndarray
 
 
 # --------------------------------------------------------------------------- inputs
@@ -682,80 +780,11 @@ def _close_pool(
 
 
 @njit(cache=True)
-def simulate_days(
-    issued,
-    category,
-    service,
-    patience,
-    balk_draw,
-    absent_draw,
-    booked_absent,
-    day_ptr,
-    day_open,
-    priority,
-    class_category,
-    class_ptr,
-    class_idx,
-    category_cap,
-    balk_ptr,
-    balk_queue,
-    balk_prob,
-    no_show_prob,
-    no_show_lost,
-    no_show_requeue,
-    window_group,
-    post_window,
-    post_staff,
-    group_first,
-    group_count,
-    group_ncat,
-    factor,
-    group_cat_ptr,
-    group_cat_idx,
-    cat_group_ptr,
-    cat_group_idx,
-    call_rule,
-    call_ptr,
-    call_idx,
-    call_category,
-    call_after,
-    event_offset,
-    event_kind,
-    event_group,
-    pool_first_post,
-    pool_n_windows,
-    pool_n_members,
-    pool_cat_ptr,
-    pool_cat_idx,
-    pool_open_queue,
-    pool_open_wait,
-    pool_close_queue,
-    pool_close_wait,
-    pool_delay,
-    called,
-    start,
-    end,
-    window,
-    outcome,
-    recall_post,
-    period_post,
-    period_start,
-    period_end,
-    act_pool,
-    act_request,
-    act_open,
-    act_post,
-    act_reason,
-    day_written,
-    batch_only,
-    operations,
-):
+def simulate_days(tickets, hall, pools, out, batch_only, operations):
     """Run every day of one replication, or of a batch of replications laid end to end (each
-    day starts empty: only ``day_open`` says when a day's events happen); fills the output
-    arrays, returns the period count.
-
-    Outputs per ticket: ``called``, ``start``, ``end``, ``window``, ``outcome`` (pre-filled by
-    the caller with NaN, NaN, NaN, -1, IN_SYSTEM). Per window open period: window, start, end.
+    day starts empty: only ``tickets.day_open`` says when a day's events happen); fills
+    ``out`` (:class:`Output`), reading ``tickets`` (:class:`Tickets`), ``hall``
+    (:class:`HallArrays`) and ``pools`` (:class:`Pools`).
 
     An instant with a single event (a service ending, a ticket arriving: nearly all of them)
     takes a short path; instants where events coincide apply the steps of the rules in
@@ -770,6 +799,80 @@ def simulate_days(
     so a plain hall's first run compiles about half the loop. Any other value (``True``)
     compiles them all.
     """
+    # the bundles' arrays as locals: read in the loop, not through the tuples (each read of
+    # a tuple's field in the loop would count a reference to its array)
+    (
+        issued,
+        category,
+        service,
+        patience,
+        balk_draw,
+        absent_draw,
+        booked_absent,
+        day_ptr,
+        day_open,
+    ) = tickets
+    (
+        priority,
+        class_category,
+        class_ptr,
+        class_idx,
+        category_cap,
+        balk_ptr,
+        balk_queue,
+        balk_prob,
+        no_show_prob,
+        no_show_lost,
+        no_show_requeue,
+        window_group,
+        post_window,
+        post_staff,
+        group_first,
+        group_count,
+        group_ncat,
+        factor,
+        group_cat_ptr,
+        group_cat_idx,
+        cat_group_ptr,
+        cat_group_idx,
+        call_rule,
+        call_ptr,
+        call_idx,
+        call_category,
+        call_after,
+        event_offset,
+        event_kind,
+        event_group,
+    ) = hall
+    (
+        pool_first_post,
+        pool_n_windows,
+        pool_n_members,
+        pool_cat_ptr,
+        pool_cat_idx,
+        pool_open_queue,
+        pool_open_wait,
+        pool_close_queue,
+        pool_close_wait,
+        pool_delay,
+    ) = pools
+    (
+        called,
+        start,
+        end,
+        window,
+        outcome,
+        recall_post,
+        period_post,
+        period_start,
+        period_end,
+        act_pool,
+        act_request,
+        act_open,
+        act_post,
+        act_reason,
+        day_written,
+    ) = out
     n_win = window_group.size
     n_grp = group_count.size
     n_cat = priority.size

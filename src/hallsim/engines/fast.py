@@ -207,8 +207,7 @@ def _run_days(
         )
         day_written[:, 0] = np.arange(1, n_days + 1) * hall.group_count.sum()
     else:
-        events = slice(hall.event_ptr[kind], hall.event_ptr[kind + 1])
-        n_periods, n_acts = _kernels.simulate_days(
+        tickets = _kernels.Tickets(
             inputs.issued,
             inputs.category,
             inputs.service,
@@ -218,52 +217,9 @@ def _run_days(
             inputs.booked_absent,
             inputs.day_ptr,
             midnight + hall.open_minute,
-            hall.category_priority,
-            hall.class_category,
-            hall.class_ptr,
-            hall.class_idx,
-            hall.category_cap,
-            hall.balk_ptr,
-            hall.balk_queue,
-            hall.balk_prob,
-            hall.no_show_prob,
-            hall.no_show_lost,
-            hall.no_show_requeue,
-            hall.post_group,
-            hall.post_window,
-            hall.post_staff,
-            hall.group_first,
-            hall.group_count,
-            hall.group_ncat,
-            hall.factor,
-            hall.group_cat_ptr,
-            hall.group_cat_idx,
-            hall.cat_group_ptr,
-            hall.cat_group_idx,
-            hall.call_rule,
-            hall.call_ptr,
-            hall.call_idx,
-            hall.call_category,
-            hall.call_after,
-            hall.event_minute[events] - hall.open_minute,
-            hall.event_kind[events],
-            hall.event_group[events],
-            hall.pool_first_post,
-            hall.pool_n_windows,
-            hall.pool_n_members,
-            hall.pool_cat_ptr,
-            hall.pool_cat_idx,
-            hall.pool_open_queue,
-            hall.pool_open_wait,
-            hall.pool_close_queue,
-            hall.pool_close_wait,
-            hall.pool_delay,
-            out.called,
-            out.start,
-            out.end,
-            out.window,
-            out.outcome,
-            out.recall_post,
+        )
+        output = _kernels.Output(
+            *out,
             period_post,
             period_start,
             period_end,
@@ -273,6 +229,12 @@ def _run_days(
             act_post,
             act_reason,
             day_written,
+        )
+        n_periods, n_acts = _kernels.simulate_days(
+            tickets,
+            _hall_arrays(hall, kind),
+            _pools(hall),
+            output,
             kernel == "full-steps",
             True if hall.operations or kernel == "all-operations" else None,
         )
@@ -288,6 +250,59 @@ def _run_days(
         act_open[:n_acts],
         act_post[:n_acts],
         act_reason[:n_acts],
+    )
+
+
+def _hall_arrays(hall: CompiledHall, kind: int) -> _kernels.HallArrays:
+    """The hall's arrays the event loop reads, with the schedule of days of ``kind``."""
+    events = slice(hall.event_ptr[kind], hall.event_ptr[kind + 1])
+    return _kernels.HallArrays(
+        hall.category_priority,
+        hall.class_category,
+        hall.class_ptr,
+        hall.class_idx,
+        hall.category_cap,
+        hall.balk_ptr,
+        hall.balk_queue,
+        hall.balk_prob,
+        hall.no_show_prob,
+        hall.no_show_lost,
+        hall.no_show_requeue,
+        hall.post_group,
+        hall.post_window,
+        hall.post_staff,
+        hall.group_first,
+        hall.group_count,
+        hall.group_ncat,
+        hall.factor,
+        hall.group_cat_ptr,
+        hall.group_cat_idx,
+        hall.cat_group_ptr,
+        hall.cat_group_idx,
+        hall.call_rule,
+        hall.call_ptr,
+        hall.call_idx,
+        hall.call_category,
+        hall.call_after,
+        hall.event_minute[events] - hall.open_minute,
+        hall.event_kind[events],
+        hall.event_group[events],
+    )
+
+
+def _pools(hall: CompiledHall) -> _kernels.Pools:
+    """The hall's reserve pools as the event loop reads them."""
+    return _kernels.Pools(
+        hall.pool_first_post,
+        hall.pool_n_windows,
+        hall.pool_n_members,
+        hall.pool_cat_ptr,
+        hall.pool_cat_idx,
+        hall.pool_open_queue,
+        hall.pool_open_wait,
+        hall.pool_close_queue,
+        hall.pool_close_wait,
+        hall.pool_delay,
     )
 
 
