@@ -988,11 +988,21 @@ def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.Dat
     n_used = max(p["served"].shape[2] for p in parts)  # each batch's up to its last used
     length = np.diff(bounds)[:n_used]
 
-    def stack(key):  # (replications, open days, slots shown, categories): padded
-        return np.concatenate([_padded(p[key], n_used) for p in parts])[:, hall.open_days]
+    open_days = hall.open_days
+    days = slice(None) if len(open_days) == hall.n_days else np.asarray(open_days)
+    replications = sum(p["replications"] for p in parts)
+    n_days, n_cat = len(open_days), parts[0]["served"].shape[3]
+
+    def stack(key):  # (replications, open days, slots shown, categories), each batch's
+        values = np.zeros((replications, n_days, n_used, n_cat), dtype=parts[0][key].dtype)
+        first = 0
+        for part in parts:  # zero after a batch's last slot shown
+            block = part[key][:, days]
+            values[first : first + block.shape[0], :, : block.shape[2]] = block
+            first += block.shape[0]
+        return values
 
     served = stack("served")
-    replications, n_days, _, n_cat = served.shape
     cells = n_days * n_used * n_cat  # of a replication, in the order of the table's rows
     slot = np.tile(np.repeat(np.arange(n_used, dtype=np.int32), n_cat), replications * n_days)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1019,12 +1029,6 @@ def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.Dat
         },
         copy=False,  # fresh arrays: no copy into one block (a second for 4 M rows)
     )
-
-
-def _padded(values: np.ndarray, slots: int) -> np.ndarray:
-    """(replications, days, slots, categories) values with zeros up to ``slots`` slots."""
-    missing = slots - values.shape[2]
-    return np.pad(values, ((0, 0), (0, 0), (0, missing), (0, 0))) if missing else values
 
 
 def _window_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
