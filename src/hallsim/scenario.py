@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import operator
 import re
 import tomllib
 from pathlib import Path
@@ -653,7 +654,7 @@ def _category_lookup(categories: list) -> tuple[dict[str, int], dict[str, list[i
     if (
         kept is not None
         and len(kept[0]) == len(categories)
-        and all(a is b for a, b in zip(kept[0], categories, strict=True))
+        and all(map(operator.is_, kept[0], categories))
     ):
         return kept[1], kept[2]
     by_id: dict[str, int] = {}

@@ -28,6 +28,7 @@ one batch (replications laid end to end) that an engine runs in one call.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -167,7 +168,7 @@ class TicketInputs:
 def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     """Draw the inputs of one replication of ``hall`` from ``rng`` (order in module doc),
     with numpy's samplers."""
-    plan = _DrawPlan.of(hall)
+    plan = _DrawPlan.planned(hall)
     return plan.assemble([plan.draw(rng)])
 
 
@@ -183,7 +184,7 @@ def draw_seeded(hall: CompiledHall, seed: int, first: int, stop: int) -> TicketI
     Either way what the draws become (issue times, categories, durations in issue order) is
     worked out for the whole batch.
     """
-    plan = _DrawPlan.of(hall)
+    plan = _DrawPlan.planned(hall)
     if plan.forms is None or stop - first < STREAM_BATCH:
         return plan.assemble([plan.draw(rng) for rng in replication_generators(seed, first, stop)])
     entropy = np.array(_words32(seed), dtype=np.uint64)
@@ -207,6 +208,11 @@ def _words32(value: int) -> list[int]:
         value >>= 32
         words.append(value & 0xFFFFFFFF)
     return words
+
+
+# the draw plans of the last few compiled halls: {id(hall): (weak reference to it, plan)}
+_PLANS: dict[int, tuple[weakref.ref, _DrawPlan]] = {}
+_PLANS_KEPT = 8
 
 
 class _Drawn(NamedTuple):
@@ -246,6 +252,20 @@ class _DrawPlan:
     has_patience: np.ndarray  # (C,) bool
     bookings: tuple[np.ndarray, np.ndarray]  # a replication's bookings: slot row, day
     forms: _Forms | None  # for hallsim._streams; None when it cannot draw them all
+
+    @classmethod
+    def planned(cls, hall: CompiledHall) -> _DrawPlan:
+        """The plan of ``hall``, worked out on its first batch and kept for the others (the
+        last few halls' plans are kept; a hall is recognised by identity, and compiled halls
+        are frozen)."""
+        kept = _PLANS.get(id(hall))
+        if kept is not None and kept[0]() is hall:
+            return kept[1]
+        plan = cls.of(hall)
+        if len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[id(hall)] = (weakref.ref(hall), plan)
+        return plan
 
     @classmethod
     def of(cls, hall: CompiledHall) -> _DrawPlan:
