@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import simpy
+from figures import identical, speed
 
 import hallsim
 from hallsim.compile import compile_scenario
@@ -100,6 +101,24 @@ def measure(path: Path, days: int, repeat: int, repeat_simpy: int) -> dict:
         for name in kernels
     }
     return {"tickets": inputs.n_tickets, "seconds": seconds, "diff": diff}
+
+
+def suite(short: bool) -> dict:
+    """The record of ``benchmarks/suite.py``: each fast kernel against the simpy engine on the
+    same tickets, and whether their outputs are identical; ``short``: 1 day, best of 10 (simpy:
+    of 2)."""
+    figures, checks = {}, {}
+    for name, path in CONFIGURATIONS.items():
+        result = measure(path, *((1, 10, 2) if short else (DAYS, 3, 1)))
+        seconds = result["seconds"]
+        for engine in ("fast", "fast general"):
+            figures[f"{name}, {engine}"] = speed(
+                seconds[engine], seconds["simpy"], "simpy engine", tickets=result["tickets"]
+            )
+            checks[f"{name}, {engine} = simpy"] = identical(
+                not result["diff"][engine], ", ".join(TICKET_FIELDS + PERIOD_FIELDS)
+            )
+    return {"figures": figures, "checks": checks}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from figures import speed
 from numba import njit
 
 import hallsim
@@ -224,6 +225,31 @@ LEVELS = {
     "(3)": "simulate(), tables, keep_tickets=True",
     "(3b)": "simulate(), tables, keep_tickets=False",
 }
+
+
+SUITE_LEVELS = {
+    "(1)": "kernel",
+    "(2)": "draw + kernel",
+    "(3)": "simulate",
+    "(3b)": "simulate, no tickets",
+}
+SHORT_DAYS = 5  # the suite's short mode: about 20,000 tickets per configuration
+
+
+def suite(short: bool) -> dict:
+    """The record of ``benchmarks/suite.py``: each level of both configurations against the
+    minimal kernel; ``short``: 5 days, best of 5 (else about 2 million tickets, best of 3)."""
+    figures, info = {}, {}
+    for name, path in CONFIGURATIONS.items():
+        n, seconds, stage_seconds = measure(
+            name, path, SHORT_DAYS if short else None, 5 if short else 3
+        )
+        for level, label in SUITE_LEVELS.items():
+            figures[f"{name}, {level} {label}"] = speed(
+                seconds[level], seconds["baseline"], "minimal FCFS kernel", tickets=n
+            )
+        info[name] = {"tickets": n, "stages_seconds": stage_seconds}
+    return {"figures": figures, "info": info}
 
 
 def main(argv: list[str] | None = None) -> int:

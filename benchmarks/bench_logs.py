@@ -25,12 +25,16 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from figures import speed
 
 import hallsim as hs
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def big_hall(scale: int, days: int) -> hs.Scenario:
-    data = hs.load_scenario("scenarios/panjin.toml").model_dump(mode="json", exclude_none=True)
+    scenario = hs.load_scenario(ROOT / "scenarios" / "panjin.toml")
+    data = scenario.model_dump(mode="json", exclude_none=True)
     data["hall"]["days"] = days
     for category in data["categories"]:
         rates = category["arrivals"]["rates_per_hour"]
@@ -42,6 +46,49 @@ def big_hall(scale: int, days: int) -> hs.Scenario:
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def measure(scale: int, days: int) -> dict:
+    """Rows of the log, seconds of ``pandas.read_csv``, ``read_log`` and ``fit``, and the peak
+    memory (MB) before reading, after ``read_log`` and after ``fit``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "log.csv"
+        command = [sys.executable, __file__, "--scale", str(scale), "--days", str(days)]
+        subprocess.run([*command, "--write", str(path)], check=True)
+        before = peak_mb()
+        start = time.perf_counter()
+        pd.read_csv(path, engine="pyarrow")
+        plain = time.perf_counter() - start
+        start = time.perf_counter()
+        log = hs.read_log(path)
+        read = time.perf_counter() - start
+        rows = log.rows_read
+        after_read = peak_mb()
+        start = time.perf_counter()
+        hs.fit(log)
+        fitted = time.perf_counter() - start
+        after_fit = peak_mb()
+    return {
+        "rows": rows,
+        "plain": plain,
+        "read": read,
+        "fit": fitted,
+        "peak_mb": {"before": before, "read_log": after_read, "fit": after_fit},
+    }
+
+
+def suite(short: bool) -> dict:
+    """The record of ``benchmarks/suite.py`` (full mode only: the log of a million rows is
+    written by a child process): ``read_log`` and ``fit`` against ``pandas.read_csv``."""
+    result = measure(25, 365)
+    plain = result["plain"]
+    return {
+        "figures": {
+            "read_log": speed(result["read"], plain, "pandas.read_csv", tickets=result["rows"]),
+            "fit": speed(result["fit"], plain, "pandas.read_csv", tickets=result["rows"]),
+        },
+        "info": {"rows": result["rows"]},  # the process's peak memory includes earlier runs
+    }
 
 
 def main() -> None:
@@ -58,23 +105,9 @@ def main() -> None:
         hs.write_log(log, args.write)
         return
     print(f"load average {os.getloadavg()[0]:.1f}")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "log.csv"
-        command = [sys.executable, __file__, "--scale", str(args.scale), "--days", str(args.days)]
-        subprocess.run([*command, "--write", str(path)], check=True)
-        before = peak_mb()
-        start = time.perf_counter()
-        pd.read_csv(path, engine="pyarrow")
-        plain = time.perf_counter() - start
-        start = time.perf_counter()
-        log = hs.read_log(path)
-        read = time.perf_counter() - start
-        rows = log.rows_read
-        after_read = peak_mb()
-        start = time.perf_counter()
-        hs.fit(log)
-        fitted = time.perf_counter() - start
-        after_fit = peak_mb()
+    result = measure(args.scale, args.days)
+    plain, read, fitted, rows = (result[key] for key in ("plain", "read", "fit", "rows"))
+    before, after_read, after_fit = result["peak_mb"].values()
     total = read + fitted
     print(f"{rows:,} log rows ({args.days} days)")
     print(f"  pandas.read_csv (pyarrow)  {plain:6.2f} s   (baseline)")

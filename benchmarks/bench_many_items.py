@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 from bench_hall8 import baseline, best_of
+from figures import speed
 
 import hallsim as hs
 from hallsim.compile import compile_scenario
@@ -64,6 +65,46 @@ def many_items(layout: str) -> hs.Scenario:
     )
 
 
+def measure(repeat: int, replications: int = 20) -> list[dict]:
+    """Per layout and ``keep_tickets``: tickets, best seconds of ``simulate`` and of the
+    minimal FCFS kernel on as many tickets (``base``)."""
+    rows = []
+    for layout in ("departments", "comprehensive"):
+        scenario = many_items(layout)
+        warm = hs.simulate(scenario, replications=replications, seed=1, progress=False)
+        tickets = len(warm.tickets)
+        # the minimal FCFS kernel on a replication's tickets, one server per window, x reps
+        hall = compile_scenario(scenario)
+        inputs = draw_inputs(hall, np.random.default_rng(1))
+        baseline(hall, inputs)
+        base = best_of(lambda h=hall, i=inputs: baseline(h, i), repeat) * tickets / inputs.n_tickets
+        for keep in (True, False):
+            seconds = best_of(
+                lambda keep=keep, scenario=scenario: hs.simulate(
+                    scenario, replications=replications, seed=1, keep_tickets=keep, progress=False
+                ),
+                repeat,
+            )
+            rows.append(
+                {"layout": layout, "keep": keep, "tickets": tickets, "s": seconds, "base": base}
+            )
+    return rows
+
+
+def suite(short: bool) -> dict:
+    """The record of ``benchmarks/suite.py``: each layout against the minimal kernel on as
+    many tickets; ``short``: 2 replications, best of 2 (else 20, best of 3)."""
+    rows = measure(2, 2) if short else measure(3, 20)
+    return {
+        "figures": {
+            f"{row['layout']}, keep_tickets={row['keep']}": speed(
+                row["s"], row["base"], "minimal FCFS kernel", tickets=row["tickets"]
+            )
+            for row in rows
+        }
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -71,32 +112,13 @@ def main() -> None:
 
     print(f"{ITEMS} items, {DEPARTMENTS} departments; load average {os.getloadavg()[0]:.2f}")
     print(f"{'layout':<14}{'tickets':>11}{'kept':>6}{'s':>8}{'M/s':>7}{'x base':>8}")
-    for layout in ("departments", "comprehensive"):
-        scenario = many_items(layout)
-        warm = hs.simulate(scenario, replications=20, seed=1, progress=False)
-        tickets = len(warm.tickets)
-        # the minimal FCFS kernel on a replication's tickets, one server per window, x 20
-        hall = compile_scenario(scenario)
-        inputs = draw_inputs(hall, np.random.default_rng(1))
-        baseline(hall, inputs)
-        base = (
-            best_of(lambda h=hall, i=inputs: baseline(h, i), args.repeat)
-            * tickets
-            / inputs.n_tickets
+    for row in measure(args.repeat):
+        speed_m = row["tickets"] / row["s"] / 1e6
+        verdict = "PASS" if speed_m >= TARGET else "FAIL"
+        print(
+            f"{row['layout']:<14}{row['tickets']:>11,}{row['keep']!s:>6}{row['s']:>8.3f}"
+            f"{speed_m:>7.2f}{row['base'] / row['s']:>8.2f}   {verdict} (target {TARGET} M/s)"
         )
-        for keep in (True, False):
-            seconds = best_of(
-                lambda keep=keep, scenario=scenario: hs.simulate(
-                    scenario, replications=20, seed=1, keep_tickets=keep, progress=False
-                ),
-                args.repeat,
-            )
-            speed = tickets / seconds / 1e6
-            verdict = "PASS" if speed >= TARGET else "FAIL"
-            print(
-                f"{layout:<14}{tickets:>11,}{keep!s:>6}{seconds:>8.3f}{speed:>7.2f}"
-                f"{base / seconds:>8.2f}   {verdict} (target {TARGET} M/s)"
-            )
     print(f"load average {os.getloadavg()[0]:.2f} at end")
 
 

@@ -19,6 +19,7 @@ import argparse
 import time
 
 import numpy as np
+from figures import speed
 
 import hallsim as hs
 import hallsim.plan as hp
@@ -37,9 +38,9 @@ DEPARTMENTS = (
 )
 
 
-def ten_category_hall() -> hs.Scenario:
-    """08:00-18:00, a week, ten categories with morning and afternoon peaks, a share of
-    deferred cases going to a back office."""
+def ten_category_hall(days: int = 7) -> hs.Scenario:
+    """08:00-18:00, a week (or ``days`` days), ten categories with morning and afternoon
+    peaks, a share of deferred cases going to a back office."""
     rng = np.random.default_rng(8)
     profile = np.array([3, 6, 9, 10, 9, 7, 5, 3, 2, 3, 5, 7, 9, 10, 9, 7, 5, 4, 3, 2], float)
     categories = []
@@ -65,7 +66,7 @@ def ten_category_hall() -> hs.Scenario:
     return hs.Scenario.model_validate(
         {
             "name": "ten categories, a week",
-            "hall": {"open": "08:00", "close": "18:00", "days": 7, "interval_min": 30},
+            "hall": {"open": "08:00", "close": "18:00", "days": days, "interval_min": 30},
             "categories": categories,
             "windows": [{"id": f"w{k}", "count": 6, "serves": [f"c{k}"]} for k in range(10)],
             "back_office": [
@@ -84,6 +85,30 @@ def best(function, repeat: int) -> float:
     return min(times)
 
 
+def measure_requirements(repeat: int, days: int = 7) -> dict:
+    """Best seconds of the requirements by the exact chain and by Erlang C (SIPP) for ``days``
+    days, and the number of group-intervals."""
+    hall = ten_category_hall(days)
+    target = hp.Target(wait_min=10, share=0.8)
+    rows = len(hp.requirements(hall, target, method="exact"))  # compile the kernels once
+    exact = best(lambda: hp.requirements(hall, target, method="exact"), repeat)
+    sipp = best(lambda: hp.requirements(hall, target, method="erlang_c"), repeat)
+    return {"exact": exact, "sipp": sipp, "rows": rows}
+
+
+def suite(short: bool) -> dict:
+    """The record of ``benchmarks/suite.py``: the exact chain's requirements against Erlang C
+    (SIPP) in the same run, best of 3 (``short``: one day); the verified tidal plan, minutes
+    long, is left to this script."""
+    result = measure_requirements(3, 1 if short else 7)
+    return {
+        "figures": {
+            "requirements, exact chain": speed(result["exact"], result["sipp"], "Erlang C (SIPP)")
+        },
+        "info": {"group_intervals": result["rows"]},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -91,10 +116,8 @@ def main() -> None:
     args = parser.parse_args()
     hall = ten_category_hall()
     target = hp.Target(wait_min=10, share=0.8)
-    hp.requirements(hall, target, method="exact")  # compile the kernels once
-    exact = best(lambda: hp.requirements(hall, target, method="exact"), args.repeat)
-    sipp = best(lambda: hp.requirements(hall, target, method="erlang_c"), args.repeat)
-    rows = len(hp.requirements(hall, target, method="exact"))
+    result = measure_requirements(args.repeat)
+    exact, sipp, rows = result["exact"], result["sipp"], result["rows"]
     print(f"requirements, {rows} group-intervals (10 categories x 7 days x 20 intervals)")
     print(f"  exact chain      {exact:7.3f} s   target <= 1 s: {'ok' if exact <= 1 else 'MISSED'}")
     print(f"  Erlang C (SIPP)  {sipp:7.3f} s   exact / SIPP = {exact / sipp:.1f}")

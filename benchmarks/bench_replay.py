@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from figures import speed
 
 import hallsim
 from hallsim.engines.inputs import draw_inputs
@@ -103,6 +104,21 @@ def measure(path: Path, days: int, repeat: int, replications: int) -> dict:
         repeat,
     )
     return {"logged": len(log.tickets), "drawn": len(drawn), "runs": runs, "parts": parts}
+
+
+def suite(short: bool) -> dict:
+    """The record of ``benchmarks/suite.py``: each replay against the plain run, per ticket;
+    ``short``: 20 days, best of 3, 1 and 2 replications."""
+    figures = {}
+    for name, path in CONFIGURATIONS.items():
+        result = measure(path, *((20, 3, 2) if short else (DAYS, 5, 5)))
+        for r, seconds in result["runs"].items():
+            # the plain run's seconds for as many tickets as the replay simulates
+            plain = seconds["plain"] * result["logged"] / result["drawn"]
+            figures[f"{name}, {r} replication(s)"] = speed(
+                seconds["replay"], plain, "plain simulate", tickets=r * result["logged"]
+            )
+    return {"figures": figures}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_hall8 import best_of, fcfs_kernel, with_days
+from figures import speed
 
 import hallsim
 from hallsim.compile import compile_scenario
@@ -69,6 +70,60 @@ def baseline_inputs(scenario: hallsim.Scenario, replications: int):
     return np.concatenate(issued), np.concatenate(service), hall.n_windows
 
 
+def measure(replications: int, many: int, repeat: int, repeat_many: int) -> dict:
+    """Tickets of the ``replications`` and best seconds of the minimal kernel on them
+    (``base``), and ``rows`` of (label, tickets, seconds): ``replications`` with and without
+    tickets, then ``many`` with one and two workers (none when ``many`` is 0); ``many_seconds``
+    by (keep_tickets, workers)."""
+    scenario = with_days(hallsim.load_scenario(SCENARIO), 1)
+    run(scenario, 200, True)  # warm-up: numba's cache (the numba draws too), imports
+    if many:
+        run(scenario, 200, False, workers=2)
+    issued, service, servers = baseline_inputs(scenario, replications)
+    fcfs_kernel(issued[:10], service[:10], servers)
+    base = best_of(lambda: fcfs_kernel(issued, service, servers), repeat)
+    n = issued.size
+    per_replication = n / replications
+    rows = []
+    for keep in (True, False):
+        seconds = best_of(lambda keep=keep: run(scenario, replications, keep), repeat)
+        rows.append((f"{replications} reps, workers=1, keep_tickets={keep}", n, seconds))
+    many_seconds = {}
+    for keep in (False, True) if many else ():
+        for workers in (1, 2):
+            seconds = best_of(
+                lambda keep=keep, workers=workers: run(scenario, many, keep, workers),
+                repeat_many,
+            )
+            many_seconds[keep, workers] = seconds
+            m = round(per_replication * many)
+            rows.append((f"{many} reps, workers={workers}, keep_tickets={keep}", m, seconds))
+    return {"tickets": n, "base": base, "rows": rows, "many_seconds": many_seconds}
+
+
+def suite(short: bool) -> dict:
+    """The record of ``benchmarks/suite.py``: each row against the minimal kernel on the same
+    tickets, and the gain of a second worker (the runs with two workers are reported, not
+    gated: they depend on a process pool on two shared cores);
+    ``short``: 100 replications, best of 5, no run of many."""
+    result = measure(100, 0, 5, 1) if short else measure(1000, 10_000, 5, 2)
+    per_ticket = result["base"] / result["tickets"]
+    figures = {
+        label: speed(
+            seconds,
+            per_ticket * tickets,
+            "minimal FCFS kernel",
+            tickets=tickets,
+            gate="workers=2" not in label,
+        )
+        for label, tickets, seconds in result["rows"]
+    }
+    for keep in (False, True) if result["many_seconds"] else ():
+        one, two = (result["many_seconds"][keep, workers] for workers in (1, 2))
+        figures[f"workers=2 gain, keep_tickets={keep}"] = speed(two, one, "workers=1", gate=False)
+    return {"figures": figures}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,34 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.2f} at start"
     )
-    scenario = with_days(hallsim.load_scenario(SCENARIO), 1)
-    run(scenario, 200, True)  # warm-up: numba's cache (the numba draws too), imports
-    run(scenario, 200, False, workers=2)
-    issued, service, servers = baseline_inputs(scenario, args.replications)
-    fcfs_kernel(issued[:10], service[:10], servers)
-    base = best_of(lambda: fcfs_kernel(issued, service, servers), args.repeat)
-    n = issued.size
-    per_replication = n / args.replications
+    result = measure(args.replications, args.many, args.repeat, args.repeat_many)
+    n, base, rows, many = (result[key] for key in ("tickets", "base", "rows", "many_seconds"))
     print(
         f"{args.replications} replications of one Panjin day: {n:,} tickets "
-        f"({per_replication:.0f} a replication); minimal FCFS kernel {base * 1e3:.1f} ms "
+        f"({n / args.replications:.0f} a replication); minimal FCFS kernel {base * 1e3:.1f} ms "
         f"({n / base / 1e6:.1f} M/s)\n"
     )
-    rows = []
-    for keep in (True, False):
-        seconds = best_of(lambda keep=keep: run(scenario, args.replications, keep), args.repeat)
-        rows.append((f"{args.replications} reps, workers=1, keep_tickets={keep}", n, seconds))
-    many = {}
-    for keep in (False, True):
-        for workers in (1, 2):
-            seconds = best_of(
-                lambda keep=keep, workers=workers: run(scenario, args.many, keep, workers),
-                args.repeat_many,
-            )
-            many[keep, workers] = seconds
-            m = round(per_replication * args.many)
-            rows.append((f"{args.many} reps, workers={workers}, keep_tickets={keep}", m, seconds))
-
     header = f"{'run':<46} {'tickets':>10} {'s':>8} {'M/s':>7} {'x base':>7}"
     print(header)
     print("-" * len(header))
@@ -137,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             f"than workers=1 (target >= {TARGET_WORKERS})"
         )
     if args.profile:
+        scenario = with_days(hallsim.load_scenario(SCENARIO), 1)
         profile = cProfile.Profile()
         profile.runcall(run, scenario, args.replications, True)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)

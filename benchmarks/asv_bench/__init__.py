@@ -1,0 +1,1 @@
+"""airspeed velocity (asv) benchmarks of hallsim: the suite of ``benchmarks/suite.py``."""
