@@ -142,6 +142,18 @@ def test_halls_with_other_demand_run_independently_with_welch_intervals():
     assert comparison.difference("mean_wait").loc["B"].isna()["b - a"]
 
 
+def test_halls_open_on_other_days_run_independently():
+    """Another calendar is other demand: no common random numbers claimed."""
+    data = hs.load_scenario(AFTER).model_dump(by_alias=True, exclude_none=True)
+    data["hall"]["days"] = 7
+    week = hs.Scenario.model_validate(data)
+    data["hall"]["closed_weekdays"] = ["sun"]
+    six_days = hs.Scenario.model_validate(data)
+    comparison = hs.compare({"7": week, "6": six_days}, replications=2, seed=1, progress=False)
+    assert not comparison.common_random_numbers
+    assert "hall.closed_weekdays differs" in comparison.note
+
+
 def test_bad_arguments_are_refused():
     a = hs.load_scenario(AFTER)
     with pytest.raises(ValueError, match="at least two"):

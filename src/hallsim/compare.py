@@ -45,7 +45,16 @@ _SHOWN_OVERALL = {
 
 # What two halls must share to draw the same inputs (category names and departments, and the
 # back offices, which draw last, may differ)
-_HALL_FIELDS = ("open", "close", "days", "interval_min", "first_weekday")
+_HALL_FIELDS = (
+    "open",
+    "close",
+    "days",
+    "interval_min",
+    "first_weekday",
+    "closed_weekdays",
+    "holidays",
+    "hours",
+)
 _CATEGORY_IGNORED = {"name", "department", "deferred"}
 
 
