@@ -74,16 +74,24 @@ class _WithDefaults(argparse.HelpFormatter):
 _SEED_HELP = "root of the replications' seeds (default: fresh entropy, printed)"
 
 
-def _run_options(command: argparse.ArgumentParser, *, replications: int) -> None:
-    """--replications, --seed and --workers, as simulate() takes them."""
+def _run_options(
+    command: argparse.ArgumentParser, *, replications: int, scheduler: bool = False
+) -> None:
+    """--replications, --seed and --workers (or --scheduler), as simulate() takes them."""
     command.add_argument(
         "--replications", type=_positive, default=replications, metavar="N",
         help="independent runs of the whole horizon",
     )  # fmt: skip
     command.add_argument("--seed", type=_seed, default=None, metavar="S", help=_SEED_HELP)
-    command.add_argument(
+    where = command.add_mutually_exclusive_group() if scheduler else command
+    where.add_argument(
         "--workers", type=_workers, default=1, metavar="W", help="processes; 0: one per CPU"
     )
+    if scheduler:
+        where.add_argument(
+            "--scheduler", default=None, metavar="ADDRESS",
+            help="run on the Dask cluster of this scheduler (tcp://host:8786) instead",
+        )  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("limits", help="print the bounds of the scenario format, and why")
     run = commands.add_parser("run", help="simulate a scenario, print the summary, write tables")
     run.add_argument("file", type=Path)
-    _run_options(run, replications=10)
+    _run_options(run, replications=10, scheduler=True)
     run.add_argument(
         "--out",
         type=Path,
@@ -126,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run halls side by side on common random numbers; differences with paired CIs",
     )
     compare.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    _run_options(compare, replications=30)
+    _run_options(compare, replications=30, scheduler=True)
     report = commands.add_parser(
         "report",
         help="simulate halls and write one self-contained HTML report (and compare them)",
@@ -284,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except (ScenarioError, PlanError, LogError) as error:
         print(error, file=sys.stderr)
+        return 2
+    except ConnectionError as error:  # no scheduler at --scheduler
+        if getattr(args, "scheduler", None) is None:
+            raise
+        print(f"hallsim {args.command}: {error}", file=sys.stderr)
         return 2
 
 
@@ -558,7 +571,11 @@ def _compare(args: argparse.Namespace) -> int:
         names = [str(file) for file in args.files]
     scenarios = {name: load_scenario(file) for name, file in zip(names, args.files, strict=True)}
     comparison = compare(
-        scenarios, replications=args.replications, seed=args.seed, workers=args.workers
+        scenarios,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        client=args.scheduler,
     )
     print(f"{len(names)} halls, {args.replications} replications each, seed {comparison.seed}")
     print(format_comparison(comparison))
@@ -599,6 +616,7 @@ def _run(args: argparse.Namespace) -> int:
             replications=args.replications,
             seed=args.seed,
             workers=args.workers,
+            client=args.scheduler,
             keep_tickets=not args.no_tickets,
             max_memory=args.max_memory,
         )

@@ -16,14 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.special import stdtrit  # Student t quantile (scipy.stats costs a second)
 
 from .results import METRICS, Results
-from .runner import simulate
+from .runner import simulate_many
 from .scenario import Scenario
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["Comparison", "compare", "difference_cells", "format_comparison"]
 
@@ -121,6 +125,7 @@ def compare(
     seed: int | None = None,
     confidence: float = 0.95,
     workers: int = 1,
+    client: Client | str | None = None,
     progress: bool = True,
     max_memory: int | float | str | None = None,
 ) -> Comparison:
@@ -129,7 +134,10 @@ def compare(
 
     Halls with the same demand run on common random numbers (the same ``seed`` for all) and
     their differences get paired intervals; otherwise each hall gets its own seed and the
-    intervals are Welch's. The other arguments are those of :func:`hallsim.simulate`.
+    intervals are Welch's. With ``client`` (a ``dask.distributed.Client`` or a scheduler
+    address) the batches of every hall are submitted to the cluster at once; the comparison
+    is the same as with local processes. The other arguments are those of
+    :func:`hallsim.simulate`.
     """
     if not isinstance(scenarios, Mapping) or len(scenarios) < 2:
         raise ValueError(
@@ -154,18 +162,19 @@ def compare(
         if common
         else [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(names))]
     )
-    results = {
-        name: simulate(
-            scenarios[name],
+    runs = dict(
+        simulate_many(
+            [scenarios[name] for name in names],
+            seeds,
             replications=replications,
-            seed=hall_seed,
             workers=workers,
-            keep_tickets=False,
+            client=client,
             progress=progress,
             max_memory=max_memory,
+            desc=f"compare {len(names)} halls",
         )
-        for name, hall_seed in zip(names, seeds, strict=True)
-    }
+    )
+    results = {name: runs[index] for index, name in enumerate(names)}
     note = (
         "paired: the halls share their demand and ran on common random numbers"
         if common

@@ -689,23 +689,26 @@ class Results:
             stats, metrics = self._window_stats(between, weekday), WINDOW_METRICS
         for message in self.warnings:
             warnings.warn(message, HallWarning, stacklevel=2)
+        # the intervals in numpy, every metric at once (a sweep summarises each of its points);
+        # each metric grouped on its own (a frame's mean may differ in the last bit)
         grouped = stats.groupby("category", sort=False, observed=True)
+        means = [grouped[metric].mean() for metric in metrics]
+        mean = np.column_stack([values.to_numpy() for values in means])
+        count = np.column_stack([grouped[metric].count().to_numpy() for metric in metrics])
+        std = np.column_stack([grouped[metric].std(ddof=1).to_numpy() for metric in metrics])
+        sem = std / np.sqrt(count)
+        half = sem * stdtrit(np.maximum(count - 1, 1), 0.5 + confidence / 2)
+        half[count < 2] = np.nan
+        top = np.array([1.0 if metric in SHARE_METRICS else np.inf for metric in metrics])
+        lo, hi = mean - half, mean + half
+        outside = ((lo < 0) | (hi > top)).any(axis=0)
+        clipped = [metric for metric, out in zip(metrics, outside, strict=True) if out]
+        lo, hi = np.where(lo < 0, 0.0, lo), np.where(hi > top, top, hi)  # NaN stays NaN
         columns = {}
-        clipped = []
-        for metric in metrics:
-            values = grouped[metric]
-            mean = values.mean()
-            count = values.count()
-            sem = values.std(ddof=1) / np.sqrt(count)
-            half = sem * stdtrit(np.maximum(count - 1, 1), 0.5 + confidence / 2)
-            half[count < 2] = np.nan
-            top = 1.0 if metric in SHARE_METRICS else np.inf
-            lo, hi = mean - half, mean + half
-            if ((lo < 0) | (hi > top)).any():
-                clipped.append(metric)
-            columns[metric] = mean
-            columns[f"{metric}_lo"] = lo.clip(lower=0.0)
-            columns[f"{metric}_hi"] = hi.clip(upper=top)
+        for k, metric in enumerate(metrics):
+            columns[metric] = mean[:, k]
+            columns[f"{metric}_lo"] = lo[:, k]
+            columns[f"{metric}_hi"] = hi[:, k]
         if clipped and self.replications < FEW_REPLICATIONS:
             warnings.warn(
                 f"with {self.replications} replications the {confidence:.0%} intervals of "
@@ -714,7 +717,7 @@ class Results:
                 PrecisionWarning,
                 stacklevel=2,
             )
-        table = pd.DataFrame(columns)
+        table = pd.DataFrame(columns, index=means[0].index)
         table.index.name = "category"
         table.attrs["warnings"] = list(self.warnings)
         hall = self.scenario.hall

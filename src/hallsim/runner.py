@@ -9,8 +9,9 @@ open (:mod:`hallsim.replay`).
 Replications run in *batches*: consecutive replications whose days the fast engine runs as
 the days of one run (each day starts empty), in one kernel call, reduced to the result
 arrays in one pass (:func:`hallsim.results.replication_tables`). A batch holds enough
-tickets to pay for its fixed costs (:data:`BATCH_TICKETS`); worker processes take whole
-batches. The tables do not depend on the batches.
+tickets to pay for its fixed costs (:data:`BATCH_TICKETS`); worker processes, or the
+workers of a Dask cluster (:mod:`hallsim._cluster`), take whole batches. The tables do not
+depend on the batches.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import pickle
 import sys
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from functools import partial
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -43,11 +44,12 @@ from .size import check_size, expected_tickets, parse_memory
 
 if TYPE_CHECKING:
     import pandas as pd
+    from distributed import Client
 
     from .logs import TicketLog
     from .replay import LogReplay
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "simulate_many"]
 
 ENGINES = ("fast", "simpy")
 
@@ -67,6 +69,7 @@ def simulate(
     replications: int = 10,
     seed: int | None = None,
     workers: int = 1,
+    client: Client | str | None = None,
     engine: Literal["fast", "simpy"] = "fast",
     rules: reference.Rules | None = None,
     keep_tickets: bool = True,
@@ -91,17 +94,28 @@ def simulate(
         Root of the replications' seeds. ``None`` draws fresh entropy; the seed used is kept in
         ``Results.seed`` so the run can be repeated.
     workers : int, default 1
-        Processes to run replications in (``0``: one per CPU). The tables do not depend on it.
+        Processes on this machine to run replications in (``0``: one per CPU). The tables do
+        not depend on it.
+    client : dask.distributed.Client or str, optional
+        Run the replications on a Dask cluster instead of local processes: a connected
+        ``Client``, or a scheduler's address such as ``"tcp://host:8786"`` (a client is
+        connected for this call and closed after). Batches of replications are the cluster's
+        tasks: each draws its replications' inputs from the seed on its worker and reduces
+        them there (the aggregates travel back, and the tickets if kept); a batch whose
+        worker is lost runs again on another. The tables are those of ``workers=1``. Needs
+        ``pip install hallsim[dask]``, and hallsim on every worker; not with ``workers``.
     engine : {"fast", "simpy"}
         ``"fast"``: the numba engine. ``"simpy"``: the reference engine, which gives the same
         tickets from the same seed (slower; readable, and extensible through ``rules``).
     rules : hallsim.engines.reference.Rules, optional
         Replacement rules for the simpy engine (for example which ticket a free window calls
-        next). Only with ``engine="simpy"``.
+        next). Only with ``engine="simpy"``. With ``workers > 1`` or a ``client`` they are
+        sent to the workers, so they must pickle.
     keep_tickets : bool, default True
         Keep the ticket table. ``False`` keeps only aggregates, for very long runs.
     progress : bool, default True
-        Show a tqdm progress bar (``TQDM_DISABLE=1`` silences it everywhere).
+        Show a tqdm progress bar (``TQDM_DISABLE=1`` silences it everywhere). It advances as
+        batches complete.
     arrivals : hallsim.TicketLog or pandas.DataFrame, optional
         Replay these tickets (a log, or a DataFrame in the log schema) instead of drawing
         arrivals: their issue times and categories, and what else the log shows of each
@@ -120,7 +134,8 @@ def simulate(
         The most memory the run may take, in bytes or as a size such as ``"4 GiB"``. Before
         anything is drawn the run's size is estimated (:mod:`hallsim.size`); a run larger than
         this (default: the memory available to the process) raises a ``ScenarioError`` that
-        says how large it is and what to change.
+        says how large it is and what to change. With a ``client`` the estimate counts one
+        batch at a time (each worker's share) and every result kept here.
     precision : mapping, optional
         Run until the 95 % interval of each named metric is this narrow in every category:
         ``{"mean_wait": 0.05}`` (half-width within 5 % of the mean), or
@@ -137,6 +152,230 @@ def simulate(
         With ``arrivals``, ``Results.scenario`` is the scenario with the log's days and
         ``Results.start_date`` the log's first date (so ``to_log()`` keeps the log's dates).
     """
+    workers = _workers(workers, client)
+    study = _study(
+        scenario,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        client=client,
+        engine=engine,
+        rules=rules,
+        keep_tickets=keep_tickets,
+        arrivals=arrivals,
+        service=service,
+        categories=categories,
+        windows=windows,
+        max_memory=max_memory,
+    )
+    targets = None
+    if precision is not None:
+        targets = parse_precision(precision)
+        max_replications = _positive_int("max_replications", max_replications)
+        if study.replications < 2 or max_replications < study.replications:
+            raise ValueError(
+                "with precision, replications (the first round) must be at least 2 and at most "
+                f"max_replications (got {replications} and {max_replications})"
+            )
+    with (
+        _executor(client, workers) as executor,
+        _progress(study.scenario, study.replications, progress) as bar,
+        _compile_notice(study.hall, engine, bar) if client is None else nullcontext(),
+    ):
+        parts = _replications(study, executor, 0, study.replications, bar)
+        done = study.replications
+        while targets is not None:
+            missed = shortfalls(stats_of(study.hall, parts), targets)
+            if missed.empty:
+                break
+            if done >= max_replications:
+                warnings.warn(warning_text(missed, max_replications), PrecisionWarning, 2)
+                break
+            total = next_total(done, missed, max_replications)
+            bar.total = total
+            parts += _replications(study, executor, done, total, bar)
+            done = total
+    return _results(study, parts)
+
+
+def simulate_many(
+    scenarios: Sequence[Scenario],
+    seeds: Sequence[int | None],
+    *,
+    replications: int = 10,
+    workers: int = 1,
+    client: Client | str | None = None,
+    progress: bool = True,
+    max_memory: int | float | str | None = None,
+    desc: str | None = None,
+) -> Iterator[tuple[int, Results]]:
+    """Simulate each of ``scenarios`` with its seed, keeping only aggregates (the other
+    arguments are those of :func:`simulate`): every scenario is checked before any runs, and
+    on a cluster every batch of every scenario is submitted before any is waited for, so
+    that the cluster stays busy.
+
+    Yields
+    ------
+    tuple of int and Results
+        The scenario's position in ``scenarios`` and its results, as each completes: in
+        order in local processes, in the order their batches complete on a cluster.
+    """
+    workers = _workers(workers, client)
+    studies = [
+        _study(
+            scenario,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            client=client,
+            keep_tickets=False,
+            max_memory=max_memory,
+        )
+        for scenario, seed in zip(scenarios, seeds, strict=True)
+    ]
+    if not studies:
+        return
+    total = sum(study.replications for study in studies)
+    with (
+        _executor(client, workers) as executor,
+        _progress(studies[0].scenario, total, progress, desc) as bar,
+        _compile_notice(studies[0].hall, "fast", bar) if client is None else nullcontext(),
+    ):
+        work = [(study, study.jobs(0, study.replications, executor)) for study in studies]
+        for index, parts in executor.run(work, bar):
+            yield index, _results(studies[index], parts)
+
+
+@dataclass
+class _Study:
+    """One simulation, checked and compiled: what its batches need, and what its results
+    are built from."""
+
+    hall: CompiledHall
+    scenario: Scenario
+    replay: LogReplay | None
+    seed: int
+    replications: int
+    keep_tickets: bool
+    engine: str
+    rules: reference.Rules | None
+    max_memory: int | float | str | None
+
+    def jobs(self, first: int, stop: int, executor: _Executor) -> list[tuple]:
+        """The batches of replications ``first`` to ``stop - 1`` (the jobs of
+        :func:`_run_batch`), as many as keep the executor's threads busy; the run's size is
+        checked first."""
+        batch = _batch_size(self.hall, stop - first, executor.threads, self.engine, self.replay)
+        check_size(
+            self.hall,
+            replications=stop,
+            workers=executor.local_workers,
+            keep_tickets=self.keep_tickets,
+            daily=None if self.replay is None else np.diff(self.replay.day_ptr),
+            engine=self.engine,
+            max_memory=self.max_memory,
+            batch=batch,
+        )
+        options = (self.keep_tickets, self.engine, self.rules)
+        return [
+            (self.seed, start, min(start + batch, stop), *options)
+            for start in range(first, stop, batch)
+        ]
+
+
+class _Executor(Protocol):
+    """Runs batches of replications: in this process or local ones (:class:`_Processes`), or
+    on a Dask cluster (:class:`hallsim._cluster.DaskExecutor`)."""
+
+    threads: int  # batches are sized to keep this many busy
+    local_workers: int  # batches in this machine's memory at once (for the size check)
+
+    def run(
+        self, work: Sequence[tuple[_Study, list[tuple]]], bar: tqdm
+    ) -> Iterator[tuple[int, list[dict]]]:
+        """For each (study, jobs) of ``work``: its position in ``work`` and what
+        :func:`_run_batch` returns for each of its jobs, in job order, once all are done;
+        ``bar`` advances by each batch's replications as the batch completes."""
+        ...
+
+
+class _Processes:
+    """Batches in this process, or in a pool of ``workers`` forked processes."""
+
+    def __init__(self, workers: int) -> None:
+        self.threads = self.local_workers = workers
+
+    def run(
+        self, work: Sequence[tuple[_Study, list[tuple]]], bar: tqdm
+    ) -> Iterator[tuple[int, list[dict]]]:
+        for index, (study, jobs) in enumerate(work):
+            yield index, self._batches(study, jobs, bar)
+
+    def _batches(self, study: _Study, jobs: list[tuple], bar: tqdm) -> list[dict]:
+        parts: list[dict] = []
+        if self.threads == 1 or len(jobs) == 1:
+            for job in jobs:
+                parts.append(_run_batch(study.hall, job, study.replay))
+                bar.update(parts[-1]["replications"])
+            return parts
+        # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(
+            max_workers=min(self.threads, len(jobs)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(study.scenario, study.replay),
+        ) as pool:
+            for part in pool.map(_run_in_worker, jobs):
+                parts.append(part)
+                bar.update(part["replications"])
+        return parts
+
+
+@contextmanager
+def _executor(client: Client | str | None, workers: int) -> Iterator[_Executor]:
+    """Local processes without a client; else the cluster (connected for the block when
+    ``client`` is an address)."""
+    if client is None:
+        yield _Processes(workers)
+        return
+    from ._cluster import connected
+
+    with connected(client) as executor:
+        yield executor
+
+
+def _workers(workers: object, client: object) -> int:
+    """The number of local processes (``0``: one per CPU); checks ``client`` against it."""
+    if client is not None:
+        if workers != 1:
+            raise ValueError(
+                "workers= runs local processes and client= a Dask cluster: give one of them "
+                f"(got workers={workers!r} and a client)"
+            )
+        from ._cluster import check_client
+
+        check_client(client)
+    return (os.cpu_count() or 1) if workers == 0 else _positive_int("workers", workers)
+
+
+def _study(
+    scenario: Scenario,
+    *,
+    replications: int,
+    seed: int | None,
+    workers: int,
+    client: Client | str | None,
+    keep_tickets: bool,
+    max_memory: int | float | str | None,
+    engine: str = "fast",
+    rules: reference.Rules | None = None,
+    arrivals: TicketLog | pd.DataFrame | None = None,
+    service: str | None = None,
+    categories: Mapping[str, str] | None = None,
+    windows: Mapping[str, str] | None = None,
+) -> _Study:
+    """The arguments of :func:`simulate` checked, the hall compiled (or the log prepared)."""
     if not isinstance(scenario, Scenario):
         hint = ""
         if isinstance(scenario, str | Path):
@@ -148,7 +387,6 @@ def simulate(
     # checks: check it again, the same way a file is checked (ScenarioError on bad values)
     scenario = Scenario.model_validate(scenario.model_dump(by_alias=True))
     replications = _positive_int("replications", replications)
-    workers = (os.cpu_count() or 1) if workers == 0 else _positive_int("workers", workers)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES} (got {engine!r})")
     if rules is not None:
@@ -159,7 +397,11 @@ def simulate(
             )
         if engine != "simpy":
             raise ValueError(f"rules apply to engine='simpy' only (got engine={engine!r})")
-        if workers > 1:
+        if client is not None:
+            from ._cluster import check_picklable
+
+            check_picklable(rules)
+        elif workers > 1:
             try:
                 pickle.dumps(rules)
             except (pickle.PicklingError, AttributeError, TypeError) as error:
@@ -173,107 +415,46 @@ def simulate(
         raise ValueError(f"seed must be a non-negative integer or None (got {seed!r})")
     if max_memory is not None:
         parse_memory(max_memory)  # a bad value fails before any work
-    targets = None
-    if precision is not None:
-        targets = parse_precision(precision)
-        max_replications = _positive_int("max_replications", max_replications)
-        if replications < 2 or max_replications < replications:
-            raise ValueError(
-                "with precision, replications (the first round) must be at least 2 and at most "
-                f"max_replications (got {replications} and {max_replications})"
-            )
     replay = _replay(scenario, arrivals, service, categories, windows)
-    hall = compile_scenario(scenario) if replay is None else replay.hall
-    if replay is not None:
-        scenario = replay.scenario  # the log's days and first weekday
-    run = partial(
-        _replications,
-        hall,
-        scenario,
-        replay,
+    return _Study(
+        hall=compile_scenario(scenario) if replay is None else replay.hall,
+        scenario=scenario if replay is None else replay.scenario,  # the log's days, weekday
+        replay=replay,
         seed=int(seed),
-        workers=workers,
+        replications=replications,
         keep_tickets=keep_tickets,
         engine=engine,
         rules=rules,
         max_memory=max_memory,
     )
-    with _progress(scenario, replications, progress) as bar, _compile_notice(hall, engine, bar):
-        parts = run(0, replications, bar)
-        done = replications
-        while targets is not None:
-            missed = shortfalls(stats_of(hall, parts), targets)
-            if missed.empty:
-                break
-            if done >= max_replications:
-                warnings.warn(warning_text(missed, max_replications), PrecisionWarning, 2)
-                break
-            total = next_total(done, missed, max_replications)
-            bar.total = total
-            parts += run(done, total, bar)
-            done = total
-    # the capacity warnings judge the scenario's drawn arrivals, which a replay does not use
-    warnings_ = capacity_warnings(hall) if replay is None else list(replay.warnings)
-    results = Results.from_replications(
-        hall, parts, scenario=scenario, seed=int(seed), engine=engine, warnings_=warnings_
-    )
-    results.rules = rules
-    if replay is not None:
-        results.start_date = str(replay.first_date.date())
-    return results
 
 
 def _replications(
-    hall: CompiledHall,
-    scenario: Scenario,
-    replay: LogReplay | None,
-    first: int,
-    stop: int,
-    bar: tqdm,
-    *,
-    seed: int,
-    workers: int,
-    keep_tickets: bool,
-    engine: str,
-    rules: reference.Rules | None,
-    max_memory,
+    study: _Study, executor: _Executor, first: int, stop: int, bar: tqdm
 ) -> list[dict]:
     """The arrays of replications ``first`` to ``stop - 1`` (:func:`_run_batch`), in
-    batches, in this process or in ``workers`` processes; checked for size first."""
-    count = stop - first
-    batch = _batch_size(hall, count, workers, engine, replay)
-    check_size(
-        hall,
-        replications=stop,
-        workers=workers,
-        keep_tickets=keep_tickets,
-        daily=None if replay is None else np.diff(replay.day_ptr),
-        engine=engine,
-        max_memory=max_memory,
-        batch=batch,
-    )
-    jobs = [
-        (seed, start, min(start + batch, stop), keep_tickets, engine, rules)
-        for start in range(first, stop, batch)
-    ]
-    parts: list[dict] = []
-    if workers == 1 or len(jobs) == 1:
-        for job in jobs:
-            parts.append(_run_batch(hall, job, replay))
-            bar.update(parts[-1]["replications"])
-        return parts
-    # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(scenario, replay),
-    ) as pool:
-        for part in pool.map(_run_in_worker, jobs):
-            parts.append(part)
-            bar.update(part["replications"])
+    batches run by ``executor``."""
+    ((_, parts),) = executor.run([(study, study.jobs(first, stop, executor))], bar)
     return parts
+
+
+def _results(study: _Study, parts: list[dict]) -> Results:
+    """The study's tables from its batches' arrays (in replication order)."""
+    # the capacity warnings judge the scenario's drawn arrivals, which a replay does not use
+    replay = study.replay
+    warnings_ = capacity_warnings(study.hall) if replay is None else list(replay.warnings)
+    results = Results.from_replications(
+        study.hall,
+        parts,
+        scenario=study.scenario,
+        seed=study.seed,
+        engine=study.engine,
+        warnings_=warnings_,
+    )
+    results.rules = study.rules
+    if replay is not None:
+        results.start_date = str(replay.first_date.date())
+    return results
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -338,12 +519,13 @@ def _run_batch(hall: CompiledHall, job: tuple, replay: LogReplay | None) -> dict
     return replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
 
 
-def _progress(scenario: Scenario, replications: int, progress: bool) -> tqdm:
+def _progress(
+    scenario: Scenario, replications: int, progress: bool, desc: str | None = None
+) -> tqdm:
     # an explicit ``disable`` would override the TQDM_DISABLE environment variable
     options = {} if progress else {"disable": True}
-    return tqdm(
-        total=replications, desc=scenario.name or "simulate", unit="rep", leave=False, **options
-    )
+    desc = desc or scenario.name or "simulate"
+    return tqdm(total=replications, desc=desc, unit="rep", leave=False, **options)
 
 
 # Say that the engine is compiling when the first batch has run this long without it loaded

@@ -17,14 +17,17 @@ import copy
 import itertools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .errors import ScenarioError
 from .results import METRICS
-from .runner import simulate
+from .runner import simulate_many
 from .scenario import Scenario
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["sweep"]
 
@@ -39,6 +42,7 @@ def sweep(
     seed: int | None = None,
     confidence: float = 0.95,
     workers: int = 1,
+    client: Client | str | None = None,
     progress: bool = True,
     max_memory: int | float | str | None = None,
 ) -> pd.DataFrame:
@@ -47,9 +51,11 @@ def sweep(
     Returns a table with one row per point and category (and ``"overall"``): a column per
     path holding the point's value, ``category``, then each metric of
     :meth:`Results.summary` with its interval (``metric``, ``metric_lo``, ``metric_hi``).
-    A path that does not exist in ``base`` raises ``ValueError`` naming it before anything
-    runs; a point whose scenario does not validate raises its ``ScenarioError``, prefixed
-    with the point. The other arguments are those of :func:`hallsim.simulate`.
+    A path that does not exist in ``base`` raises ``ValueError`` naming it, and a point whose
+    scenario does not validate raises its ``ScenarioError`` prefixed with the point, before
+    anything runs. With ``client`` (a ``dask.distributed.Client`` or a scheduler address)
+    the batches of every point are submitted to the cluster at once; the table is the same
+    as with local processes. The other arguments are those of :func:`hallsim.simulate`.
     """
     if not isinstance(base, Scenario):
         raise TypeError(f"base must be a hallsim.Scenario (got {type(base).__name__})")
@@ -62,24 +68,27 @@ def sweep(
         values[path] = list(options)
         if not values[path]:
             raise ValueError(f"grid[{path!r}] has no values")
-    rows = []
-    for point in itertools.product(*values.values()):
-        setting = dict(zip(values, point, strict=True))
-        scenario = _at_point(data, setting)
-        summary = simulate(
-            scenario,
-            replications=replications,
-            seed=seed,
-            workers=workers,
-            keep_tickets=False,
-            progress=progress,
-            max_memory=max_memory,
-        ).summary(confidence=confidence)
-        table = summary.reset_index()
+    settings = [
+        dict(zip(values, point, strict=True)) for point in itertools.product(*values.values())
+    ]
+    scenarios = [_at_point(data, setting) for setting in settings]
+    rows: list[pd.DataFrame | None] = [None] * len(settings)
+    runs = simulate_many(
+        scenarios,
+        [seed] * len(scenarios),
+        replications=replications,
+        workers=workers,
+        client=client,
+        progress=progress,
+        max_memory=max_memory,
+        desc=f"sweep of {len(scenarios)} points",
+    )
+    for index, results in runs:  # a point's results are dropped once summarised
+        table = results.summary(confidence=confidence).reset_index()
         table["category"] = table["category"].astype(str)
-        for path, value in reversed(setting.items()):
+        for path, value in reversed(settings[index].items()):
             table.insert(0, path, [value] * len(table))
-        rows.append(table)
+        rows[index] = table
     columns = [*values, "category"]
     columns += [f"{m}{suffix}" for m in METRICS for suffix in ("", "_lo", "_hi")]
     return pd.concat(rows, ignore_index=True)[columns]

@@ -114,7 +114,8 @@ class Rules:
     class ``c``, ``day.hall.service_mean[c]`` its mean service time) and must return one of
     ``day.callable_tickets(window)``.
     ``window`` is a post (:mod:`hallsim.staffing`; ``day.hall.post_window[window]`` is the
-    hall's window). With ``workers > 1`` it must be picklable: a module-level function.
+    hall's window). With ``workers > 1`` it must be picklable: a module-level function;
+    with a Dask ``client`` it is sent as Dask sends functions (cloudpickle: a lambda too).
     """
 
     call_next: Callable[[Day, int], int] = window_call_rule
