@@ -177,24 +177,26 @@ def simulate(
                 "with precision, replications (the first round) must be at least 2 and at most "
                 f"max_replications (got {replications} and {max_replications})"
             )
-    with (
-        _executor(client, workers) as executor,
-        _progress(study.scenario, study.replications, progress) as bar,
-        _compile_notice(study.hall, engine, bar) if client is None else nullcontext(),
-    ):
-        parts = _replications(study, executor, 0, study.replications, bar)
-        done = study.replications
-        while targets is not None:
-            missed = shortfalls(stats_of(study.hall, parts), targets)
-            if missed.empty:
-                break
-            if done >= max_replications:
-                warnings.warn(warning_text(missed, max_replications), PrecisionWarning, 2)
-                break
-            total = next_total(done, missed, max_replications)
-            bar.total = total
-            parts += _replications(study, executor, done, total, bar)
-            done = total
+    with _executor(client, workers) as executor:
+        # the run's size is checked (and a run too large refused) before any progress bar
+        jobs = study.jobs(0, study.replications, executor)
+        with (
+            _progress(study.scenario, study.replications, progress) as bar,
+            _compile_notice(study.hall, engine, bar) if client is None else nullcontext(),
+        ):
+            ((_, parts),) = executor.run([(study, jobs)], bar)
+            done = study.replications
+            while targets is not None:
+                missed = shortfalls(stats_of(study.hall, parts), targets)
+                if missed.empty:
+                    break
+                if done >= max_replications:
+                    warnings.warn(warning_text(missed, max_replications), PrecisionWarning, 2)
+                    break
+                total = next_total(done, missed, max_replications)
+                bar.total = total
+                parts += _replications(study, executor, done, total, bar)
+                done = total
     return _results(study, parts)
 
 
@@ -236,14 +238,15 @@ def simulate_many(
     if not studies:
         return
     total = sum(study.replications for study in studies)
-    with (
-        _executor(client, workers) as executor,
-        _progress(studies[0].scenario, total, progress, desc) as bar,
-        _compile_notice(studies[0].hall, "fast", bar) if client is None else nullcontext(),
-    ):
+    with _executor(client, workers) as executor:
+        # every study's size is checked before any progress bar
         work = [(study, study.jobs(0, study.replications, executor)) for study in studies]
-        for index, parts in executor.run(work, bar):
-            yield index, _results(studies[index], parts)
+        with (
+            _progress(studies[0].scenario, total, progress, desc) as bar,
+            _compile_notice(studies[0].hall, "fast", bar) if client is None else nullcontext(),
+        ):
+            for index, parts in executor.run(work, bar):
+                yield index, _results(studies[index], parts)
 
 
 @dataclass
