@@ -228,8 +228,9 @@ class CompiledHall:
 
     @cached_property
     def operations(self) -> bool:
-        """Whether the hall uses reserve pools, appointments, caps, balking, no-shows or a call
-        rule other than FCFS (the event loop compiles those steps only for such halls)."""
+        """Whether the hall uses reserve pools, appointments, caps, balking, no-shows, a call
+        rule other than FCFS, or posts sharing a desk or staff member (the event loop compiles
+        those steps only for such halls)."""
         return (
             self.n_pools > 0
             or self.books
