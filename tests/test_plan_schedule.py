@@ -390,6 +390,39 @@ def test_day_and_identical_days():
         plan.day(5)
 
 
+def test_days_solved_at_once_are_each_day_solved_alone(capfd):
+    """Separate days are solved in threads; each day's plan is the one it gets alone, the
+    solver prints nothing, and ``with_required(days=...)`` solves only the days named."""
+    profiles = [[1, 2, 3, 2, 1, 1], [2, 2, 1, 1, 3, 3], [1, 1, 1, 2, 2, 2], [3, 2, 2, 1, 1, 1]]
+    table = pd.DataFrame(
+        [
+            {"day": d, "interval_start": 480 + 30 * t, "interval_min": 30, "staff": s}
+            for d, staff in enumerate(profiles)
+            for t, s in enumerate(staff)
+        ]
+    )
+    types = [ShiftType("s", 90, "08:00", "09:30", every_min=30)]
+    plan = schedule(table, types)
+    assert plan.days == [0, 1, 2, 3]
+    for d in plan.days:
+        alone = schedule(table[table["day"] == d], types)
+        assert plan.day(d).cost == pytest.approx(alone.cost)
+        assert plan.day(d).shifts.reset_index(drop=True).equals(alone.shifts)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    raised = table.assign(staff=table["staff"] + 1)
+    again = plan.with_required(raised, keep=True, days=[2])  # the other days stay as they are
+    for d in (0, 1, 3):
+        assert (
+            again.day(d)
+            .shifts.reset_index(drop=True)
+            .equals(plan.day(d).shifts.reset_index(drop=True))
+        )
+    staffed = again.coverage[again.coverage["day"] == 2]["staffed"].to_numpy()
+    assert (staffed >= np.repeat(profiles[2], 2) + 1).all()  # 15-minute intervals
+    assert again.cost > plan.cost
+
+
 # ---------------------------------------------------------------------------- shortfalls
 
 

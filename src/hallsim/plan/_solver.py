@@ -13,6 +13,7 @@ import ctypes
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,25 +35,41 @@ def variable(problem: pulp.LpProblem, name: str, cat: str, low: float | None = 0
     return pulp.LpVariable(name, lowBound=low, cat=cat)
 
 
+_quiet = threading.Lock()
+_quiet_users = 0
+_saved_stdout: int | None = None
+
+
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        sys.stdout.flush()
+    """Standard output (file descriptor 1) to ``/dev/null`` for the block. Solves in
+    several threads share one redirection: the first to enter sends it away, the last to
+    leave brings it back."""
+    global _quiet_users, _saved_stdout
+    with _quiet:
+        if _quiet_users == 0:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                sys.stdout.flush()
+            try:
+                _saved_stdout = os.dup(1)
+            except OSError:
+                _saved_stdout = None
+            else:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1)
+                os.close(null)
+        _quiet_users += 1
     try:
-        saved = os.dup(1)
-    except OSError:
-        yield
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
         yield
     finally:
-        with contextlib.suppress(Exception):  # C stdio buffers go to /dev/null too
-            ctypes.CDLL(None).fflush(None)
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
+        with _quiet:
+            _quiet_users -= 1
+            if _quiet_users == 0 and _saved_stdout is not None:
+                with contextlib.suppress(Exception):  # C stdio buffers go to /dev/null too
+                    ctypes.CDLL(None).fflush(None)
+                os.dup2(_saved_stdout, 1)
+                os.close(_saved_stdout)
+                _saved_stdout = None
 
 
 def solve(

@@ -68,8 +68,10 @@ program) can take tens of seconds, so a solve may overrun ``time_limit_s``.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -884,12 +886,15 @@ class Schedule:
             options=self.options,
         )
 
-    def with_required(self, required: pd.DataFrame, *, keep: bool = False) -> Schedule:
+    def with_required(
+        self, required: pd.DataFrame, *, keep: bool = False, days: Sequence[int] | None = None
+    ) -> Schedule:
         """The same shift types, staff types and options solved again for ``required`` (a
         requirement table): how verification repairs a plan. With ``keep``, this plan's
-        shifts stay (the solver only adds to them): far quicker, and never cheaper."""
+        shifts stay (the solver only adds to them): far quicker, and never cheaper. With
+        ``days``, only those days are solved again; the others keep this plan's."""
         options = {k: v for k, v in self.options.items() if k != "required"}
-        return _solve_plan(required, previous=self, keep=keep, **options)
+        return _solve_plan(required, previous=self, keep=keep, days=days, **options)
 
     def _one_day(self) -> Schedule:
         days = self.days
@@ -1023,15 +1028,21 @@ def schedule(
 
 
 def _solve_plan(
-    required, previous: Schedule | None = None, keep: bool = False, **options
+    required,
+    previous: Schedule | None = None,
+    keep: bool = False,
+    days: Sequence[int] | None = None,
+    **options,
 ) -> Schedule:
     """Prepare, check, build, solve and read back; ``options`` are :func:`schedule`'s, and
     for a tidal plan ``back_office`` (work per day and interval) and ``deadline_days``.
 
     Days that nothing links (no back-office deadline beyond the day) are separate programs:
     each is solved on its own, which gives the same optimum much faster than one program;
-    a day whose requirement is the same as in ``previous`` keeps ``previous``'s plan.
+    a day whose requirement is the same as in ``previous``, or that is not among ``days``
+    (when given), keeps ``previous``'s plan.
     """
+    again = None if days is None else {int(day) for day in days}
     days = (
         required["day"].unique()
         if isinstance(required, pd.DataFrame) and "day" in required.columns
@@ -1040,21 +1051,45 @@ def _solve_plan(
     if len(days) > 1 and options.get("deadline_days", 0) == 0:
         office = options.get("back_office")
         before = None if previous is None else previous.options.get("required")
-        parts = []
+        parts: list = []
         for day in days:
             rows = required[required["day"] == day]
-            if before is not None and day in previous.days and _same(rows, before, day):
+            if (
+                before is not None
+                and day in previous.days
+                and ((again is not None and int(day) not in again) or _same(rows, before, day))
+            ):
                 parts.append(previous.day(int(day)))
                 continue
             if office is not None:
                 options = {**options, "back_office": office[office["day"] == day]}
-            parts.append(_solve_one(rows, options, _shifts_of(previous, day, keep)))
-        plan = _combined(parts)
+            parts.append((rows, options, _shifts_of(previous, day, keep)))
+        plan = _combined(_solved_days(parts))
         options = {**options, "back_office": office}
     else:
         plan = _solve_one(required, options, previous.shifts if keep and previous else None)
     object.__setattr__(plan, "options", {**options, "required": required})
     return plan
+
+
+def _solved_days(parts: list) -> list[Schedule]:
+    """``parts`` with each ``(rows, options, keep)`` solved, the days at once in threads
+    (one per CPU): the solver runs outside Python's lock, and each day is its own program,
+    so the plans are those of one day after the other."""
+    todo = [k for k, part in enumerate(parts) if isinstance(part, tuple)]
+    threads = min(
+        len(todo),
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+    )
+    if threads <= 1:
+        solved = [_solve_one(*parts[k]) for k in todo]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            solved = list(pool.map(lambda k: _solve_one(*parts[k]), todo))
+    out = list(parts)
+    for k, plan in zip(todo, solved, strict=True):
+        out[k] = plan
+    return out
 
 
 def _shifts_of(previous: Schedule | None, day, keep: bool) -> pd.DataFrame | None:

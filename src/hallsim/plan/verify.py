@@ -408,7 +408,8 @@ class _RequirementSubject(_Subject):
 class _ScheduleSubject(_Subject):
     """A Schedule: simulated day by day through ``to_scenario``; repaired by requiring what
     every schedule interval staffed, one more inside a missed interval, and letting the
-    solver add shifts to the plan's (same types and options): a repair only adds staff."""
+    solver add shifts to the plan's (same types and options) on the days that missed: a
+    repair only adds staff, and a day that met the target keeps its plan."""
 
     repairable = True
 
@@ -453,7 +454,8 @@ class _ScheduleSubject(_Subject):
         )
         if one_group:
             table = table.drop(columns="categories")
-        self.plan = plan.with_required(table, keep=True)
+        hit_days = coverage.loc[hit, "day"].unique()
+        self.plan = plan.with_required(table, keep=True, days=[int(d) for d in hit_days])
         return f"requirement raised in {int(hit.sum())} schedule interval(s); shifts added"
 
 
