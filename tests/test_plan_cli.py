@@ -154,3 +154,27 @@ def test_shipped_shift_files_read():
     for path in files:
         shift_types, _, options = read_shifts(path)
         assert shift_types and options.get("windows", 1) > 0
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (  # the hall closes at 16:00: a 4-hour shift starting by 09:00 cannot reach it
+            "[[shift]]\nname = 'a'\nlength_min = 240\nearliest = '08:00'\nlatest = '09:00'\n",
+            "no shift",
+        ),
+        (
+            "[[shift]]\nname = 'a'\nlength_min = 480\nearliest = '08:00'\nlatest = '08:00'\n"
+            "[[staff_type]]\nname = 'all'\nskills = ['*']\n"
+            "[[staff_type]]\nname = 'tax'\nskills = ['tax']\n",
+            "staff type 'tax'",
+        ),
+    ],
+)
+def test_plans_no_shift_or_staff_can_work_exit_2(tmp_path, text, message, capsys):
+    shifts = tmp_path / "shifts.toml"
+    shifts.write_text(text, encoding="utf-8")
+    code = main(["plan", str(MMC), "--target", "wait<=2@0.8", "--shifts", str(shifts)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
