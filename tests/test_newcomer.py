@@ -6,6 +6,8 @@ few, and a confidence level outside (0, 1) is an error."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -18,7 +20,9 @@ from tqdm import tqdm
 
 import hallsim as hs
 
-PANJIN = Path(__file__).resolve().parents[1] / "scenarios" / "panjin.toml"
+ROOT = Path(__file__).resolve().parents[1]
+
+PANJIN = ROOT / "scenarios" / "panjin.toml"
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +166,82 @@ def test_a_window_needs_tickets_and_says_what_is_wrong(panjin, week):
         week.summary(weekday="monday")
     with pytest.raises(ValueError, match="between must be two times"):
         week.summary(between="09:00")
+
+
+WARMUP_CHECK = """
+import sys
+import hallsim as hs
+from hallsim import _kernels
+from hallsim.compile import compile_scenario
+from hallsim.engines import warmup
+
+TABLE_KERNELS = ("slot_areas", "segment_sums", "segment_ranks", "ticket_aggregates", "stage_fcfs")
+for path in sys.argv[1:]:
+    scenario = hs.load_scenario(path)
+    hall = compile_scenario(scenario)
+    warmup.compile_tables(hall, keep_tickets=True)
+    compiled = {name: set(getattr(_kernels, name).signatures) for name in TABLE_KERNELS}
+    for replications in (1, 7):
+        for keep in (True, False):
+            hs.simulate(scenario, replications=replications, seed=4, progress=False,
+                        keep_tickets=keep)
+    for name in TABLE_KERNELS:
+        extra = set(getattr(_kernels, name).signatures) - compiled[name]
+        assert not extra, (path, name, extra)
+print("ok")
+"""
+
+
+def test_the_warmup_compiles_what_the_tables_need():
+    """The second process of a first run compiles, from a batch where nothing happened,
+    every signature of the table kernels that real runs then call (checked in a fresh
+    interpreter, where only what it compiles or loads is in the kernels' signatures)."""
+    paths = [str(ROOT / "scenarios" / f"{name}.toml") for name in ("panjin", "panjin-operations")]
+    run = subprocess.run(
+        [sys.executable, "-c", WARMUP_CHECK, *paths], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-3000:]
+
+
+def test_a_first_run_shares_the_compiling_with_a_second_process(small, monkeypatch):
+    """On a first run with the batches in this process, a second process is started to
+    compile the table kernels, and stopped by the end of the run; with worker processes,
+    or once the engine is loaded, none."""
+    from hallsim import runner
+    from hallsim.engines import fast, warmup
+
+    started = []
+
+    def start(hall, keep_tickets):
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        started.append((hall, keep_tickets, process))
+        return process
+
+    monkeypatch.setattr(warmup, "start", start)
+    monkeypatch.setattr(runner, "COMPILE_SHARE_AFTER", 0.05)
+    run_batch = runner._run_batch
+
+    def slow_batch(*args):
+        time.sleep(0.5)
+        return run_batch(*args)
+
+    monkeypatch.setattr(runner, "_run_batch", slow_batch)
+    monkeypatch.setattr(fast, "kernel_loaded", lambda hall: False)  # as on a first run
+    hs.simulate(small, replications=1, seed=1, progress=False, keep_tickets=False)
+    ((hall, keep_tickets, process),) = started
+    assert hall.n_categories >= 1 and keep_tickets is False
+    assert process.poll() is not None, "the second process outlived the run"
+    hs.simulate(small, replications=2, seed=1, progress=False, workers=2)
+    monkeypatch.setattr(fast, "kernel_loaded", lambda hall: True)
+    hs.simulate(small, replications=1, seed=1, progress=False)
+    assert len(started) == 1
+
+
+def test_the_second_process_compiles_and_exits(small):
+    from hallsim.compile import compile_scenario
+    from hallsim.engines import warmup
+
+    process = warmup.start(compile_scenario(small), keep_tickets=True)
+    if process is None:
+        pytest.skip("one CPU: no second process")
+    assert process.wait(timeout=120) == 0

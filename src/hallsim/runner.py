@@ -34,7 +34,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .compile import CompiledHall, compile_scenario
-from .engines import fast, reference
+from .engines import fast, reference, warmup
 from .engines.inputs import TicketInputs, draw_seeded, replication_generators
 from .engines.output import EngineOutput
 from .precision import next_total, parse_precision, shortfalls, warning_text
@@ -182,7 +182,13 @@ def simulate(
         jobs = study.jobs(0, study.replications, executor)
         with (
             _progress(study.scenario, study.replications, progress) as bar,
-            _compile_notice(study.hall, engine, bar) if client is None else nullcontext(),
+            (
+                _first_compile(
+                    study.hall, engine, bar, here=workers == 1, keep_tickets=keep_tickets
+                )
+                if client is None
+                else nullcontext()
+            ),
         ):
             ((_, parts),) = executor.run([(study, jobs)], bar)
             done = study.replications
@@ -243,7 +249,11 @@ def simulate_many(
         work = [(study, study.jobs(0, study.replications, executor)) for study in studies]
         with (
             _progress(studies[0].scenario, total, progress, desc) as bar,
-            _compile_notice(studies[0].hall, "fast", bar) if client is None else nullcontext(),
+            (
+                _first_compile(studies[0].hall, "fast", bar, here=workers == 1, keep_tickets=False)
+                if client is None
+                else nullcontext()
+            ),
         ):
             for index, parts in executor.run(work, bar):
                 yield index, _results(studies[index], parts)
@@ -531,19 +541,30 @@ def _progress(
     return tqdm(total=replications, desc=desc, unit="rep", leave=False, **options)
 
 
-# Say that the engine is compiling when the first batch has run this long without it loaded
-COMPILE_NOTICE_AFTER = 3.0  # seconds
+# While the first batch runs with the engine not yet loaded after this long, numba is
+# compiling it: a second process compiles the table kernels meanwhile (batches run here), and
+# a progress bar says what is happening
+COMPILE_SHARE_AFTER = 1.5  # seconds
+COMPILE_NOTICE_AFTER = 3.0
 
 
 @contextmanager
-def _compile_notice(hall: CompiledHall, engine: str, bar: tqdm):
-    """While the block runs: if numba is still compiling the engine after
-    :data:`COMPILE_NOTICE_AFTER` seconds (the first run after installing), say so on
-    stderr, so that a progress bar sitting at 0 does not look like a hang. Silent without a
-    progress bar and once the engine is loaded."""
-    if engine != "fast" or bar.disable or fast.kernel_loaded(hall):
+def _first_compile(hall: CompiledHall, engine: str, bar: tqdm, *, here: bool, keep_tickets: bool):
+    """While the block runs, if numba is still compiling the engine (the first run after
+    installing): after :data:`COMPILE_SHARE_AFTER` seconds, when the batches run in this
+    process (``here``), a second process compiles the kernels that build the tables
+    (:mod:`hallsim.engines.warmup`); after :data:`COMPILE_NOTICE_AFTER` seconds, stderr says
+    the engine is compiling, so that a progress bar sitting at 0 does not look like a hang
+    (silent without a progress bar). Nothing once the engine is loaded."""
+    notify = not bar.disable
+    if engine != "fast" or not (here or notify) or fast.kernel_loaded(hall):
         yield
         return
+    helpers = []
+
+    def share() -> None:
+        if not fast.kernel_loaded(hall):
+            helpers.append(warmup.start(hall, keep_tickets))
 
     def notice() -> None:
         if not fast.kernel_loaded(hall):
@@ -553,13 +574,20 @@ def _compile_notice(hall: CompiledHall, engine: str, bar: tqdm):
                 file=sys.stderr,
             )
 
-    timer = threading.Timer(COMPILE_NOTICE_AFTER, notice)
-    timer.daemon = True
-    timer.start()
+    timers = [threading.Timer(COMPILE_SHARE_AFTER, share)] if here else []
+    if notify:
+        timers.append(threading.Timer(COMPILE_NOTICE_AFTER, notice))
+    for timer in timers:
+        timer.daemon = True
+        timer.start()
     try:
         yield
     finally:
-        timer.cancel()
+        for timer in timers:
+            timer.cancel()
+            timer.join()  # one that has fired finishes (a helper it starts is then stopped)
+        for helper in helpers:
+            warmup.stop(helper)
 
 
 _worker_hall: CompiledHall | None = None

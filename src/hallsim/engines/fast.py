@@ -97,6 +97,34 @@ def run(
     )
 
 
+def idle_output(hall: CompiledHall, inputs: TicketInputs) -> EngineOutput:
+    """The output of a batch in which nothing happened: every ticket still in the hall, no
+    window ever open. Not a simulation: arrays of the types the table builders take, for
+    compiling their kernels ahead of a run (:mod:`hallsim.engines.warmup`)."""
+    out = _Tickets.empty(inputs.n_tickets, hall.no_shows, fcfs=False)
+    counts, times = np.empty(0, dtype=np.int64), np.empty(0)
+    no_entries = np.zeros(inputs.replications + 1, dtype=np.int64)
+    return EngineOutput(
+        called=out.called,
+        start=out.start,
+        end=out.end,
+        post=out.window,
+        outcome=out.outcome,
+        recall_post=out.recall_post,
+        period_post=counts,
+        period_start=times,
+        period_end=times,
+        reserve_pool=counts,
+        reserve_requested=times,
+        reserve_opened=times,
+        reserve_post=counts,
+        reserve_reason=np.empty(0, dtype=np.int8),
+        period_ptr=no_entries,
+        reserve_ptr=no_entries,
+        **run_stages(hall, inputs, out.end, out.outcome, _stage_queue),
+    )
+
+
 class _Tickets(NamedTuple):
     """The per-ticket outputs a kernel fills."""
 
@@ -331,7 +359,10 @@ def _stage_queue(arrive, service, servers, span_start, span_end):
 
 def kernel_loaded(hall: CompiledHall) -> bool:
     """Whether this process has the kernel ``hall`` runs on, compiled or loaded from numba's
-    on-disk cache (the first run after installing compiles it, which takes a while)."""
+    on-disk cache (the first run after installing compiles it, which takes a while). Always
+    true with ``NUMBA_DISABLE_JIT=1``: nothing compiles."""
+    if not hasattr(_kernels.simulate_days, "signatures"):  # plain Python functions
+        return True
     if hall.fcfs_groups:
         return bool(_kernels.simulate_fcfs_days.signatures)
     # the event loop is compiled apart for plain halls and halls with operations
