@@ -9,7 +9,7 @@ recompile). A mutant is *caught* when a test fails, *survives* when all pass. A 
 hole in the tests: give it a test, and keep it in this list.
 
 Usage: ``python benchmarks/mutants.py [--only NAME ...] [--list]``. Exit 1 if a mutant survives.
-Takes 15-25 minutes on two cores (each mutant of ``_kernels.py`` recompiles the kernels).
+Takes 15-25 minutes on two cores (each mutant of a ``_kernels`` module recompiles its kernels).
 """
 
 from __future__ import annotations
@@ -136,56 +136,56 @@ MUTANTS = [
     # --- the aggregates kernel (shared by both engines) ---
     Mutant(
         "a ticket counted in the interval of its issue time plus 5 minutes",
-        "_kernels.py",
+        "_kernels/aggregates.py",
         "            a = issued[i] - t0\n",
         "            a = issued[i] + 5.0 - t0\n",
     ),
     Mutant(
         "service level threshold a minute late",
-        "_kernels.py",
+        "_kernels/aggregates.py",
         "                if wait <= sla:",
         "                if wait <= sla + 1.0:",
     ),
     Mutant(
         "served after close judged by the end of service",
-        "_kernels.py",
+        "_kernels/aggregates.py",
         "if start[i] - t0 >= close_offset:",
         "if end[i] - t0 >= close_offset:",
     ),
     Mutant(
         "a served ticket's queue time runs to the end of its service",
-        "_kernels.py",
+        "_kernels/aggregates.py",
         "                left = start[i]\n",
         "                left = end[i]\n",
     ),
     Mutant(
         "minutes lost recalling not counted",
-        "_kernels.py",
+        "_kernels/aggregates.py",
         "window_lost[recall_post[i]] += no_show_lost[c]",
         "window_lost[recall_post[i]] += 0.0 * no_show_lost[c]",
     ),
     # --- the event loop (the simpy engine is its oracle) ---
     Mutant(
         "equal times: the higher number first",
-        "_kernels.py",
+        "_kernels/heaps.py",
         "return t1 < t2 or (t1 == t2 and i1 < i2)",
         "return t1 < t2 or (t1 == t2 and i1 > i2)",
     ),
     Mutant(
         "the daily cap lets one more in",
-        "_kernels.py",
+        "_kernels/calls.py",
         "if 0 <= cap[c] <= admitted[k]:",
         "if 0 <= cap[c] < admitted[k]:",
     ),
     Mutant(
         "arrivals' patience 1 % longer",
-        "_kernels.py",
+        "_kernels/event_loop.py",
         "t + patience[arr], arr)",
         "t + 1.01 * patience[arr], arr)",
     ),
     Mutant(
         "threshold rule a minute late",
-        "_kernels.py",
+        "_kernels/calls.py",
         "> call_after[g]:",
         "> call_after[g] + 1.0:",
     ),
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mutant.file:22} {mutant.name}")
         return 0
     # mutants of one file after another, the kernels last: they invalidate numba's cache
-    mutants.sort(key=lambda m: m.file == "_kernels.py")
+    mutants.sort(key=lambda m: m.file.startswith("_kernels/"))
     for mutant in mutants:  # every original in the committed source, before anything runs
         committed = subprocess.run(
             ["git", "show", f"HEAD:src/hallsim/{mutant.file}"],

@@ -22,7 +22,7 @@ from damage import OPERATIONS
 
 import hallsim as hs
 from hallsim import Scenario, ScenarioError, limits
-from hallsim._kernels import _slot_of
+from hallsim._kernels.aggregates import _slot_of
 from hallsim.cli import main
 from hallsim.compile import compile_scenario
 from hallsim.scenario import save_scenario

@@ -1,0 +1,292 @@
+"""The aggregates the result tables are built from: sums and order statistics of segments,
+time-weighted areas per slot, and one pass over a batch's tickets."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..compile import (
+    ABANDONED,
+    AREA_QUEUE,
+    AREA_SERVICE,
+    BALKED,
+    CAPPED,
+    COUNT_ABANDONED,
+    COUNT_ARRIVALS,
+    COUNT_SERVED,
+    IN_SYSTEM,
+    NO_SHOW,
+    SERVED,
+    TOTAL_ABANDONED,
+    TOTAL_AFTER_CLOSE,
+    TOTAL_BALKED,
+    TOTAL_CAPPED,
+    TOTAL_IN_SYSTEM,
+    TOTAL_NO_SHOW,
+    TOTAL_SERVED,
+    TOTAL_TICKETS,
+    TOTAL_WITHIN_SLA,
+)
+
+
+@njit(cache=True)
+def _pairwise_sum(values, lo, n):
+    """``values[lo:lo + n].sum()`` as numpy adds it up: pairwise, in blocks of at most 128
+    summed by eight running sums."""
+    if n < 8:
+        total = 0.0
+        for i in range(lo, lo + n):
+            total += values[i]
+        return total
+    if n <= 128:
+        r = values[lo : lo + 8].copy()
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += values[lo + i + j]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            total += values[lo + i]
+            i += 1
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(values, lo, half) + _pairwise_sum(values, lo + half, n - half)
+
+
+@njit(cache=True)
+def segment_sums(values, starts, stops):
+    """The sum of each segment ``values[starts[k]:stops[k]]`` (0 when empty), equal to the
+    bit to what :func:`numpy.sum` gives for it: a batch's statistics are then those of its
+    replications computed one by one."""
+    sums = np.zeros(starts.size)
+    for k in range(starts.size):
+        if stops[k] > starts[k]:
+            sums[k] = _pairwise_sum(values, starts[k], stops[k] - starts[k])
+    return sums
+
+
+@njit(cache=True)
+def _select(values, lo, hi, k):
+    """Reorder ``values[lo:hi]`` so that ``values[k]`` holds the value of rank ``k - lo``
+    (the smallest: rank 0), nothing larger before it and nothing smaller after it
+    (Hoare's selection)."""
+    while hi - lo > 16:
+        mid = (lo + hi) // 2
+        x, y, z = values[lo], values[mid], values[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))  # the median of the three
+        i, j = lo, hi - 1
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                values[i], values[j] = values[j], values[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j + 1
+        elif k >= i:
+            lo = i
+        else:
+            return  # values[j + 1:i] all equal the pivot
+    for i in range(lo + 1, hi):  # a short stretch: insertion sort
+        x = values[i]
+        j = i - 1
+        while j >= lo and values[j] > x:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = x
+
+
+@njit(cache=True)
+def segment_ranks(values, starts, stops, low, high):
+    """The values of rank ``low[k]`` and ``high[k]`` (``low[k] <= high[k] <= low[k] + 1``)
+    among ``values[starts[k]:stops[k]]``, for each non-empty segment (NaN for an empty one):
+    what a quantile interpolates between. Reorders ``values`` within the segments; segments
+    may overlap (a replication's waits hold those of its categories)."""
+    below = np.full(starts.size, np.nan)
+    above = np.full(starts.size, np.nan)
+    for k in range(starts.size):
+        lo, hi = starts[k], stops[k]
+        if hi <= lo:
+            continue
+        _select(values, lo, hi, lo + low[k])
+        below[k] = values[lo + low[k]]
+        if high[k] == low[k]:
+            above[k] = below[k]
+        else:  # the next rank: the least of what comes after
+            least = values[lo + low[k] + 1]
+            for i in range(lo + low[k] + 2, hi):
+                least = min(least, values[i])
+            above[k] = least
+    return below, above
+
+
+@njit(cache=True, inline="always")
+def _slot_of(a, bounds, n_open):
+    """Slot holding ``a`` minutes after opening: slots are regular before closing time (the
+    last open slot may be shorter) and after it; no search needed. The slot number is
+    compared as a float before it becomes an integer, so any time (huge, infinite, NaN)
+    gives a valid slot: the last one takes everything after its start."""
+    hours = bounds[n_open]
+    if a < hours:
+        return min(int(a / bounds[1]), n_open - 1) if a > 0 else 0
+    last = bounds.size - 2
+    after = (a - hours) / (bounds[n_open + 1] - hours)
+    if not after < last - n_open:  # also NaN
+        return last
+    return n_open + int(after)
+
+
+@njit(cache=True, inline="always")
+def _add_segment(area, day, key, a, b, bounds, n_open):
+    """Add the length of [a, b) (minutes after the day's opening) falling in each slot to
+    ``area[day, slot, key]``; time past the last boundary counts in the last slot."""
+    if b > a:
+        last = bounds.size - 2
+        k = _slot_of(a, bounds, n_open)
+        while k < last and bounds[k + 1] < b:
+            area[day, k, key] += bounds[k + 1] - a
+            a = bounds[k + 1]
+            k += 1
+        area[day, k, key] += b - a
+
+
+@njit(cache=True)
+def slot_areas(area, day, key, t0, t1, day_open, bounds, n_open):
+    """Add each segment [t0, t1) to ``area[day, slot, key]`` slot by slot."""
+    for j in range(t0.size):
+        t = day_open[day[j]]
+        _add_segment(area, day[j], key[j], t0[j] - t, t1[j] - t, bounds, n_open)
+
+
+# numpy's error model: no check for a zero divisor (every divisor here is a slot's length,
+# which validation keeps positive), about a fifth off the pass
+@njit(cache=True, error_model="numpy")
+def ticket_aggregates(
+    issued,
+    category,
+    called,
+    start,
+    end,
+    outcome,
+    window,
+    recall_post,
+    no_show_lost,
+    day_ptr,
+    day_open,
+    day_end,
+    days,
+    close_offset,
+    bounds,
+    n_open,
+    sla,
+    counts,
+    wait_sum,
+    areas,
+    busy_minutes,
+    served_tickets,
+    lost_minutes,
+    category_totals,
+    served_waits,
+    served_ptr,
+):
+    """One pass over the tickets of a batch of replications (``days`` days each, laid end to
+    end: day ``d`` of the batch is day ``d % days`` of replication ``d // days``) for every
+    aggregate of the result tables.
+
+    By the (day of the batch, slot, category) a ticket was issued in: ``counts`` (planes
+    ``COUNT_ARRIVALS``, ``COUNT_SERVED``, ``COUNT_ABANDONED``) and ``wait_sum`` (served
+    waits). Time-weighted, by slot: ``areas[AREA_QUEUE]`` the queue (from issue to call or
+    leaving; to ``day_end`` if never called) and ``areas[AREA_SERVICE]`` the service. Per
+    replication and window: busy minutes and tickets served
+    (``busy_minutes``, ``served_tickets``). Per replication and category,
+    ``category_totals``, the columns of :data:`hallsim.compile.TOTALS`: tickets, served,
+    served within ``sla``, abandoned, served after closing, still waiting, capped, balked,
+    no-show. A window's lost minutes
+    (``lost_minutes``) are those it spent recalling absent holders; a requeued ticket waits a
+    second time, from the end of its recalls. ``served_waits`` gets the waits of served
+    tickets grouped by replication and category (group ``r * categories + c`` starts at
+    ``served_ptr[r * categories + c]``), each group in issue order.
+    """
+    n_cat = category_totals.shape[1]
+    fills = served_ptr[:-1].copy()
+    last = bounds.size - 2
+    for d in range(day_open.size):
+        r = d // days
+        window_busy = busy_minutes[r]
+        window_served = served_tickets[r]
+        window_lost = lost_minutes[r]
+        totals = category_totals[r]
+        fill = fills[r * n_cat : (r + 1) * n_cat]
+        t0 = day_open[d]
+        for i in range(day_ptr[d], day_ptr[d + 1]):
+            c = category[i]
+            a = issued[i] - t0
+            k = _slot_of(a, bounds, n_open)
+            counts[COUNT_ARRIVALS, d, k, c] += 1
+            totals[c, TOTAL_TICKETS] += 1
+            o = outcome[i]
+            if o == SERVED:
+                wait = start[i] - issued[i]
+                counts[COUNT_SERVED, d, k, c] += 1
+                wait_sum[d, k, c] += wait
+                totals[c, TOTAL_SERVED] += 1
+                if wait <= sla:
+                    totals[c, TOTAL_WITHIN_SLA] += 1
+                if start[i] - t0 >= close_offset:
+                    totals[c, TOTAL_AFTER_CLOSE] += 1
+                served_waits[fill[c]] = wait
+                fill[c] += 1
+                window_busy[window[i]] += end[i] - start[i]
+                window_served[window[i]] += 1
+                left = start[i]
+            elif o == IN_SYSTEM:
+                totals[c, TOTAL_IN_SYSTEM] += 1
+                left = day_end[d]
+            else:
+                if o == ABANDONED:
+                    counts[COUNT_ABANDONED, d, k, c] += 1
+                    totals[c, TOTAL_ABANDONED] += 1
+                elif o == CAPPED:
+                    totals[c, TOTAL_CAPPED] += 1
+                elif o == BALKED:
+                    totals[c, TOTAL_BALKED] += 1
+                elif o == NO_SHOW:
+                    totals[c, TOTAL_NO_SHOW] += 1
+                left = end[i]
+            rejoined = -1.0  # when a requeued ticket joined the queue again
+            if recall_post.size > 0 and recall_post[i] >= 0:
+                window_lost[recall_post[i]] += no_show_lost[c]
+                if o != NO_SHOW:
+                    rejoined = called[i] + no_show_lost[c] - t0
+            # waiting (once, or twice when requeued) and service, split by slot (written out
+            # here: a call to a helper taking the 4-d array costs several times the work)
+            for segment in range(3):
+                kind = AREA_QUEUE
+                if segment == 0:
+                    x = a
+                    y = (left if rejoined < 0 and not o == NO_SHOW else called[i]) - t0
+                elif segment == 1:
+                    if rejoined < 0:
+                        continue
+                    x = rejoined
+                    y = left - t0
+                    k = _slot_of(x, bounds, n_open)
+                else:
+                    if o != SERVED:
+                        break
+                    kind = AREA_SERVICE
+                    x = start[i] - t0
+                    y = end[i] - t0
+                    k = _slot_of(x, bounds, n_open)
+                if y > x:
+                    while k < last and bounds[k + 1] < y:
+                        areas[kind, d, k, c] += bounds[k + 1] - x
+                        x = bounds[k + 1]
+                        k += 1
+                    areas[kind, d, k, c] += y - x

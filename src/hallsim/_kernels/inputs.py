@@ -1,0 +1,89 @@
+"""The input kernels: walk-in issue times and categories from pre-drawn uniforms and
+exponential spacings, and tickets grouped by category. They draw nothing themselves."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def arrival_times(counts, bucket_start, bucket_len, spacings, out):
+    """Sorted arrival times of a Poisson process, ``counts[b]`` in each bucket.
+
+    Given n points in a bucket, their order statistics are those of n uniforms, which equal
+    the normalised partial sums S_i / S_{n+1} of n + 1 unit exponentials (``spacings``;
+    Devroye 1986, ch. V.3). This avoids sorting. A non-empty bucket uses n + 1 spacings.
+    """
+    pos = 0
+    e = 0
+    for b in range(counts.size):
+        n = counts[b]
+        if n == 0:
+            continue
+        total = 0.0
+        for j in range(n + 1):
+            total += spacings[e + j]
+        lo = bucket_start[b]
+        hi = lo + bucket_len[b]
+        acc = 0.0
+        for j in range(n):
+            acc += spacings[e + j]
+            t = lo + bucket_len[b] * (acc / total)
+            if t >= hi:  # rounding must not push a ticket onto the bucket's end
+                t = np.nextafter(hi, -np.inf)
+            out[pos + j] = t
+        e += n + 1
+        pos += n
+
+
+@njit(cache=True)
+def assign_categories(counts, cum_prob, uniforms, out):
+    """Category of each arrival: the number of ``cum_prob[bucket, :]`` entries <= its uniform.
+
+    ``cum_prob`` must hold 2.0 from the last category with a positive rate on, so a uniform
+    never lands past it (counting instead of searching avoids unpredictable branches).
+    """
+    pos = 0
+    n_cat = cum_prob.shape[1]
+    for b in range(counts.size):
+        for _ in range(counts[b]):
+            x = uniforms[pos]
+            c = 0
+            for k in range(n_cat - 1):
+                c += x >= cum_prob[b, k]
+            out[pos] = c
+            pos += 1
+
+
+@njit(cache=True)
+def order_by_category(category, n_cat):
+    """Ticket numbers grouped by category, each group in issue order (a counting sort), and
+    the group boundaries: category c's tickets are ``order[ptr[c]:ptr[c + 1]]``."""
+    ptr = np.zeros(n_cat + 1, dtype=np.int64)
+    for i in range(category.size):
+        ptr[category[i] + 1] += 1
+    for c in range(n_cat):
+        ptr[c + 1] += ptr[c]
+    fill = ptr[:-1].copy()
+    order = np.empty(category.size, dtype=np.int64)
+    for i in range(category.size):
+        c = category[i]
+        order[fill[c]] = i
+        fill[c] += 1
+    return order, ptr
+
+
+@njit(cache=True)
+def walk_ins(counts, bucket_start, bucket_len, spacings, cum_prob, uniforms):
+    """One replication's walk-in tickets: issue times (:func:`arrival_times`), categories
+    (:func:`assign_categories`) and how many tickets each category got."""
+    n = uniforms.size
+    issued = np.empty(n)
+    category = np.empty(n, dtype=np.int64)
+    arrival_times(counts, bucket_start, bucket_len, spacings, issued)
+    assign_categories(counts, cum_prob, uniforms, category)
+    per_category = np.zeros(cum_prob.shape[1], dtype=np.int64)
+    for i in range(n):
+        per_category[category[i]] += 1
+    return issued, category, per_category
