@@ -82,8 +82,8 @@ MUTANTS = [
     Mutant(
         "utilisation over every post, not the category's",
         "results.py",
-        "(posts @ post_busy) / open_time",
-        "post_busy.sum() / open_time",
+        "_sum_over_members(post_busy, posts).ravel() / open_time",
+        "np.repeat(post_busy.sum(axis=1), open_time.size // len(post_busy)) / open_time",
     ),
     Mutant(
         "tickets per window-day counts issued, not served",
