@@ -85,3 +85,26 @@ def test_bad_grids_are_refused(base):
         hs.sweep(base, {"hall.days": []}, progress=False)
     with pytest.raises(TypeError, match="base must be"):
         hs.sweep("panjin.toml", {"hall.days": [1]}, progress=False)
+
+
+def test_a_points_summary_is_its_results_summary_with_warnings_and_attributes(base):
+    """A sweep builds each point's summary from the replications' statistics alone: the
+    same table, attributes and warnings as the full results' summary, for a hall so short
+    of windows that it warns (its replications in two batches, one per worker)."""
+    from hallsim.runner import simulate_many
+
+    data = base.model_dump(by_alias=True, exclude_none=True)
+    data["windows"][0]["count"] = 2
+    short = hs.Scenario.model_validate(data)
+    with pytest.warns(hs.HallWarning) as full_warnings:
+        expected = hs.simulate(short, replications=25, seed=8, progress=False).summary(0.9)
+    with pytest.warns(hs.HallWarning) as point_warnings:
+        ((index, summary),) = list(
+            simulate_many([short], [8], replications=25, workers=2, progress=False, summary=0.9)
+        )
+    assert index == 0
+    pd.testing.assert_frame_equal(summary, expected)
+    assert summary.attrs == expected.attrs and summary.attrs["warnings"]
+    assert [str(w.message) for w in point_warnings] == [str(w.message) for w in full_warnings]
+    with pytest.raises(ValueError, match="confidence must be between 0 and 1"):
+        list(simulate_many([short], [8], progress=False, summary=1.5))

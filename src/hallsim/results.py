@@ -680,54 +680,12 @@ class Results:
         ``service_level``, ``abandonment``, ``balking``, ``capped`` and ``no_show``; the
         metrics of whole days and windows (utilisation, peak day, ...) are left out.
         """
-        from scipy.special import stdtrit  # Student t quantile; scipy.stats costs a second
-
         if not 0 < confidence < 1:
             raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
         stats, metrics = self.replication_stats, METRICS
         if between is not None or weekday is not None:
             stats, metrics = self._window_stats(between, weekday), WINDOW_METRICS
-        for message in self.warnings:
-            warnings.warn(message, HallWarning, stacklevel=2)
-        # the intervals in numpy, every metric at once (a sweep summarises each of its points);
-        # each metric grouped on its own (a frame's mean may differ in the last bit)
-        grouped = stats.groupby("category", sort=False, observed=True)
-        means = [grouped[metric].mean() for metric in metrics]
-        mean = np.column_stack([values.to_numpy() for values in means])
-        count = np.column_stack([grouped[metric].count().to_numpy() for metric in metrics])
-        std = np.column_stack([grouped[metric].std(ddof=1).to_numpy() for metric in metrics])
-        sem = std / np.sqrt(count)
-        half = sem * stdtrit(np.maximum(count - 1, 1), 0.5 + confidence / 2)
-        half[count < 2] = np.nan
-        top = np.array([1.0 if metric in SHARE_METRICS else np.inf for metric in metrics])
-        lo, hi = mean - half, mean + half
-        outside = ((lo < 0) | (hi > top)).any(axis=0)
-        clipped = [metric for metric, out in zip(metrics, outside, strict=True) if out]
-        lo, hi = np.where(lo < 0, 0.0, lo), np.where(hi > top, top, hi)  # NaN stays NaN
-        columns = {}
-        for k, metric in enumerate(metrics):
-            columns[metric] = mean[:, k]
-            columns[f"{metric}_lo"] = lo[:, k]
-            columns[f"{metric}_hi"] = hi[:, k]
-        if clipped and self.replications < FEW_REPLICATIONS:
-            warnings.warn(
-                f"with {self.replications} replications the {confidence:.0%} intervals of "
-                f"{', '.join(clipped)} reach beyond the metric's range and were clipped to it; "
-                f"run {FEW_REPLICATIONS} or more replications for intervals to rely on",
-                PrecisionWarning,
-                stacklevel=2,
-            )
-        table = pd.DataFrame(columns, index=means[0].index)
-        table.index.name = "category"
-        table.attrs["warnings"] = list(self.warnings)
-        hall = self.scenario.hall
-        table.attrs.update(
-            replications=self.replications,
-            days=len(hall.open_days),
-            closed_days=hall.days - len(hall.open_days),
-            confidence=confidence,
-        )
-        return table
+        return _summary(stats, metrics, confidence, self.replications, self.warnings, self.scenario)
 
     def _window_stats(self, between, weekday) -> pd.DataFrame:
         """Per replication and category (and overall): the :data:`WINDOW_METRICS` of the
@@ -1092,6 +1050,93 @@ def _reserve_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
             "staff": pd.Categorical.from_codes(hall.post_staff[post], categories=hall.staff_names),
         }
     )
+
+
+def summary_of(
+    hall: CompiledHall,
+    parts: list[dict],
+    *,
+    scenario: Scenario,
+    warnings_: list[str],
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """What ``Results.from_replications(hall, parts, ...).summary(confidence)`` returns,
+    built from the replications' statistics alone: a sweep summarises each of its points and
+    needs none of the other tables."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
+    counts = {
+        key: np.concatenate([p[key] for p in parts])
+        for key in ("n_tickets", "in_system", "served_after_close")
+    }
+    replications = sum(p["replications"] for p in parts)
+    messages = warnings_ + _observed_warnings(counts)
+    return _summary(stats_of(hall, parts), METRICS, confidence, replications, messages, scenario)
+
+
+def _summary(
+    stats: pd.DataFrame,
+    metrics: Sequence[str],
+    confidence: float,
+    replications: int,
+    messages: list[str],
+    scenario: Scenario,
+) -> pd.DataFrame:
+    """:meth:`Results.summary` of the per-replication ``stats`` (its warnings raised as the
+    caller of ``summary`` raises them)."""
+    from scipy.special import stdtrit  # Student t quantile; scipy.stats costs a second
+
+    for message in messages:
+        warnings.warn(message, HallWarning, stacklevel=3)
+    # every category and metric at once, in numpy (a sweep summarises each of its points):
+    # per category, in the order categories first appear, the mean, count and standard
+    # deviation of each metric over the replications where it is defined (not NaN)
+    codes, labels = pd.factorize(stats["category"], sort=False)
+    values = stats[list(metrics)].to_numpy(dtype=float)
+    defined = ~np.isnan(values)
+    n_groups, n_metrics = len(labels), len(metrics)
+    cell = (codes[:, None] * n_metrics + np.arange(n_metrics)).ravel()
+
+    def per_group(weights: np.ndarray) -> np.ndarray:
+        sums = np.bincount(cell, weights.ravel(), minlength=n_groups * n_metrics)
+        return sums.reshape(n_groups, n_metrics)
+
+    count = per_group(defined.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = per_group(np.where(defined, values, 0.0)) / count
+        deviation = np.where(defined, values - mean[codes], 0.0)
+        std = np.sqrt(per_group(deviation**2) / (count - 1))
+        sem = std / np.sqrt(count)
+    half = sem * stdtrit(np.maximum(count - 1, 1), 0.5 + confidence / 2)
+    half[count < 2] = np.nan
+    top = np.array([1.0 if metric in SHARE_METRICS else np.inf for metric in metrics])
+    lo, hi = mean - half, mean + half
+    outside = ((lo < 0) | (hi > top)).any(axis=0)
+    clipped = [metric for metric, out in zip(metrics, outside, strict=True) if out]
+    lo, hi = np.where(lo < 0, 0.0, lo), np.where(hi > top, top, hi)  # NaN stays NaN
+    columns = {}
+    for k, metric in enumerate(metrics):
+        columns[metric] = mean[:, k]
+        columns[f"{metric}_lo"] = lo[:, k]
+        columns[f"{metric}_hi"] = hi[:, k]
+    if clipped and replications < FEW_REPLICATIONS:
+        warnings.warn(
+            f"with {replications} replications the {confidence:.0%} intervals of "
+            f"{', '.join(clipped)} reach beyond the metric's range and were clipped to it; "
+            f"run {FEW_REPLICATIONS} or more replications for intervals to rely on",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+    table = pd.DataFrame(columns, index=pd.Index(labels, name="category"))
+    table.attrs["warnings"] = list(messages)
+    hall = scenario.hall
+    table.attrs.update(
+        replications=replications,
+        days=len(hall.open_days),
+        closed_days=hall.days - len(hall.open_days),
+        confidence=confidence,
+    )
+    return table
 
 
 def stats_of(hall: CompiledHall, parts: list[dict]) -> pd.DataFrame:

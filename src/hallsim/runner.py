@@ -38,7 +38,7 @@ from .engines import fast, reference, warmup
 from .engines.inputs import TicketInputs, draw_seeded, replication_generators
 from .engines.output import EngineOutput
 from .precision import next_total, parse_precision, shortfalls, warning_text
-from .results import PrecisionWarning, Results, replication_tables, stats_of
+from .results import PrecisionWarning, Results, replication_tables, stats_of, summary_of
 from .scenario import WEEKDAYS, Scenario
 from .size import check_size, expected_tickets, parse_memory
 
@@ -216,18 +216,25 @@ def simulate_many(
     progress: bool = True,
     max_memory: int | float | str | None = None,
     desc: str | None = None,
-) -> Iterator[tuple[int, Results]]:
+    summary: float | None = None,
+) -> Iterator[tuple[int, Results | pd.DataFrame]]:
     """Simulate each of ``scenarios`` with its seed, keeping only aggregates (the other
     arguments are those of :func:`simulate`): every scenario is checked before any runs, and
     on a cluster every batch of every scenario is submitted before any is waited for, so
-    that the cluster stays busy.
+    that the cluster stays busy. With ``summary`` (a confidence level), each scenario gives
+    only its ``Results.summary(summary)``, built from the replications' statistics without
+    the other tables (:func:`hallsim.results.summary_of`): what a sweep needs, at a fraction
+    of the cost.
 
     Yields
     ------
-    tuple of int and Results
-        The scenario's position in ``scenarios`` and its results, as each completes: in
-        order in local processes, in the order their batches complete on a cluster.
+    tuple of int and Results (or DataFrame)
+        The scenario's position in ``scenarios`` and its results (its summary), as each
+        completes: in order in local processes, in the order their batches complete on a
+        cluster.
     """
+    if summary is not None and not 0 < summary < 1:
+        raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {summary!r})")
     workers = _workers(workers, client)
     studies = [
         _study(
@@ -256,7 +263,20 @@ def simulate_many(
             ),
         ):
             for index, parts in executor.run(work, bar):
-                yield index, _results(studies[index], parts)
+                study = studies[index]
+                if summary is None:
+                    yield index, _results(study, parts)
+                else:
+                    yield (
+                        index,
+                        summary_of(
+                            study.hall,
+                            parts,
+                            scenario=study.scenario,
+                            warnings_=_warnings(study),
+                            confidence=summary,
+                        ),
+                    )
 
 
 @dataclass
@@ -453,21 +473,25 @@ def _replications(
 
 def _results(study: _Study, parts: list[dict]) -> Results:
     """The study's tables from its batches' arrays (in replication order)."""
-    # the capacity warnings judge the scenario's drawn arrivals, which a replay does not use
-    replay = study.replay
-    warnings_ = capacity_warnings(study.hall) if replay is None else list(replay.warnings)
     results = Results.from_replications(
         study.hall,
         parts,
         scenario=study.scenario,
         seed=study.seed,
         engine=study.engine,
-        warnings_=warnings_,
+        warnings_=_warnings(study),
     )
     results.rules = study.rules
-    if replay is not None:
-        results.start_date = str(replay.first_date.date())
+    if study.replay is not None:
+        results.start_date = str(study.replay.first_date.date())
     return results
+
+
+def _warnings(study: _Study) -> list[str]:
+    """The study's warnings known before it runs."""
+    # the capacity warnings judge the scenario's drawn arrivals, which a replay does not use
+    replay = study.replay
+    return capacity_warnings(study.hall) if replay is None else list(replay.warnings)
 
 
 def _positive_int(name: str, value: object) -> int:

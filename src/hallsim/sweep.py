@@ -82,9 +82,10 @@ def sweep(
         progress=progress,
         max_memory=max_memory,
         desc=f"sweep of {len(scenarios)} points",
+        summary=confidence,
     )
-    for index, results in runs:  # a point's results are dropped once summarised
-        table = results.summary(confidence=confidence).reset_index()
+    for index, summary in runs:
+        table = summary.reset_index()
         table["category"] = table["category"].astype(str)
         for path, value in reversed(settings[index].items()):
             table.insert(0, path, [value] * len(table))
