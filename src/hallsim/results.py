@@ -1052,6 +1052,11 @@ def _reserve_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
     )
 
 
+# What :func:`summary_of` reads of a batch (:func:`replication_tables`): a batch run for a
+# summary alone sends back only these
+SUMMARY_ARRAYS = ("replications", "stats", "n_tickets", "in_system", "served_after_close")
+
+
 def summary_of(
     hall: CompiledHall,
     parts: list[dict],
@@ -1065,10 +1070,7 @@ def summary_of(
     needs none of the other tables."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
-    counts = {
-        key: np.concatenate([p[key] for p in parts])
-        for key in ("n_tickets", "in_system", "served_after_close")
-    }
+    counts = {key: np.concatenate([p[key] for p in parts]) for key in SUMMARY_ARRAYS[2:]}
     replications = sum(p["replications"] for p in parts)
     messages = warnings_ + _observed_warnings(counts)
     return _summary(stats_of(hall, parts), METRICS, confidence, replications, messages, scenario)

@@ -38,7 +38,14 @@ from .engines import fast, reference, warmup
 from .engines.inputs import TicketInputs, draw_seeded, replication_generators
 from .engines.output import EngineOutput
 from .precision import next_total, parse_precision, shortfalls, warning_text
-from .results import PrecisionWarning, Results, replication_tables, stats_of, summary_of
+from .results import (
+    SUMMARY_ARRAYS,
+    PrecisionWarning,
+    Results,
+    replication_tables,
+    stats_of,
+    summary_of,
+)
 from .scenario import WEEKDAYS, Scenario
 from .size import check_size, expected_tickets, parse_memory
 
@@ -250,6 +257,8 @@ def simulate_many(
     ]
     if not studies:
         return
+    for study in studies:
+        study.stats_only = summary is not None
     total = sum(study.replications for study in studies)
     with _executor(client, workers) as executor:
         # every study's size is checked before any progress bar
@@ -293,6 +302,7 @@ class _Study:
     engine: str
     rules: reference.Rules | None
     max_memory: int | float | str | None
+    stats_only: bool = False  # batches send back only what a summary needs
 
     def jobs(self, first: int, stop: int, executor: _Executor) -> list[tuple]:
         """The batches of replications ``first`` to ``stop - 1`` (the jobs of
@@ -309,7 +319,7 @@ class _Study:
             max_memory=self.max_memory,
             batch=batch,
         )
-        options = (self.keep_tickets, self.engine, self.rules)
+        options = (self.keep_tickets, self.engine, self.rules, self.stats_only)
         return [
             (self.seed, start, min(start + batch, stop), *options)
             for start in range(first, stop, batch)
@@ -541,7 +551,7 @@ def _run_batch(hall: CompiledHall, job: tuple, replay: LogReplay | None) -> dict
     """Draw, simulate and reduce one batch of replications (``job``: the seed, the first
     replication and the one after the last, and the options); each replication draws from
     its own generator."""
-    seed, first, stop, keep_tickets, engine, rules = job
+    seed, first, stop, keep_tickets, engine, rules, stats_only = job
     if replay is None:
         inputs = draw_seeded(hall, seed, first, stop)
     else:
@@ -553,7 +563,8 @@ def _run_batch(hall: CompiledHall, job: tuple, replay: LogReplay | None) -> dict
         )
     else:
         output = fast.run(hall, inputs, check=False)
-    return replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
+    tables = replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
+    return {key: tables[key] for key in SUMMARY_ARRAYS} if stats_only else tables
 
 
 def _progress(
