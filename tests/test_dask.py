@@ -31,6 +31,7 @@ from hallsim.engines.reference import Rules, window_call_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 PANJIN = ROOT / "scenarios" / "panjin.toml"
+PANJIN_BEFORE = ROOT / "scenarios" / "panjin-before.toml"
 TABLES = ("tickets", "intervals", "windows", "staff", "reserve", "back_office", "replication_stats")
 
 pytestmark = pytest.mark.filterwarnings("ignore::hallsim.HallWarning")
@@ -284,6 +285,24 @@ def test_hallsim_run_takes_a_scheduler(scheduler, tmp_path, capsys):
     for name in ("summary.csv", "intervals.csv", "windows.csv"):
         here = (tmp_path / "here" / name).read_text()
         assert (tmp_path / "there" / name).read_text() == here
+
+
+def test_hallsim_report_takes_a_scheduler(scheduler, tmp_path, capsys):
+    """The report of two halls (a comparison, then each hall with its tickets) run on the
+    cluster is the report run here, byte for byte."""
+
+    def executed() -> int:
+        with Client(scheduler, set_as_default=False) as client:
+            counts = client.run(lambda dask_worker: dask_worker.state.executed_count)
+        return sum(counts.values())
+
+    argv = ["report", str(PANJIN), str(PANJIN_BEFORE), "--replications", "3", "--seed", "4"]
+    assert main([*argv, "--out", str(tmp_path / "here.html")]) == 0
+    before = executed()
+    assert main([*argv, "--scheduler", scheduler, "--out", str(tmp_path / "there.html")]) == 0
+    assert executed() >= before + 4, "the report did not run on the cluster"
+    here = (tmp_path / "here.html").read_text(encoding="utf-8")
+    assert (tmp_path / "there.html").read_text(encoding="utf-8") == here
 
 
 class KillFirstBatch(WorkerPlugin):

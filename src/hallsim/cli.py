@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         help="simulate halls and write one self-contained HTML report (and compare them)",
     )
     report.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    _run_options(report, replications=10)
+    _run_options(report, replications=10, scheduler=True)
     report.add_argument(
         "--out",
         type=Path,
@@ -592,6 +592,7 @@ def _report(args: argparse.Namespace) -> int:
             replications=args.replications,
             seed=args.seed,
             workers=args.workers,
+            client=args.scheduler,
             progress=True,
         )
     except OSError as error:  # the report cannot be written there

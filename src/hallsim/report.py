@@ -26,6 +26,8 @@ import pandas as pd
 from .scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
+    from distributed import Client
+
     from .compare import Comparison
     from .results import Results
 
@@ -81,6 +83,7 @@ def write_report(
     replications: int = 10,
     seed: int | None = None,
     workers: int = 1,
+    client: Client | str | None = None,
     progress: bool = False,
     title: str | None = None,
 ) -> Path:
@@ -102,6 +105,10 @@ def write_report(
         repeats it. With two halls or more it is the seed of :func:`hallsim.compare`.
     workers : int
         Processes per simulation (0: one per CPU), as in :func:`hallsim.simulate`.
+    client : dask.distributed.Client or str, optional
+        Run the simulations on this Dask cluster (a client, or a scheduler address such as
+        ``"tcp://host:8786"``) instead of local processes, as in :func:`hallsim.simulate`:
+        the same seed gives the same report.
     progress : bool
         Show progress bars.
     title : str, optional
@@ -154,6 +161,7 @@ def write_report(
             replications=replications,
             seed=seed,
             workers=workers,
+            client=client,
             progress=progress,
         )
         seeds = {name: run.seed for name, run in comparison.results.items()}
@@ -166,6 +174,7 @@ def write_report(
                 replications=replications,
                 seed=seeds[name],
                 workers=workers,
+                client=client,
                 keep_tickets=True,
                 progress=progress,
             )
