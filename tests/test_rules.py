@@ -225,8 +225,9 @@ def test_zero_patience_is_served_only_by_a_window_free_at_its_arrival(run):
     assert out.start[2] == clock("08:05")  # the window freed as it arrived: first round
 
 
-def test_strict_order_calls_the_first_listed_category_with_a_waiting_ticket(run):
-    scenario = hall([{"id": "W", "serves": ["*"], "call": {"rule": "strict", "order": ["B"]}}])
+@pytest.mark.parametrize("order", [["B"], ["B", "A"]])
+def test_strict_order_calls_the_first_listed_category_with_a_waiting_ticket(run, order):
+    scenario = hall([{"id": "W", "serves": ["*"], "call": {"rule": "strict", "order": order}}])
     out, _, _ = run(
         scenario, [("08:00", "A", 10, INF), ("08:01", "A", 5, INF), ("08:02", "B", 5, INF)]
     )
@@ -361,3 +362,11 @@ def test_the_fcfs_kernel_is_taken_exactly_when_its_conditions_hold():
     assert not compile_scenario(two_groups).fcfs_groups  # A is served by two groups
     ranked = hall([{"id": "Z", "serves": ["*"]}], priorities=(0, 1))
     assert not compile_scenario(ranked).fcfs_groups  # one group, two priorities
+
+
+def test_the_call_rules_codes_follow_their_models():
+    """Each call rule's code is its model's place in the union (the engines read codes, the
+    scenario names rules): a rule added to one and not the other fails here."""
+    from hallsim.call_rules import CALL_MODELS, CALL_RULES, rule_name
+
+    assert [rule_name(model) for model in CALL_MODELS] == list(CALL_RULES)

@@ -32,6 +32,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .call_rules import CALL_FCFS
 from .clock import minutes_of_day
 from .distributions import Distribution
 from .scenario import WEEKDAYS, Category, Scenario
@@ -76,10 +77,6 @@ TOTALS = (
 # Planes of the per-(day, slot, category) counts and time areas of the same pass
 COUNT_ARRIVALS, COUNT_SERVED, COUNT_ABANDONED = range(3)
 AREA_QUEUE, AREA_SERVICE = range(2)
-
-# Call rules of a window group (scenario ``call.rule``).
-CALL_RULES = ("fcfs", "strict", "weighted", "threshold")
-CALL_FCFS, CALL_STRICT, CALL_WEIGHTED, CALL_THRESHOLD = range(len(CALL_RULES))
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,7 @@ class CompiledHall:
     group_cat_idx: np.ndarray
     cat_group_ptr: np.ndarray  # CSR: groups serving category c
     cat_group_idx: np.ndarray
-    call_rule: np.ndarray  # (G,) int64: CALL_FCFS ... CALL_THRESHOLD
+    call_rule: np.ndarray  # (G,) int64: a code of hallsim.call_rules.CALL_RULES
     call_ptr: np.ndarray  # CSR per group: strict order, or the weighted round-robin cycle
     call_idx: np.ndarray
     call_category: np.ndarray  # (G,) int64: the threshold rule's category, -1 otherwise
@@ -379,7 +376,8 @@ def _call_rules(
     classes_of: list[list[int]],
     class_priority: list[int],
 ):
-    """Per group: its call rule, the rule's class list, the threshold class and minutes.
+    """Per group: its call rule's code, the rule's class list, the watched class and minutes
+    (:meth:`hallsim.call_rules.CallFCFS.compiled` and the other rules').
 
     A category named in a rule stands for its ticket classes, highest priority first (each
     with the category's weight in a weighted rule); a threshold watches its walk-in class.
@@ -390,21 +388,11 @@ def _call_rules(
     def classes(cid: str) -> list[int]:
         return sorted(classes_of[ids.index(cid)], key=lambda k: -class_priority[k])
 
-    rules, rows, categories, minutes = [], [], [], []
-    for e, served in zip(group_entry, served_rows, strict=True):
-        call = scenario.windows[e].call
-        threshold = call.rule == "threshold" and ids.index(call.category) in served
-        rules.append("fcfs" if call.rule == "threshold" and not threshold else call.rule)
-        row: list[int] = []
-        if call.rule == "strict":
-            row = [k for cid in call.order for k in classes(cid) if k in served]
-        elif call.rule == "weighted":
-            row = [k for cid, weight in call.weights.items() for k in classes(cid) * weight]
-            row = [k for k in row if k in served] + [k for k in served if k not in row]
-        rows.append(row)
-        categories.append(ids.index(call.category) if threshold else -1)
-        minutes.append(call.after_min if threshold else 0.0)
-    return rules, rows, categories, minutes
+    compiled = [
+        scenario.windows[e].call.compiled(classes, ids.index, served)
+        for e, served in zip(group_entry, served_rows, strict=True)
+    ]
+    return tuple(list(column) for column in zip(*compiled, strict=True))
 
 
 def _working_spans(hours: list[list[str]] | None, kind_hours: np.ndarray) -> np.ndarray:
@@ -636,7 +624,7 @@ def compile_scenario(scenario: Scenario) -> CompiledHall:
         group_cat_idx=group_cat_idx,
         cat_group_ptr=cat_group_ptr,
         cat_group_idx=cat_group_idx,
-        call_rule=np.array([CALL_RULES.index(rule) for rule in call_rules], dtype=np.int64),
+        call_rule=np.array(call_rules, dtype=np.int64),
         call_ptr=call_ptr,
         call_idx=call_idx,
         call_category=np.array(call_category, dtype=np.int64),

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import distributions, scenario
+from .call_rules import CALL_MODELS, rule_name
 from .limits import limits_table
 
 __all__ = ["scenario_format"]
@@ -34,10 +35,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("categories.deferred", scenario.Deferred),
     ("[[windows]]", scenario.Window),
     ("windows.tidal", scenario.Tidal),
-    ('windows.call, rule = "fcfs"', scenario.CallFCFS),
-    ('windows.call, rule = "strict"', scenario.CallStrict),
-    ('windows.call, rule = "weighted"', scenario.CallWeighted),
-    ('windows.call, rule = "threshold"', scenario.CallThreshold),
+    *((f'windows.call, rule = "{rule_name(model)}"', model) for model in CALL_MODELS),
     ("[[staff]]", scenario.Staff),
     ("[[rotation]]", scenario.Rotation),
     ("[[reserve]]", scenario.Reserve),

@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from ._model import Name, _Frozen
+from .call_rules import CallFCFS, CallRule, CallStrict, CallThreshold, CallWeighted
 from .clock import minutes_of_day
 from .distributions import Distribution
 from .errors import Issue, ScenarioError
@@ -89,15 +91,7 @@ def _time_of_day(value: Any) -> Any:
 
 
 TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
-Name = Annotated[str, Field(min_length=1)]
 Span = Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]
-
-
-class _Frozen(BaseModel):
-    # a docstring under a field is its description in the JSON Schema and the format docs
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=False, use_attribute_docstrings=True
-    )
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -385,51 +379,6 @@ class Category(_Frozen):
                 f'":" is reserved for ticket classes such as "A:priority" (got {value!r})'
             )
         return value
-
-
-class CallFCFS(_Frozen):
-    """Call the waiting ticket with the highest priority, then the one issued first."""
-
-    rule: Literal["fcfs"] = "fcfs"
-    """"fcfs": highest priority, then the ticket issued first."""
-
-
-class CallStrict(_Frozen):
-    """Call from the first category in ``order`` that has a waiting ticket (the one issued
-    first); categories not listed come after, by the FCFS rule."""
-
-    rule: Literal["strict"]
-    """"strict": categories in a fixed order."""
-    order: Annotated[list[Name], Field(min_length=1)]
-    """Category ids, first called first; unlisted ones after, by FCFS."""
-
-
-class CallWeighted(_Frozen):
-    """Weighted round robin: each window cycles through the categories, ``weights[c]`` calls
-    in a row for category ``c`` (unlisted categories served: weight 1), skipping categories
-    with nobody waiting; the cycle position is the window's own and restarts each day."""
-
-    rule: Literal["weighted"]
-    """"weighted": weighted round robin over the categories served."""
-    weights: Annotated[dict[str, PositiveCount], Field(min_length=1)]
-    """Calls in a row per category id (unlisted: 1), from 1 to 1,000,000."""
-
-
-class CallThreshold(_Frozen):
-    """Call ``category`` first when its longest-waiting ticket has waited more than
-    ``after_min`` minutes; otherwise the FCFS rule."""
-
-    rule: Literal["threshold"]
-    """"threshold": one category first once its oldest ticket has waited long."""
-    category: Name
-    """The category called first past the threshold."""
-    after_min: Minutes
-    """Minutes its oldest ticket must have waited; at most 100,000."""
-
-
-CallRule = Annotated[
-    CallFCFS | CallStrict | CallWeighted | CallThreshold, Field(discriminator="rule")
-]
 
 
 Factor = Annotated[
@@ -1070,12 +1019,7 @@ class Scenario(_Frozen):
                 yield ("rotation", j), "block must end after it starts", [block.from_, block.to]
 
     def _call_issues(self, w: int, window: Window, served: list[int]):
-        call = window.call
-        named = {
-            "strict": lambda: [("order", k, cid) for k, cid in enumerate(call.order)],
-            "weighted": lambda: [("weights", cid, cid) for cid in call.weights],
-            "threshold": lambda: [("category", None, call.category)],
-        }.get(call.rule, list)()
+        named = window.call.named()
         served_ids = {self.categories[c].id for c in served}
         seen = set()
         for key, index, cid in named:

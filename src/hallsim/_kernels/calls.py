@@ -7,11 +7,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..call_rules import CALL_STRICT, CALL_THRESHOLD, CALL_WEIGHTED
 from ..compile import (
     BALKED,
-    CALL_STRICT,
-    CALL_THRESHOLD,
-    CALL_WEIGHTED,
     CAPPED,
     IN_SYSTEM,
     NO_SHOW,

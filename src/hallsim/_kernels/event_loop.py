@@ -8,9 +8,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..call_rules import CALL_WEIGHTED
 from ..compile import (
     ABANDONED,
-    CALL_WEIGHTED,
     HALL_CLOSE,
     IN_SYSTEM,
     REASON_QUEUE,

@@ -29,12 +29,10 @@ import numpy as np
 import simpy
 
 from .._kernels import balk_probability
+from ..call_rules import CALL_STRICT, CALL_THRESHOLD, CALL_WEIGHTED
 from ..compile import (
     ABANDONED,
     BALKED,
-    CALL_STRICT,
-    CALL_THRESHOLD,
-    CALL_WEIGHTED,
     CAPPED,
     HALL_CLOSE,
     IN_SYSTEM,
