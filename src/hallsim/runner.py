@@ -61,10 +61,12 @@ __all__ = ["simulate", "simulate_many"]
 ENGINES = ("fast", "simpy")
 
 # A batch takes replications until it expects this many tickets: its fixed costs (a kernel
-# call, the aggregates' arrays, a copy to join it to the others) then cost little beside its
-# tickets, and its arrays stay at tens of megabytes (1000 replications of a Panjin day:
-# 0.14 s in one batch, 0.19 s in batches of 20,000 tickets) ...
-BATCH_TICKETS = 250_000
+# call, the aggregates' arrays, a copy to join it to the others, a task on a cluster) then
+# cost little beside its tickets, and its arrays stay at a few hundred megabytes (1000
+# replications of a Panjin day: 0.14 s in one batch, 0.19 s in batches of 20,000 tickets;
+# 1000 of a 20,000-ticket day on a two-worker Dask cluster: 1.05-1.07x the process pool in
+# batches of 1 M tickets, 1.34-1.38x in batches of 250,000) ...
+BATCH_TICKETS = 1_000_000
 # ... and at most this many interval cells (days x reporting slots x ticket classes of all its
 # replications: the per-interval arrays it allocates, about 100 bytes each)
 BATCH_CELLS = 1_000_000
