@@ -19,13 +19,17 @@ import sys
 
 from ..compile import CompiledHall
 
-__all__ = ["start"]
+__all__ = ["compile_tables", "start", "stop"]
 
 
 def start(hall: CompiledHall, keep_tickets: bool) -> subprocess.Popen | None:
     """A process compiling the table kernels of ``hall`` (None with one CPU). Stop it with
     :func:`stop` once it is no longer needed."""
     if _cpus() < 2:
+        return None
+    try:
+        payload = pickle.dumps((hall, keep_tickets))
+    except Exception:  # noqa: BLE001 (a hall that cannot travel: this process compiles all)
         return None
     process = subprocess.Popen(
         [sys.executable, "-m", __name__],
@@ -34,7 +38,7 @@ def start(hall: CompiledHall, keep_tickets: bool) -> subprocess.Popen | None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        process.stdin.write(pickle.dumps((hall, keep_tickets)))
+        process.stdin.write(payload)
         process.stdin.close()
     except OSError:  # it is gone already: nothing is lost
         pass
