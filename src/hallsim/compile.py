@@ -392,7 +392,7 @@ def _call_rules(
         scenario.windows[e].call.compiled(classes, ids.index, served)
         for e, served in zip(group_entry, served_rows, strict=True)
     ]
-    return tuple(list(column) for column in zip(*compiled, strict=True))
+    return tuple([rule[k] for rule in compiled] for k in range(4))
 
 
 def _working_spans(hours: list[list[str]] | None, kind_hours: np.ndarray) -> np.ndarray:

@@ -680,8 +680,7 @@ class Results:
         ``service_level``, ``abandonment``, ``balking``, ``capped`` and ``no_show``; the
         metrics of whole days and windows (utilisation, peak day, ...) are left out.
         """
-        if not 0 < confidence < 1:
-            raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
+        check_confidence(confidence)
         stats, metrics = self.replication_stats, METRICS
         if between is not None or weekday is not None:
             stats, metrics = self._window_stats(between, weekday), WINDOW_METRICS
@@ -1057,6 +1056,12 @@ def _reserve_table(hall: CompiledHall, data: dict) -> pd.DataFrame:
 SUMMARY_ARRAYS = ("replications", "stats", "n_tickets", "in_system", "served_after_close")
 
 
+def check_confidence(confidence: object) -> None:
+    """ValueError unless ``confidence`` is a level strictly between 0 and 1."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
+
+
 def summary_of(
     hall: CompiledHall,
     parts: list[dict],
@@ -1068,8 +1073,7 @@ def summary_of(
     """What ``Results.from_replications(hall, parts, ...).summary(confidence)`` returns,
     built from the replications' statistics alone: a sweep summarises each of its points and
     needs none of the other tables."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
+    check_confidence(confidence)
     counts = {key: np.concatenate([p[key] for p in parts]) for key in SUMMARY_ARRAYS[2:]}
     replications = sum(p["replications"] for p in parts)
     messages = warnings_ + _observed_warnings(counts)

@@ -42,6 +42,7 @@ from .results import (
     SUMMARY_ARRAYS,
     PrecisionWarning,
     Results,
+    check_confidence,
     replication_tables,
     stats_of,
     summary_of,
@@ -242,8 +243,8 @@ def simulate_many(
         completes: in order in local processes, in the order their batches complete on a
         cluster.
     """
-    if summary is not None and not 0 < summary < 1:
-        raise ValueError(f"confidence must be between 0 and 1, e.g. 0.95 (got {summary!r})")
+    if summary is not None:
+        check_confidence(summary)
     workers = _workers(workers, client)
     studies = [
         _study(

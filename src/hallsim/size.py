@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunSize",
+    "available_cpus",
     "available_memory",
     "check_size",
     "expected_tickets",
@@ -134,6 +135,13 @@ def _daily_tickets(hall: CompiledHall) -> tuple[np.ndarray, np.ndarray]:
     )
     booked = np.rint(hall.booking_count[None, :] * factors[:, hall.booking_class] * taken)
     return walk_in, booked.sum(axis=1)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def available_memory() -> float:

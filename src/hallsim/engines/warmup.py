@@ -12,12 +12,12 @@ there is one CPU, this process compiles them itself as it would have anyway.
 
 from __future__ import annotations
 
-import os
 import pickle
 import subprocess
 import sys
 
 from ..compile import CompiledHall
+from ..size import available_cpus
 
 __all__ = ["compile_tables", "start", "stop"]
 
@@ -25,7 +25,7 @@ __all__ = ["compile_tables", "start", "stop"]
 def start(hall: CompiledHall, keep_tickets: bool) -> subprocess.Popen | None:
     """A process compiling the table kernels of ``hall`` (None with one CPU). Stop it with
     :func:`stop` once it is no longer needed."""
-    if _cpus() < 2:
+    if available_cpus() < 2:
         return None
     try:
         payload = pickle.dumps((hall, keep_tickets))
@@ -63,12 +63,6 @@ def compile_tables(hall: CompiledHall, keep_tickets: bool) -> None:
         inputs = draw_seeded(hall, 0, 0, replications)
         output = fast.idle_output(hall, inputs)
         replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
-
-
-def _cpus() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 if __name__ == "__main__":

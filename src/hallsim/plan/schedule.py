@@ -68,7 +68,6 @@ program) can take tens of seconds, so a solve may overrun ``time_limit_s``.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +81,7 @@ import pulp
 from ..clock import clock, minutes_of_day
 from ..errors import PlanError
 from ..scenario import Scenario
+from ..size import available_cpus
 from ._solver import INFEASIBLE, solve, variable
 from .shifts import (
     BACK_OFFICE,
@@ -1077,10 +1077,7 @@ def _solved_days(parts: list) -> list[Schedule]:
     (one per CPU): the solver runs outside Python's lock, and each day is its own program,
     so the plans are those of one day after the other."""
     todo = [k for k, part in enumerate(parts) if isinstance(part, tuple)]
-    threads = min(
-        len(todo),
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
-    )
+    threads = min(len(todo), available_cpus())
     if threads <= 1:
         solved = [_solve_one(*parts[k]) for k in todo]
     else:
