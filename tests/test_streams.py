@@ -59,7 +59,7 @@ PROFILE = settings(
 
 def cursors(seed: int, first: int, stop: int) -> np.ndarray:
     entropy = np.array(inputs._words32(seed), dtype=np.uint64)
-    return _streams.seeded(entropy, np.arange(first, stop, dtype=np.uint64))
+    return _streams.seeded(entropy, np.arange(first, stop, dtype=np.uint64)[:, None])
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -69,6 +69,20 @@ def test_seeded_generators_are_those_of_seed_sequence_spawn(seed):
     drawn = _streams.uniforms(batch, np.full(6, 50)).reshape(6, 50)
     spawned = np.random.SeedSequence(seed).spawn(9)[3:]
     expected = [np.random.default_rng(sequence).random(50) for sequence in spawned]
+    np.testing.assert_array_equal(drawn, expected)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_seeded_generators_take_spawn_keys_of_two_words(seed):
+    """A row ``(r, k)`` of keys draws what ``SeedSequence(seed, spawn_key=(r, k))`` draws (the
+    generator of span ``k`` of replication ``r``)."""
+    keys = np.array([[0, 1], [3, 2], [2**32 - 1, 7]], dtype=np.uint64)
+    entropy = np.array(inputs._words32(seed), dtype=np.uint64)
+    drawn = _streams.uniforms(_streams.seeded(entropy, keys), np.full(3, 20)).reshape(3, 20)
+    expected = [
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(map(int, k)))).random(20)
+        for k in keys
+    ]
     np.testing.assert_array_equal(drawn, expected)
 
 

@@ -1,13 +1,13 @@
 """Batches of replications on a Dask cluster: ``simulate(..., client=...)``.
 
-Each study (its compiled hall, and the prepared log of a replay) is scattered once to every
-worker. Each batch of replications (a job of :func:`hallsim.runner._run_batch`: the seed, the
-first replication and the one after the last, and the options) is one task: it draws its
-replications' inputs from the seed on the worker, simulates them and reduces them to the
-result arrays there. The client collects the batches as they complete (the progress bar
-advances then) and hands each study's back in replication order. A task whose worker is lost
-is run again by Dask on another worker: it draws the same inputs from the same seed, so the
-tables do not change.
+Each study (its compiled hall, and the prepared log of a replay) is sent once, as the result
+of a task of its own that the study's batches depend on. Each batch of replications (a job
+of :func:`hallsim.runner._run_batch`: the seed, the first replication and the one after the
+last, and the options) is one task: it draws its replications' inputs from the seed on the
+worker, simulates them and reduces them to the result arrays there. The client collects the
+batches as they complete (the progress bar advances then) and hands each study's back in
+replication order. A task whose worker is lost is run again by Dask on another worker: it
+draws the same inputs from the same seed, so the tables do not change.
 
 dask is imported only here, and this module only when a client is given, so that
 ``import hallsim`` does not pay for it.
@@ -106,7 +106,7 @@ class DaskExecutor:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._scattered: dict[int, tuple[runner._Study, Future]] = {}
+        self._payload: dict[int, tuple[runner._Study, Future]] = {}
 
     @cached_property
     def threads(self) -> int:
@@ -151,6 +151,8 @@ class DaskExecutor:
         done = as_completed(list(pending.values()), loop=self.client.loop, with_results=True)
         try:
             for future, part in done:
+                if isinstance(part, BaseException):  # a task cancelled (not failed) on the way
+                    raise part
                 del pending[future.key]  # the worker may drop it: it is here now
                 index, position = where[future.key]
                 parts[index][position] = part
@@ -164,15 +166,21 @@ class DaskExecutor:
                 self.client.cancel(list(pending.values()))
 
     def _payloads(self, studies: list[runner._Study]) -> list[Future]:
-        """Each study's hall and replay, scattered to every worker (once per study)."""
-        new = [study for study in studies if id(study) not in self._scattered]
-        if new:
-            futures = self.client.scatter(
-                [(study.hall, study.replay) for study in new], broadcast=True, hash=False
-            )
-            for study, future in zip(new, futures, strict=True):
-                self._scattered[id(study)] = (study, future)
-        return [self._scattered[id(study)][1] for study in studies]
+        """Each study's hall and replay as the result of a task of its own (once per
+        study), which the batches depend on. Not scattered: data scattered to workers is
+        lost with them (a batch that needs it is then cancelled), while a task's result is
+        computed again on another worker."""
+        for study in studies:
+            if id(study) not in self._payload:
+                key = f"hallsim-study-{uuid.uuid4().hex}"
+                future = self.client.submit(_study_payload, study.hall, study.replay, key=key)
+                self._payload[id(study)] = (study, future)
+        return [self._payload[id(study)][1] for study in studies]
+
+
+def _study_payload(hall, replay) -> tuple:
+    """A study's hall and replay, as a task's result (see ``DaskExecutor._payloads``)."""
+    return hall, replay
 
 
 def _batch(payload: tuple, job: tuple) -> dict:

@@ -173,21 +173,24 @@ def _set_seed(cursor, pool, words):
 
 @njit(cache=True)
 def seeded(entropy, keys):
-    """The cursors of ``PCG64(SeedSequence(entropy, spawn_key=(k,)))`` for each ``k`` of
-    ``keys`` (each below 2^32), ``entropy`` given as its 32-bit words, lowest first: the
-    generators of ``SeedSequence(entropy).spawn(n)``."""
+    """The cursors of ``PCG64(SeedSequence(entropy, spawn_key=tuple(k)))`` for each row ``k``
+    of ``keys`` (words below 2^32; ``(n, 1)``: the generators of
+    ``SeedSequence(entropy).spawn(n)``), ``entropy`` given as its 32-bit words, lowest
+    first."""
     # the entropy, zeros up to a full pool, then the spawn key (loops: a slice assignment
     # takes seconds to compile)
     size = entropy.size if entropy.size > _POOL_SIZE else _POOL_SIZE
-    assembled = np.zeros(size + 1, dtype=np.uint64)
+    n_keys, key_size = keys.shape
+    assembled = np.zeros(size + key_size, dtype=np.uint64)
     for i in range(entropy.size):
         assembled[i] = entropy[i]
-    cursors = np.empty((keys.size, 4), dtype=np.uint64)
+    cursors = np.empty((n_keys, 4), dtype=np.uint64)
     pool = np.empty(_POOL_SIZE, dtype=np.uint64)
     hash_const = np.empty(1, dtype=np.uint64)
     words = np.empty(2 * _POOL_SIZE, dtype=np.uint64)
-    for r in range(keys.size):
-        assembled[assembled.size - 1] = keys[r]
+    for r in range(n_keys):
+        for j in range(key_size):
+            assembled[size + j] = keys[r, j]
         _mix_entropy(pool, assembled, hash_const)
         _set_seed(cursors[r], pool, words)
     return cursors

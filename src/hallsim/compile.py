@@ -27,7 +27,7 @@ the (frozen) distributions to draw from.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -177,6 +177,16 @@ class CompiledHall:
     no_shows: bool  # some category has no-shows (then the inputs carry a uniform per ticket)
     staffed_minutes: np.ndarray  # (K,) window-minutes the posts (not the pools') are open
     max_post_periods: int = field(default=0)  # bound on open periods of all posts in a day
+
+    def days(self, first: int, stop: int) -> CompiledHall:
+        """The hall for days ``first`` to ``stop - 1`` of its calendar, as the days of a run
+        of their own (day ``first`` becomes day 0, with its weekday and hours)."""
+        return replace(
+            self,
+            n_days=stop - first,
+            day_weekday=self.day_weekday[first:stop],
+            day_kind=self.day_kind[first:stop],
+        )
 
     @cached_property
     def category_posts(self) -> np.ndarray:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,7 +55,7 @@ from .compile import (
     CompiledHall,
 )
 from .engines.backoffice import deferred_cases
-from .engines.inputs import TicketInputs
+from .engines.inputs import TicketInputs, replication_order
 from .engines.output import EngineOutput
 from .metrics import coefficient_of_variation_rows, gini_rows
 from .scenario import WEEKDAYS, Scenario
@@ -132,6 +132,18 @@ def replication_tables(
     :class:`~hallsim.engines.inputs.TicketInputs`) to arrays whose first axis is the
     replication (cheap to send between processes): one pass over all the batch's tickets,
     no loop over replications or categories."""
+    return finished_tables(hall, day_sums(hall, inputs, output, keep_tickets=keep_tickets))
+
+
+def day_sums(
+    hall: CompiledHall, inputs: TicketInputs, output: EngineOutput, *, keep_tickets: bool
+) -> dict:
+    """What :func:`replication_tables` reduces a batch to, in sums over its days that the
+    sums of further days add to (:func:`joined_spans`): per replication, day, reporting slot
+    and category the :data:`INTERVAL_ARRAYS`; per replication the posts' open, busy and lost
+    minutes and tickets served (``post_*``), each category's ``totals`` and its served
+    waits (``waits``, by replication and category), the reserve activations; and the
+    tickets if kept."""
     batch, n_days = inputs.replications, hall.n_days
     day_open = np.tile(np.arange(n_days) * 1440.0 + hall.open_minute, batch)  # batch's days
     period_replication, period_day, post_open, day_end = _periods(hall, output, day_open)
@@ -150,45 +162,41 @@ def replication_tables(
     sums = _ticket_sums(hall, inputs, output, day_open, day_end, bounds)
     if np.any(hall.kind_hours[:, 1] != hall.close_minute):  # days closing before the hall's
         _served_after_close(hall, inputs, output, day_open, sums["totals"])
-    counts, areas, totals = sums["counts"], sums["areas"], sums["totals"]
-    post_busy, post_served, post_lost = sums["busy"], sums["served"], sums["lost"]
+    counts, areas = sums["counts"], sums["areas"]
 
     # the interval arrays end with the last slot that has time in it on some day (the
-    # overtime slots after it are empty): less to send between processes
-    open_area = _sum_over_members(open_group, hall.serves.T)  # (days, slots, categories)
-    shown = _shown_slots(hall, open_area + areas[AREA_QUEUE] + areas[AREA_SERVICE])
+    # overtime slots after it are empty): less to send between processes and to keep
+    serving = hall.serves.any(axis=1)  # groups that serve a ticket class
+    time_in = open_group[:, :, serving].sum(axis=2) + (areas[AREA_QUEUE] + areas[AREA_SERVICE]).sum(
+        axis=2
+    )
+    shown = _shown_slots(hall, time_in)
 
-    def per_replication(values: np.ndarray) -> np.ndarray:  # (days, ...) -> (batch, n_days, ...)
-        return values[:, :shown].reshape(batch, n_days, shown, *values.shape[2:])
+    def per_replication(values: np.ndarray, dtype=None) -> np.ndarray:
+        """(days of the batch, slots, ...) -> (batch, n_days, shown, ...)."""
+        values = values[:, :shown].reshape(batch, n_days, shown, *values.shape[2:])
+        return values if dtype is None else values.astype(dtype)
 
+    count_type = _count_type(counts)
     tables = {
         "replications": batch,
-        "arrivals": per_replication(counts[COUNT_ARRIVALS]),
-        "served": per_replication(counts[COUNT_SERVED]),
-        "abandoned": per_replication(counts[COUNT_ABANDONED]),
+        # the counts in the smallest integers that hold them (a fraction of a long horizon's
+        # memory: a slot of a category rarely has more than 127 tickets)
+        "arrivals": per_replication(counts[COUNT_ARRIVALS], count_type),
+        "served": per_replication(counts[COUNT_SERVED], count_type),
+        "abandoned": per_replication(counts[COUNT_ABANDONED], count_type),
         "wait_sum": per_replication(sums["wait_sum"]),
         "queue_area": per_replication(areas[AREA_QUEUE]),
         "busy_area": per_replication(areas[AREA_SERVICE]),
-        "open_area": per_replication(open_area),
-        "windows": _per(
-            hall.post_window, hall.n_windows, post_open, post_busy, post_lost, post_served
-        ),
-        "staff": _per(
-            hall.post_staff, len(hall.staff_names), post_open, post_busy, post_lost, post_served
-        ),
-        "stats": _category_stats(
-            hall,
-            totals,
-            sums["waits"],
-            sums["waits_ptr"],
-            post_open,
-            post_busy,
-            counts,
-            sums["wait_sum"],
-        ),
+        "open_area": per_replication(open_group),  # per window group (its categories: table)
+        "post_open": post_open,
+        "post_busy": sums["busy"],
+        "post_lost": sums["lost"],
+        "post_served": sums["served"],
+        "totals": sums["totals"],
+        "waits": sums["waits"],
+        "waits_ptr": sums["waits_ptr"],
         "n_tickets": np.diff(inputs.ticket_ptr),
-        "served_after_close": totals[:, :, TOTAL_AFTER_CLOSE].sum(axis=1),
-        "in_system": totals[:, :, TOTAL_IN_SYSTEM].sum(axis=1),
         "reserve": _reserve_activations(output, period_replication),
         "reserve_counts": np.diff(output.reserve_ptr),
     }
@@ -212,10 +220,116 @@ def replication_tables(
     return tables
 
 
+def _count_type(counts: np.ndarray) -> type:
+    """The smallest signed integer type that holds every one of ``counts``."""
+    largest = int(counts.max(initial=0))
+    return next(
+        kind for kind in (np.int8, np.int16, np.int32, np.int64) if largest <= np.iinfo(kind).max
+    )
+
+
+# What day_sums keeps that the finished tables replace: sums per post, totals and waits
+_RAW_SUMS = ("post_open", "post_busy", "post_lost", "post_served", "totals", "waits", "waits_ptr")
+# Day sums that add up over the spans of days of a horizon, per replication
+_ADDITIVE_SUMS = ("n_tickets", "reserve_counts", *_RAW_SUMS[:5])
+# Times of the ticket table and of the reserve activations: minutes since day 0's midnight
+_TICKET_TIMES = ("issued", "called", "start", "end")
+_RESERVE_TIMES = ("requested", "opened", "closed")
+
+
+def finished_tables(hall: CompiledHall, sums: dict) -> dict:
+    """The arrays of :func:`replication_tables` from the batch's :func:`day_sums` (of all
+    its days): the per-window, per-staff and per-category statistics in place of the raw
+    sums."""
+    tables = {key: value for key, value in sums.items() if key not in _RAW_SUMS}
+    posts = [sums[key] for key in _RAW_SUMS[:4]]
+    tables["windows"] = _per(hall.post_window, hall.n_windows, *posts)
+    tables["staff"] = _per(hall.post_staff, len(hall.staff_names), *posts)
+    tables["stats"] = _category_stats(hall, sums)
+    totals = sums["totals"]
+    tables["served_after_close"] = totals[:, :, TOTAL_AFTER_CLOSE].sum(axis=1)
+    tables["in_system"] = totals[:, :, TOTAL_IN_SYSTEM].sum(axis=1)
+    return tables
+
+
+def joined_spans(hall: CompiledHall, spans: Iterable[tuple[int, dict]]) -> dict:
+    """The :func:`day_sums` of a batch of replications of ``hall`` from those of its spans of
+    days (``spans``: the first day of each, in order, and the sums of those days as days of
+    their own, all of the same replications). Each span's sums are added as they come and
+    dropped: what is kept grows with the days only by the interval arrays and the served
+    waits (and the tickets, if kept)."""
+    joined: dict = {}
+    waits, reserves, tickets = [], [], []
+    reserve_counts, ticket_counts = [], []
+    for first_day, part in spans:
+        if not joined:
+            joined = {key: part[key].copy() for key in _ADDITIVE_SUMS}
+            joined["replications"] = part["replications"]
+            for key in INTERVAL_ARRAYS:  # slots are added as spans show them
+                shape = (part["replications"], hall.n_days, 0, *part[key].shape[3:])
+                joined[key] = np.zeros(shape, dtype=part[key].dtype)
+        else:
+            for key in _ADDITIVE_SUMS:
+                joined[key] += part[key]
+        days = slice(first_day, first_day + part["served"].shape[1])
+        shown = part["served"].shape[2]
+        for key in INTERVAL_ARRAYS:
+            kept = joined[key]
+            dtype = np.promote_types(kept.dtype, part[key].dtype)  # counts: a larger one
+            if shown > kept.shape[2] or dtype != kept.dtype:  # or a slot no span reached
+                slots = max(shown, kept.shape[2])
+                joined[key] = np.zeros((*kept.shape[:2], slots, *kept.shape[3:]), dtype)
+                joined[key][:, :, : kept.shape[2]] = kept
+            joined[key][:, days, :shown] = part[key]
+        waits.append((part["waits"], part["waits_ptr"]))
+        shift = 1440.0 * first_day
+        reserves.append(_shifted(part["reserve"], _RESERVE_TIMES, shift))
+        reserve_counts.append(part["reserve_counts"])
+        if "tickets" in part:
+            ticket = _shifted(part["tickets"], _TICKET_TIMES, shift)
+            ticket["day"] = ticket["day"] + np.int32(first_day)
+            tickets.append(ticket)
+            ticket_counts.append(part["n_tickets"])
+        del part
+    joined["waits"], joined["waits_ptr"] = _joined_waits(waits)
+    joined["reserve"] = _by_replication(reserves, reserve_counts)
+    if tickets:
+        joined["tickets"] = _by_replication(tickets, ticket_counts)
+    return joined
+
+
+def _shifted(columns: dict, times: tuple[str, ...], shift: float) -> dict:
+    """``columns`` with the ``times`` among them moved on by ``shift`` minutes."""
+    return {key: value + shift if key in times else value for key, value in columns.items()}
+
+
+def _by_replication(spans: list[dict], counts: list[np.ndarray]) -> dict:
+    """Columns of entries of a batch of replications, given span by span (``counts``: each
+    span's entries per replication), joined replication after replication."""
+    order = replication_order(np.stack(counts))
+    return {key: np.concatenate([span[key] for span in spans])[order] for key in spans[0]}
+
+
+def _joined_waits(spans: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The served waits of spans of days (each by (replication, category) group: group ``g``
+    at ``waits[ptr[g]:ptr[g + 1]]``), joined by group, each group's span after span. Each
+    span's waits are dropped as they are placed."""
+    counts = np.stack([np.diff(ptr) for _, ptr in spans])  # (spans, groups)
+    ptr = np.concatenate([[0], np.cumsum(counts.sum(axis=0))])
+    waits = np.empty(ptr[-1])
+    placed = ptr[:-1].copy()  # where each group's next waits go
+    while spans:
+        span_waits, span_ptr = spans.pop(0)
+        sizes = np.diff(span_ptr)
+        waits[np.repeat(placed - span_ptr[:-1], sizes) + np.arange(span_ptr[-1])] = span_waits
+        placed += sizes
+    return waits, ptr
+
+
 def _shown_slots(hall: CompiledHall, time_in: np.ndarray) -> int:
     """Slots of the interval table: those of the opening hours, then overtime slots up to
-    the last one with time in it (``time_in``: per day, slot and category)."""
-    used = np.flatnonzero((time_in > 0).any(axis=(0, 2)))
+    the last one with time in it (``time_in``: per day and slot)."""
+    used = np.flatnonzero((time_in > 0).any(axis=0))
     return max(hall.n_open_slots, int(used[-1]) + 1 if used.size else 0)
 
 
@@ -460,14 +574,16 @@ def _per(index, size, post_open, post_busy, post_lost, post_served) -> np.ndarra
     ).reshape(batch, size, 4)
 
 
-def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy, counts, wait_sum):
+def _category_stats(hall: CompiledHall, sums: dict) -> np.ndarray:
     """Per replication, category and overall (last row of each replication): the summary
-    metrics, shape (batch, categories + 1, metrics), computed for all of them at once (no
-    loop over replications or categories: halls may have hundreds of categories, studies
-    thousands of replications). A *row* here is a (replication, category or overall).
+    metrics, shape (batch, categories + 1, metrics), from a batch's :func:`day_sums`,
+    computed for all of them at once (no loop over replications or categories: halls may
+    have hundreds of categories, studies thousands of replications). A *row* here is a
+    (replication, category or overall).
 
     A category's utilisation is over the posts that serve it; imbalance and tickets per
     window are over the windows that serve it at some time of the day, per open day."""
+    totals, post_open, post_busy = sums["totals"], sums["post_open"], sums["post_busy"]
     batch, n_cat = totals.shape[:2]
     n_win = hall.n_windows
     target = (np.arange(batch)[:, None] * n_win + hall.post_window[None, :]).ravel()
@@ -482,14 +598,14 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
     n = count[:, TOTAL_TICKETS]
 
     def by_day(values: np.ndarray) -> np.ndarray:
-        """(days of the batch, categories) -> (rows, days)."""
-        values = values.reshape(batch, hall.n_days, n_cat)
+        """(batch, days, slots, categories) summed over the slots -> (rows, days)."""
+        values = values.sum(axis=2)
         values = np.concatenate([values, values.sum(axis=2, keepdims=True)], axis=2)
         return values.transpose(0, 2, 1).reshape(batch * rows, hall.n_days)
 
-    daily = counts.sum(axis=2)  # tickets issued and served per day of the batch and category
-    issued, served = by_day(daily[COUNT_ARRIVALS]), by_day(daily[COUNT_SERVED])
-    waited = by_day(wait_sum.sum(axis=1))
+    # tickets issued and served, and their waits, per day of each replication and category
+    issued, served = by_day(sums["arrivals"]), by_day(sums["served"])
+    waited = by_day(sums["wait_sum"])
     peak = np.argmax(issued, axis=1)
     row = np.arange(n.size)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -499,7 +615,7 @@ def _category_stats(hall, totals, served_waits, served_ptr, post_open, post_busy
         return np.column_stack(
             [
                 n,
-                *_wait_mean_and_p90(served_waits, served_ptr, batch),
+                *_wait_mean_and_p90(sums["waits"], sums["waits_ptr"], batch),
                 count[:, TOTAL_WITHIN_SLA] / n,
                 count[:, TOTAL_ABANDONED] / n,
                 count[:, TOTAL_BALKED] / n,
@@ -524,18 +640,16 @@ def _wait_mean_and_p90(
     categories + c`` is ``waits[ptr[g]:ptr[g + 1]]``), then of each replication's waits,
     replication after replication (batch x (categories + 1)); NaN where there are none. The
     quantile is numpy's default (linear), written out as :func:`numpy.quantile` computes it,
-    so that both give the same number."""
+    so that both give the same number; the means are :func:`numpy.mean`'s. Reorders ``waits``
+    within the groups (no copy: a long horizon has tens of millions)."""
     n_cat = (ptr.size - 1) // batch
     replication_ptr = ptr[::n_cat]
     rows = (batch, n_cat + 1)
     starts = np.concatenate([ptr[:-1].reshape(batch, n_cat), replication_ptr[:-1, None]], axis=1)
     stops = np.concatenate([ptr[1:].reshape(batch, n_cat), replication_ptr[1:, None]], axis=1)
     sizes = stops - starts
-    group = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
     with np.errstate(invalid="ignore", divide="ignore"):
-        sums = np.bincount(group, waits, minlength=ptr.size - 1).reshape(batch, n_cat)
-        overall = _kernels.segment_sums(waits, replication_ptr[:-1], replication_ptr[1:])
-        means = np.concatenate([sums, overall[:, None]], axis=1) / sizes
+        means = _kernels.segment_sums(waits, starts.ravel(), stops.ravel()).reshape(rows) / sizes
     q = 0.9
     virtual = (sizes - 1) * q  # numpy's "linear" (Hyndman & Fan's method 7)
     below = np.floor(virtual)
@@ -543,9 +657,7 @@ def _wait_mean_and_p90(
     last = np.maximum(sizes - 1, 0)
     low = np.where(virtual >= last, last, below).astype(np.int64)
     high = np.where(virtual >= last, last, below + 1).astype(np.int64)
-    a, b = _kernels.segment_ranks(
-        waits.copy(), starts.ravel(), stops.ravel(), low.ravel(), high.ravel()
-    )
+    a, b = _kernels.segment_ranks(waits, starts.ravel(), stops.ravel(), low.ravel(), high.ravel())
     a, b = a.reshape(rows), b.reshape(rows)
     step = b - a
     p90 = np.where(fraction >= 0.5, b - step * (1 - fraction), a + step * fraction)
@@ -562,7 +674,8 @@ class Results:
         One row per issued ticket: replication, ticket, category, day, issued, called, start,
         end, window, staff, outcome; ``None`` with ``keep_tickets=False``.
     intervals : pandas.DataFrame
-        Per replication, day, reporting interval and category.
+        Per replication, day, reporting interval and category. Built when first read (a
+        long horizon's has many rows: a run that never reads it does not pay for them).
     windows : pandas.DataFrame
         Per replication and window: open and busy minutes, minutes lost recalling absent
         holders, utilisation (busy over open), tickets served.
@@ -594,7 +707,6 @@ class Results:
     replications: int
     engine: str
     tickets: pd.DataFrame | None
-    intervals: pd.DataFrame
     windows: pd.DataFrame
     staff: pd.DataFrame
     reserve: pd.DataFrame
@@ -603,6 +715,15 @@ class Results:
     warnings: list[str] = field(default_factory=list)
     rules: object | None = None
     start_date: str | None = None
+    # what the interval table is built from: the hall and each batch's interval arrays
+    _interval_arrays: tuple[CompiledHall, list[dict]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def intervals(self) -> pd.DataFrame:
+        hall, parts = self._interval_arrays
+        table = _interval_table(hall, parts, pd.CategoricalDtype(hall.category_ids))
+        self._interval_arrays = None  # the table holds them now
+        return table
 
     def __repr__(self) -> str:
         tickets = "not kept" if self.tickets is None else f"{len(self.tickets)} rows"
@@ -637,13 +758,16 @@ class Results:
             replications=data["replications"],
             engine=engine,
             tickets=tickets,
-            intervals=_interval_table(hall, parts, categories),
             windows=_window_table(hall, data),
             staff=_time_table(data, "staff", "staff", hall.staff_names),
             reserve=_reserve_table(hall, data),
             back_office=_back_office_table(hall, data),
             replication_stats=_stats_table(hall, data),
             warnings=warnings_ + _observed_warnings(data),
+            _interval_arrays=(
+                hall,
+                [{key: p[key] for key in ("replications", *INTERVAL_ARRAYS)} for p in parts],
+            ),
         )
 
     def summary(
@@ -864,8 +988,8 @@ def operations_lines(results: Results) -> list[str]:
     return lines
 
 
-# Arrays of replication_tables per (replication, day, slot, category): the interval table
-# takes the slots it shows straight from each batch
+# Arrays of replication_tables per (replication, day, slot, category; ``open_area`` per window
+# group): the interval table takes the slots it shows straight from each batch
 INTERVAL_ARRAYS = (
     "arrivals",
     "served",
@@ -951,13 +1075,16 @@ def _interval_table(hall: CompiledHall, parts: list[dict], categories) -> pd.Dat
     open_days = hall.open_days
     days = slice(None) if len(open_days) == hall.n_days else np.asarray(open_days)
     replications = sum(p["replications"] for p in parts)
-    n_days, n_cat = len(open_days), parts[0]["served"].shape[3]
+    n_days, n_cat = len(open_days), hall.n_categories
 
     def stack(key):  # (replications, open days, slots shown, categories), each batch's
-        values = np.zeros((replications, n_days, n_used, n_cat), dtype=parts[0][key].dtype)
+        dtype = np.int64 if parts[0][key].dtype.kind == "i" else np.float64
+        values = np.zeros((replications, n_days, n_used, n_cat), dtype=dtype)
         first = 0
         for part in parts:  # zero after a batch's last slot shown
             block = part[key][:, days]
+            if key == "open_area":  # per window group: summed over the groups serving each
+                block = _sum_over_members(block, hall.serves.T)
             values[first : first + block.shape[0], :, : block.shape[2]] = block
             first += block.shape[0]
         return values

@@ -35,7 +35,13 @@ from tqdm.auto import tqdm
 
 from .compile import CompiledHall, compile_scenario
 from .engines import fast, reference, warmup
-from .engines.inputs import TicketInputs, draw_seeded, replication_generators
+from .engines.inputs import (
+    TicketInputs,
+    day_spans,
+    draw_seeded,
+    draw_spans,
+    replication_generators,
+)
 from .engines.output import EngineOutput
 from .precision import next_total, parse_precision, shortfalls, warning_text
 from .results import (
@@ -43,7 +49,9 @@ from .results import (
     PrecisionWarning,
     Results,
     check_confidence,
-    replication_tables,
+    day_sums,
+    finished_tables,
+    joined_spans,
     stats_of,
     summary_of,
 )
@@ -553,21 +561,55 @@ def _batch_size(
 def _run_batch(hall: CompiledHall, job: tuple, replay: LogReplay | None) -> dict:
     """Draw, simulate and reduce one batch of replications (``job``: the seed, the first
     replication and the one after the last, and the options); each replication draws from
-    its own generator."""
+    its own generators. A long horizon (more than one span of days, :func:`day_spans`) runs
+    span by span, each span's tickets dropped once reduced, unless a back office carries
+    cases from one day to the next."""
     seed, first, stop, keep_tickets, engine, rules, stats_only = job
-    if replay is None:
-        inputs = draw_seeded(hall, seed, first, stop)
-    else:
+    spans = [(0, hall.n_days)] if replay is not None else day_spans(hall)
+    if replay is not None:
         generators = replication_generators(seed, first, stop)
         inputs = TicketInputs.concatenate([replay.inputs(rng) for rng in generators])
+        sums = _day_sums(hall, inputs, engine, rules, keep_tickets)
+    elif len(spans) == 1 or hall.defers:
+        inputs = draw_spans(hall, seed, first, stop)
+        sums = _day_sums(hall, inputs, engine, rules, keep_tickets)
+    else:
+        sums = joined_spans(
+            hall,
+            (
+                (
+                    a,
+                    _day_sums(
+                        part,
+                        draw_seeded(part, seed, first, stop, span=k),
+                        engine,
+                        rules,
+                        keep_tickets,
+                    ),
+                )
+                for k, (a, b) in enumerate(spans)
+                for part in [hall.days(a, b)]
+            ),
+        )
+    tables = finished_tables(hall, sums)
+    return {key: tables[key] for key in SUMMARY_ARRAYS} if stats_only else tables
+
+
+def _day_sums(
+    hall: CompiledHall,
+    inputs: TicketInputs,
+    engine: str,
+    rules: reference.Rules | None,
+    keep_tickets: bool,
+) -> dict:
+    """Simulate a batch of replications on ``inputs`` and sum it over its days."""
     if engine == "simpy":
         output = EngineOutput.concatenate(
             [reference.run(hall, part, rules=rules, check=False) for part in inputs.split()]
         )
     else:
         output = fast.run(hall, inputs, check=False)
-    tables = replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
-    return {key: tables[key] for key in SUMMARY_ARRAYS} if stats_only else tables
+    return day_sums(hall, inputs, output, keep_tickets=keep_tickets)
 
 
 def _progress(

@@ -3,7 +3,9 @@
 :func:`run_size` estimates, from the compiled hall alone, the tickets a run draws and the memory
 it needs: the tickets of a replication (walk-ins at the upper end of their Poisson count, and
 the booked ones), the arrays the engine and the result tables keep per ticket, and the
-per-interval tables (days x reporting slots x ticket classes, per replication). The bytes per
+per-interval tables (days x reporting slots x ticket classes, per replication). A long
+horizon whose tickets are not kept runs span by span (:func:`hallsim.engines.inputs.day_spans`):
+only the largest span's tickets are worked on at once. The bytes per
 item are measured on this implementation (``benchmarks/bench_size.py`` checks them against
 the peak memory of real runs); the estimate errs on the large side.
 
@@ -46,13 +48,15 @@ POOL_TICKET_WORK = 66
 # bytes a ticket in all with 200,000 tickets
 SIMPY_TICKET_WORK = 100
 # Bytes per ticket kept for the ticket table: the replication's arrays, then the table
-# (measured: about 80 with several replications)
+# (measured: about 80 with several replications); without it, the served tickets' waits (the
+# quantiles of the statistics need them)
 TICKET_KEPT = 90
+WAIT_KEPT = 8
 # Bytes per (day, slot, ticket class) cell: the kernel's accumulators while a replication
-# runs; what a replication keeps; and the interval table built from all of them (measured: 110
-# in all with one or several replications)
+# runs; what a replication keeps (three counts in at most 4 bytes, three sums of 8 and open
+# windows per group); and the interval table built from all of them when it is read
 CELL_WORK = 24
-CELL_KEPT = 56
+CELL_KEPT = 44
 CELL_TABLE = 80
 # Bytes per (day, slot, window group) cell while a replication runs (open windows)
 GROUP_CELL_WORK = 8
@@ -91,27 +95,38 @@ def run_size(
     """Estimate the tickets and peak memory of simulating ``hall`` (see the module doc);
     ``daily`` gives each day's tickets where they are known (a replayed log). Replications
     run ``batch`` at a time in each worker process."""
+    upper = _poisson_upper if daily is None else float  # drawn counts: their far upper end
     if daily is None:
         walk_in, booked = _daily_tickets(hall)
         daily = walk_in + booked
-        mean = float(daily.sum())
-        tickets = mean + 6.0 * math.sqrt(mean) + 10.0  # the Poisson count's far upper end
-    else:
-        tickets = float(np.sum(daily))
+    tickets = upper(float(np.sum(daily)))
     per_day = float(np.max(daily)) if len(daily) else 0.0
     cells = hall.n_days * hall.n_slots * hall.n_categories
-    group_cells = hall.n_days * hall.n_slots * hall.n_groups
+    # a long horizon without its tickets kept runs span by span (hallsim.engines.inputs)
+    work_days = np.ones(hall.n_days, dtype=bool)
+    if not keep_tickets and upper is _poisson_upper and not hall.defers:
+        from .engines.inputs import day_spans
+
+        first, stop = max(day_spans(hall), key=lambda span: daily[span[0] : span[1]].sum())
+        work_days = slice(first, stop)
+    work_tickets = upper(float(np.sum(daily[work_days])))
+    work_cells = len(daily[work_days]) * hall.n_slots
     working = (
-        tickets * (TICKET_WORK + POOL_TICKET_WORK * hall.n_pools)
-        + (tickets * SIMPY_TICKET_WORK if engine == "simpy" else 0.0)
-        + cells * (CELL_WORK + CELL_KEPT)
-        + group_cells * GROUP_CELL_WORK
+        work_tickets * (TICKET_WORK + POOL_TICKET_WORK * hall.n_pools)
+        + (work_tickets * SIMPY_TICKET_WORK if engine == "simpy" else 0.0)
+        + work_cells * (hall.n_categories * CELL_WORK + hall.n_groups * GROUP_CELL_WORK)
+        + cells * CELL_KEPT
     )
-    kept = cells * (CELL_KEPT + CELL_TABLE) + (tickets * TICKET_KEPT if keep_tickets else 0.0)
+    kept = cells * (CELL_KEPT + CELL_TABLE) + tickets * (TICKET_KEPT if keep_tickets else WAIT_KEPT)
     batch = max(1, min(batch, replications))
     processes = min(workers, math.ceil(replications / batch))
     total = processes * batch * working + (processes - 1) * WORKER + replications * kept
     return RunSize(per_day, tickets, cells, total)
+
+
+def _poisson_upper(mean: float) -> float:
+    """The far upper end of a Poisson count of this mean."""
+    return mean + 6.0 * math.sqrt(mean) + 10.0
 
 
 def expected_tickets(hall: CompiledHall) -> float:

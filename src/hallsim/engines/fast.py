@@ -66,6 +66,9 @@ def run(
             )
             out.put(tickets, part)
 
+    if not runs:  # every day closed
+        runs.append(_Run.empty())
+
     def joined(key: str) -> np.ndarray:
         return np.concatenate([getattr(run, key) for run in runs])
 
@@ -182,6 +185,13 @@ class _Run(NamedTuple):
     act_open: np.ndarray
     act_post: np.ndarray
     act_reason: np.ndarray
+
+    @classmethod
+    def empty(cls) -> _Run:
+        """What a run of no day writes."""
+        counts, times = np.empty(0, dtype=np.int64), np.empty(0)
+        return cls(counts, counts, counts, times, times, counts, times, times, counts,
+                   np.empty(0, dtype=np.int8))  # fmt: skip
 
 
 def _run_days(

@@ -28,6 +28,7 @@ one batch (replications laid end to end) that an engine runs in one call.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,20 +39,28 @@ import numpy as np
 from .. import _kernels, _streams
 from ..compile import CompiledHall
 from ..distributions import Distribution, Sampler
+from ..size import expected_tickets
 
 __all__ = [
     "TicketInputs",
     "check_inputs",
     "deferred_draws",
     "draw_inputs",
+    "day_spans",
     "draw_seeded",
+    "draw_spans",
     "replication_generators",
+    "replication_order",
 ]
 
 # A batch of this many replications or more is drawn by numba (hallsim._streams): the first
 # such run compiles its kernels (about 10 s, then cached), which draw 1000 replications of a
 # Panjin day in 27 ms where numpy's calls take 91 ms; fewer are not worth the compilation
 STREAM_BATCH = 64
+# A replication of many days draws them in spans of consecutive days, each from a generator of
+# its own, expecting about this many tickets (:func:`day_spans`): without its tickets kept, a
+# long horizon then runs and is reduced span by span, in memory that does not grow with it
+SPAN_TICKETS = 200_000
 # per-ticket fields of TicketInputs, in the order of its fields (empty when not drawn)
 TICKET_FIELDS = (
     "issued",
@@ -164,6 +173,36 @@ class TicketInputs:
         replications = sum(p.replications for p in parts)
         return cls(day_ptr=day_ptr, replications=replications, **fields)
 
+    @classmethod
+    def join_days(cls, parts: Sequence[TicketInputs], first_days: Sequence[int]) -> TicketInputs:
+        """One batch of the days of ``parts``: batches of the same replications over
+        consecutive spans of days, part ``k``'s first day being day ``first_days[k]`` (its
+        times move by as many days)."""
+        if len(parts) == 1:
+            return parts[0]
+        order = replication_order(np.stack([np.diff(p.ticket_ptr) for p in parts]))
+        fields = {}
+        for name in TICKET_FIELDS:
+            arrays = [getattr(p, name) for p in parts]
+            if name == "issued":
+                arrays = [a + 1440.0 * d for a, d in zip(arrays, first_days, strict=True)]
+            joined = np.concatenate(arrays)
+            fields[name] = joined[order] if joined.size else joined  # empty: not drawn
+        replications = parts[0].replications
+        per_day = np.hstack([np.diff(p.day_ptr).reshape(replications, -1) for p in parts])
+        day_ptr = np.concatenate([[0], np.cumsum(per_day)]).astype(np.int64)
+        return cls(day_ptr=day_ptr, replications=replications, **fields)
+
+
+def replication_order(counts: np.ndarray) -> np.ndarray:
+    """Entries of a batch of replications laid out span after span, each span replication
+    after replication (``counts[k, r]`` entries of replication ``r`` in span ``k``), in the
+    order replication after replication, each replication span after span: the positions
+    to take."""
+    starts = (np.cumsum(counts) - counts.ravel()).reshape(counts.shape)
+    sizes, starts = counts.T.ravel(), starts.T.ravel()  # blocks in the order wanted
+    return np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
+
 
 def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     """Draw the inputs of one replication of ``hall`` from ``rng`` (order in module doc),
@@ -172,10 +211,17 @@ def draw_inputs(hall: CompiledHall, rng: np.random.Generator) -> TicketInputs:
     return plan.assemble([plan.draw(rng)])
 
 
-def draw_seeded(hall: CompiledHall, seed: int, first: int, stop: int) -> TicketInputs:
+def draw_seeded(
+    hall: CompiledHall, seed: int, first: int, stop: int, *, span: int = 0
+) -> TicketInputs:
     """Replications ``first`` to ``stop - 1`` of :func:`hallsim.simulate` with ``seed``, as
     one batch: replication ``r`` draws from ``default_rng(SeedSequence(seed).spawn(n)[r])``
     (any ``n`` above ``r``) what :func:`draw_inputs` draws from it.
+
+    That is the whole horizon of a hall of one span of days (:func:`day_spans`). A longer
+    horizon is drawn span by span: ``span=k`` draws span ``k`` (``hall`` is then that span's
+    days, ``CompiledHall.days``), replication ``r`` from ``SeedSequence(seed, spawn_key=(r,
+    k))`` for ``k > 0``; :func:`draw_spans` joins them.
 
     A batch of :data:`STREAM_BATCH` replications or more, of distributions that
     :mod:`hallsim._streams` draws (all but ``empirical``), is drawn there: numba seeds the
@@ -186,18 +232,56 @@ def draw_seeded(hall: CompiledHall, seed: int, first: int, stop: int) -> TicketI
     """
     plan = _DrawPlan.planned(hall)
     if plan.forms is None or stop - first < STREAM_BATCH:
-        return plan.assemble([plan.draw(rng) for rng in replication_generators(seed, first, stop)])
+        generators = replication_generators(seed, first, stop, span=span)
+        return plan.assemble([plan.draw(rng) for rng in generators])
     entropy = np.array(_words32(seed), dtype=np.uint64)
-    return plan.draw_streams(_streams.seeded(entropy, np.arange(first, stop, dtype=np.uint64)))
+    return plan.draw_streams(_streams.seeded(entropy, _spawn_keys(first, stop, span)))
 
 
-def replication_generators(seed: int, first: int, stop: int) -> list[np.random.Generator]:
-    """The generators of replications ``first`` to ``stop - 1`` with ``seed``: those of
-    ``SeedSequence(seed).spawn(n)``."""
+def draw_spans(hall: CompiledHall, seed: int, first: int, stop: int) -> TicketInputs:
+    """Every day of replications ``first`` to ``stop - 1`` of ``hall`` with ``seed``, drawn span
+    by span (:func:`draw_seeded`) and joined into one batch."""
+    spans = day_spans(hall)
+    if len(spans) == 1:
+        return draw_seeded(hall, seed, first, stop)
+    return TicketInputs.join_days(
+        [draw_seeded(hall.days(a, b), seed, first, stop, span=k) for k, (a, b) in enumerate(spans)],
+        [a for a, _ in spans],
+    )
+
+
+def day_spans(hall: CompiledHall) -> list[tuple[int, int]]:
+    """The spans of days a replication of ``hall`` draws (and, keeping no tickets, runs and
+    reduces) one at a time, as (first day, day after the last): all its days when it expects
+    at most :data:`SPAN_TICKETS` tickets, else spans of equal length (the last one shorter)
+    that expect about that many each. A span's days are those of the calendar (weekdays,
+    hours, holidays)."""
+    total = expected_tickets(hall)
+    if total <= SPAN_TICKETS:
+        return [(0, hall.n_days)]
+    days = max(1, math.floor(SPAN_TICKETS * hall.n_days / total))
+    return [(a, min(a + days, hall.n_days)) for a in range(0, hall.n_days, days)]
+
+
+def replication_generators(
+    seed: int, first: int, stop: int, *, span: int = 0
+) -> list[np.random.Generator]:
+    """The generators of replications ``first`` to ``stop - 1`` with ``seed`` (those of
+    ``SeedSequence(seed).spawn(n)``), or of their span ``span > 0`` of days (see
+    :func:`draw_seeded`)."""
     return [
-        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(r,)))
-        for r in range(first, stop)
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(key)))
+        for key in _spawn_keys(first, stop, span).tolist()
     ]
+
+
+def _spawn_keys(first: int, stop: int, span: int) -> np.ndarray:
+    """The spawn keys of replications ``first`` to ``stop - 1`` (their span ``span > 0``),
+    one row each."""
+    replications = np.arange(first, stop, dtype=np.uint64)[:, None]
+    if span == 0:
+        return replications
+    return np.hstack([replications, np.full_like(replications, span)])
 
 
 def _words32(value: int) -> list[int]:
