@@ -4,7 +4,8 @@ Configurations (a) dedicated windows and (b) 30 comprehensive windows, each run 
 days as give about 2 million tickets, at three levels:
 
 1. kernel only: ``fast.run(hall, inputs, check=False)`` on pre-drawn inputs;
-2. one replication without tables: ``draw_inputs`` + ``fast.run``;
+2. one replication without tables: ``draw_spans`` (its inputs, drawn span by span as
+   ``simulate`` draws them) + ``fast.run``;
 3. ``hallsim.simulate(sc, replications=1, seed=1, progress=False)`` with its tables
    (3b: the same with ``keep_tickets=False``).
 
@@ -35,7 +36,7 @@ from numba import njit
 import hallsim
 from hallsim.compile import CompiledHall, compile_scenario
 from hallsim.engines import fast
-from hallsim.engines.inputs import TicketInputs, draw_inputs
+from hallsim.engines.inputs import TicketInputs, draw_spans
 from hallsim.results import Results, replication_tables
 from hallsim.runner import capacity_warnings
 
@@ -112,9 +113,9 @@ def days_for(scenario: hallsim.Scenario, tickets: int) -> int:
     return max(1, round(tickets / per_day))
 
 
-def replication_seed(seed: int) -> np.random.SeedSequence:
-    """The seed sequence ``simulate(..., replications=1, seed=seed)`` gives replication 0."""
-    return np.random.SeedSequence(seed).spawn(1)[0]
+def replication_inputs(hall: CompiledHall) -> TicketInputs:
+    """The inputs ``simulate(..., replications=1, seed=SEED)`` draws (span by span)."""
+    return draw_spans(hall, SEED, 0, 1)
 
 
 def best_of(fn: Callable[[], object], repeat: int) -> float:
@@ -135,7 +136,7 @@ def kernel_only(hall: CompiledHall, inputs: TicketInputs) -> None:
 
 def end_to_end(hall: CompiledHall) -> None:
     """Level (2): draw the inputs, run the kernel."""
-    inputs = draw_inputs(hall, np.random.default_rng(replication_seed(SEED)))
+    inputs = replication_inputs(hall)
     fast.run(hall, inputs, check=False)
 
 
@@ -154,7 +155,7 @@ def baseline(hall: CompiledHall, inputs: TicketInputs) -> None:
 def stages(scenario: hallsim.Scenario, repeat: int) -> dict[str, float]:
     """Best time of each stage of ``simulate`` (one replication), in seconds."""
     hall = compile_scenario(scenario)
-    inputs = draw_inputs(hall, np.random.default_rng(replication_seed(SEED)))
+    inputs = replication_inputs(hall)
     output = fast.run(hall, inputs, check=False)
     parts = {
         keep: replication_tables(hall, inputs, output, keep_tickets=keep) for keep in (True, False)
@@ -172,9 +173,7 @@ def stages(scenario: hallsim.Scenario, repeat: int) -> dict[str, float]:
 
     return {
         "compile_scenario": best_of(lambda: compile_scenario(scenario), repeat),
-        "draw_inputs": best_of(
-            lambda: draw_inputs(hall, np.random.default_rng(replication_seed(SEED))), repeat
-        ),
+        "draw_spans": best_of(lambda: replication_inputs(hall), repeat),
         "fast.run": best_of(lambda: fast.run(hall, inputs, check=False), repeat),
         "replication_tables(keep_tickets=True)": best_of(
             lambda: replication_tables(hall, inputs, output, keep_tickets=True), repeat
@@ -194,7 +193,7 @@ def measure(name: str, path: Path, days: int | None, repeat: int) -> tuple[int, 
 
     small = with_days(loaded, WARM_UP_DAYS)  # JIT warm-up (numba cache or compile)
     small_hall = compile_scenario(small)
-    small_inputs = draw_inputs(small_hall, np.random.default_rng(replication_seed(SEED)))
+    small_inputs = replication_inputs(small_hall)
     baseline(small_hall, small_inputs)
     kernel_only(small_hall, small_inputs)
     end_to_end(small_hall)
@@ -203,11 +202,11 @@ def measure(name: str, path: Path, days: int | None, repeat: int) -> tuple[int, 
 
     scenario = with_days(loaded, days)
     hall = compile_scenario(scenario)
-    inputs = draw_inputs(hall, np.random.default_rng(replication_seed(SEED)))
+    inputs = replication_inputs(hall)
     n = inputs.n_tickets
     check = simulate(scenario, keep_tickets=False).replication_stats
     if int(check["tickets"].iloc[-1]) != n:  # levels (1)-(3) must simulate the same tickets
-        raise RuntimeError(f"{name}: simulate() drew other tickets than draw_inputs()")
+        raise RuntimeError(f"{name}: simulate() drew other tickets than draw_spans()")
     seconds = {
         "baseline": best_of(lambda: baseline(hall, inputs), repeat),
         "(1)": best_of(lambda: kernel_only(hall, inputs), repeat),
@@ -221,7 +220,7 @@ def measure(name: str, path: Path, days: int | None, repeat: int) -> tuple[int, 
 LEVELS = {
     "baseline": "minimal FCFS kernel (same tickets, c = windows)",
     "(1)": "kernel only: fast.run on pre-drawn inputs",
-    "(2)": "draw_inputs + fast.run, no tables",
+    "(2)": "draw_spans + fast.run, no tables",
     "(3)": "simulate(), tables, keep_tickets=True",
     "(3b)": "simulate(), tables, keep_tickets=False",
 }
@@ -315,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         "\nwhere the time goes (best of each stage, seconds; simulate() = compile_scenario + "
-        "draw_inputs + fast.run + replication_tables + Results.from_replications)"
+        "draw_spans + fast.run + replication_tables + Results.from_replications)"
     )
     names = list(results)
     print(f"{'stage':<42}" + "".join(f"{name:>20}" for name in names))

@@ -13,8 +13,13 @@
    replication, in a fresh process, with ``keep_tickets=True`` and ``False``: its peak resident
    memory (``ru_maxrss``) must stay under 500 MB.
 
-Usage: ``python benchmarks/bench_startup_memory.py [--days N] [--no-first-run]``. Always
-exits 0.
+4. A long horizon (issue 11): ``hallsim run`` of ``scenarios/panjin.toml`` with ``days =
+   100000`` (about 11.4 M tickets), ``--no-tickets --replications 1``, in a fresh process: its
+   peak resident memory must stay within 1 GB (the days run span by span; what is kept grows
+   only by the per-day aggregates). ``--no-long-horizon`` skips it.
+
+Usage: ``python benchmarks/bench_startup_memory.py [--days N] [--no-first-run]
+[--no-long-horizon]``. Always exits 0.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ WARM_RUN_TARGET = 2.0  # seconds, the same cache warm
 HALL8 = ROOT / "scenarios" / "hall8-comprehensive.toml"
 STARTUP_TARGET = 3.0  # seconds, second run
 MEMORY_TARGET = 500.0  # MB (10^6 bytes)
+LONG_DAYS = 100_000
+LONG_MEMORY_TARGET = 1000.0  # MB, the long horizon without tickets
 TICKETS = 2_000_000
 TIMEOUT = 300  # seconds per child process
 
@@ -154,6 +161,26 @@ def first_run() -> list[str]:
     return lines
 
 
+def long_horizon() -> str:
+    """Run ``hallsim run`` on Panjin with :data:`LONG_DAYS` days and ``--no-tickets``; print
+    its figures and return the verdict line."""
+    text = PANJIN.read_text(encoding="utf-8").replace("days = 5\n", f"days = {LONG_DAYS}\n", 1)
+    with tempfile.TemporaryDirectory(prefix="hallsim-long-") as folder:
+        path = Path(folder) / "panjin-long.toml"
+        path.write_text(text, encoding="utf-8")
+        command = [*hallsim_command(), "run", str(path), "--no-tickets", "--replications", "1"]
+        print(f"$ TQDM_DISABLE=1 {' '.join(command[:2])} <panjin.toml, days = {LONG_DAYS}> "
+              f"{' '.join(command[3:])}")  # fmt: skip
+        wall, rss, stdout = run_child([*command, "--seed", "1"])
+    tickets = next(line for line in stdout.splitlines() if line.startswith("overall")).split()[1]
+    print(f"  {float(tickets):,.0f} tickets in {wall:.1f} s (with imports), peak {rss:.0f} MB")
+    ok = rss <= LONG_MEMORY_TARGET
+    return (
+        f"{verdict(ok)} peak memory, {LONG_DAYS:,} days without tickets {rss:.0f} MB "
+        f"{'<=' if ok else '>'} {LONG_MEMORY_TARGET:.0f} MB"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure and print; return the exit status (always 0)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -168,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-first-run",
         action="store_true",
         help="skip the first run on an empty numba cache (it takes up to a minute)",
+    )
+    parser.add_argument(
+        "--no-long-horizon",
+        action="store_true",
+        help=f"skip the run of {LONG_DAYS:,} days without tickets (about 10 s)",
     )
     args = parser.parse_args(argv)
     days = args.days or days_for(TICKETS)
@@ -224,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"  (fixed cost: 'import hallsim' alone peaks at {import_rss:.0f} MB)")
     print("\n".join(lines))
+    if not args.no_long_horizon:
+        print()
+        print(long_horizon())
     return 0
 
 

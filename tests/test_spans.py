@@ -7,9 +7,10 @@ the per-day aggregates. The tests shrink ``SPAN_TICKETS`` so that a few days mak
 spans, and check that:
 
 - a span's days are those of the calendar, drawn from the generator its spawn key names;
-- the span-by-span run gives the tables of the same inputs run in one piece (equal up to the
-  rounding of times reckoned from a span's first day), for either engine;
-- every table of a span-by-span run agrees with the slow references of ``tests/naive.py``;
+- a run that keeps its tickets runs those inputs in one piece;
+- the span-by-span run (no tickets kept) gives the tables of the same inputs run in one piece
+  (equal up to the rounding of times reckoned from a span's first day), for either engine,
+  and every table of the one piece agrees with the slow references of ``tests/naive.py``;
 - the engine never holds more than one span's tickets when none are kept.
 """
 
@@ -106,59 +107,46 @@ def test_spans_cover_the_days_and_draw_from_their_own_generators(short_spans):
     np.testing.assert_array_equal(drawn.issued[lo : lo + first.n_tickets], first.issued)
 
 
-def in_one_piece(scenario: hs.Scenario, seed: int, replications: int, engine: str) -> Results:
+def in_one_piece(scenario: hs.Scenario, seed: int, replications: int) -> Results:
     """The run's inputs (drawn span by span) simulated and reduced as one batch."""
     hall = compile_scenario(scenario)
     drawn = inputs.draw_spans(hall, seed, 0, replications)
-    if engine == "simpy":
-        from hallsim.engines import reference
-        from hallsim.engines.output import EngineOutput
-
-        output = EngineOutput.concatenate(
-            [reference.run(hall, part, check=False) for part in drawn.split()]
-        )
-    else:
-        output = fast.run(hall, drawn)
-    parts = [replication_tables(hall, drawn, output, keep_tickets=True)]
+    parts = [replication_tables(hall, drawn, fast.run(hall, drawn), keep_tickets=True)]
     return Results.from_replications(
-        hall, parts, scenario=scenario, seed=seed, engine=engine, warnings_=[]
+        hall, parts, scenario=scenario, seed=seed, engine="fast", warnings_=[]
     )
+
+
+def test_a_run_that_keeps_its_tickets_runs_its_spans_in_one_piece(short_spans):
+    kept = hs.simulate(calendar_hall(), replications=3, seed=8, progress=False)
+    whole = in_one_piece(calendar_hall(), 8, 3)
+    for name in ("tickets", "reserve", "intervals", "windows", "staff", "replication_stats"):
+        pd.testing.assert_frame_equal(getattr(kept, name), getattr(whole, name), check_exact=True)
 
 
 @pytest.mark.parametrize("engine", ["fast", "simpy"])
 def test_a_run_span_by_span_gives_the_tables_of_one_piece(short_spans, engine):
-    scenario = calendar_hall()
+    """Without its tickets, the run goes span by span; with them, in one piece, and every
+    table of that one is checked against its tickets (tests/naive.py)."""
     replications = 2 if engine == "simpy" else 3
-    spanned = hs.simulate(
-        scenario, replications=replications, seed=8, engine=engine, progress=False
-    )
-    whole = in_one_piece(scenario, 8, replications, engine)
+    options = dict(replications=replications, seed=4, engine=engine, progress=False)
+    whole = hs.simulate(calendar_hall(), **options)
+    spanned = hs.simulate(calendar_hall(), keep_tickets=False, **options)
+    assert spanned.tickets is None
     assert len(whole.reserve) and (whole.tickets["outcome"] == "no_show").any()
+    if engine == "fast":
+        check_every_table(whole)
     # a span's times are reckoned from its first day, then moved: the same up to rounding
-    for name in ("tickets", "reserve", "intervals", "windows", "staff", "replication_stats"):
+    for name in ("reserve", "intervals", "windows", "staff", "replication_stats"):
         pd.testing.assert_frame_equal(
             getattr(spanned, name), getattr(whole, name), rtol=1e-12, obj=name
         )
-    lean = hs.simulate(
-        scenario,
-        replications=replications,
-        seed=8,
-        engine=engine,
-        progress=False,
-        keep_tickets=False,
-    )
-    assert lean.tickets is None
-    pd.testing.assert_frame_equal(lean.replication_stats, spanned.replication_stats)
-    pd.testing.assert_frame_equal(lean.intervals, spanned.intervals)
-
-
-def test_every_table_of_a_run_span_by_span_against_the_tickets(short_spans):
-    check_every_table(hs.simulate(calendar_hall(), replications=3, seed=4, progress=False))
 
 
 def test_the_engine_holds_one_span_of_tickets_at_a_time(short_spans, monkeypatch):
-    """Each engine call gets the days of one span (of the batch's replications); with a
-    back office, whose cases cross from one day to the next, one call gets every day."""
+    """Without tickets kept, each engine call gets the days of one span (of the batch's
+    replications); with them, or with a back office (whose cases cross from one day to the
+    next), one call gets every day."""
     calls = []
     run = fast.run
 
@@ -171,6 +159,9 @@ def test_the_engine_holds_one_span_of_tickets_at_a_time(short_spans, monkeypatch
     spans = inputs.day_spans(compile_scenario(scenario))
     hs.simulate(scenario, replications=2, seed=1, progress=False, keep_tickets=False)
     assert calls == [b - a for a, b in spans]
+    calls.clear()
+    hs.simulate(scenario, replications=2, seed=1, progress=False)
+    assert calls == [20]
     calls.clear()
     data = scenario.model_dump(by_alias=True, exclude_none=True)
     data["categories"][0]["deferred"] = {"share": 0.5, "back_office": "O", "pickup": False}

@@ -232,8 +232,7 @@ def _count_type(counts: np.ndarray) -> type:
 _RAW_SUMS = ("post_open", "post_busy", "post_lost", "post_served", "totals", "waits", "waits_ptr")
 # Day sums that add up over the spans of days of a horizon, per replication
 _ADDITIVE_SUMS = ("n_tickets", "reserve_counts", *_RAW_SUMS[:5])
-# Times of the ticket table and of the reserve activations: minutes since day 0's midnight
-_TICKET_TIMES = ("issued", "called", "start", "end")
+# Times of the reserve activations: minutes since day 0's midnight
 _RESERVE_TIMES = ("requested", "opened", "closed")
 
 
@@ -257,10 +256,9 @@ def joined_spans(hall: CompiledHall, spans: Iterable[tuple[int, dict]]) -> dict:
     days (``spans``: the first day of each, in order, and the sums of those days as days of
     their own, all of the same replications). Each span's sums are added as they come and
     dropped: what is kept grows with the days only by the interval arrays and the served
-    waits (and the tickets, if kept)."""
+    waits. (A batch that keeps its tickets runs in one piece.)"""
     joined: dict = {}
-    waits, reserves, tickets = [], [], []
-    reserve_counts, ticket_counts = [], []
+    waits, reserves, reserve_counts = [], [], []
     for first_day, part in spans:
         if not joined:
             joined = {key: part[key].copy() for key in _ADDITIVE_SUMS}
@@ -282,32 +280,23 @@ def joined_spans(hall: CompiledHall, spans: Iterable[tuple[int, dict]]) -> dict:
                 joined[key][:, :, : kept.shape[2]] = kept
             joined[key][:, days, :shown] = part[key]
         waits.append((part["waits"], part["waits_ptr"]))
-        shift = 1440.0 * first_day
-        reserves.append(_shifted(part["reserve"], _RESERVE_TIMES, shift))
+        shift = 1440.0 * first_day  # a span's times are reckoned from its first day
+        reserve = part["reserve"]
+        reserves.append(
+            {
+                key: reserve[key] + shift if key in _RESERVE_TIMES else reserve[key]
+                for key in reserve
+            }
+        )
         reserve_counts.append(part["reserve_counts"])
-        if "tickets" in part:
-            ticket = _shifted(part["tickets"], _TICKET_TIMES, shift)
-            ticket["day"] = ticket["day"] + np.int32(first_day)
-            tickets.append(ticket)
-            ticket_counts.append(part["n_tickets"])
         del part
     joined["waits"], joined["waits_ptr"] = _joined_waits(waits)
-    joined["reserve"] = _by_replication(reserves, reserve_counts)
-    if tickets:
-        joined["tickets"] = _by_replication(tickets, ticket_counts)
+    # the activations of a batch, replication after replication, each span after span
+    order = replication_order(np.stack(reserve_counts))
+    joined["reserve"] = {
+        key: np.concatenate([reserve[key] for reserve in reserves])[order] for key in reserves[0]
+    }
     return joined
-
-
-def _shifted(columns: dict, times: tuple[str, ...], shift: float) -> dict:
-    """``columns`` with the ``times`` among them moved on by ``shift`` minutes."""
-    return {key: value + shift if key in times else value for key, value in columns.items()}
-
-
-def _by_replication(spans: list[dict], counts: list[np.ndarray]) -> dict:
-    """Columns of entries of a batch of replications, given span by span (``counts``: each
-    span's entries per replication), joined replication after replication."""
-    order = replication_order(np.stack(counts))
-    return {key: np.concatenate([span[key] for span in spans])[order] for key in spans[0]}
 
 
 def _joined_waits(spans: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

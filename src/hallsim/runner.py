@@ -2,9 +2,12 @@
 
 Replication ``r`` draws every random input from
 ``numpy.random.default_rng(SeedSequence(seed).spawn(replications)[r])``, so its tickets do not
-depend on how many workers ran it, nor in which order. With ``arrivals=`` (a ticket log) the
-log's tickets replace the drawn arrivals and the generator draws only what the log leaves
-open (:mod:`hallsim.replay`).
+depend on how many workers ran it, nor in which order. A replication of a long horizon draws
+its days in spans (:func:`hallsim.engines.inputs.day_spans`), span ``k > 0`` from
+``SeedSequence(seed, spawn_key=(r, k))``; without its tickets kept, it runs and is reduced
+span by span, in memory that grows with the days only by the per-day aggregates. With
+``arrivals=`` (a ticket log) the log's tickets replace the drawn arrivals and the generator
+draws only what the log leaves open (:mod:`hallsim.replay`).
 
 Replications run in *batches*: consecutive replications whose days the fast engine runs as
 the days of one run (each day starts empty), in one kernel call, reduced to the result
@@ -130,7 +133,9 @@ def simulate(
         next). Only with ``engine="simpy"``. With ``workers > 1`` or a ``client`` they are
         sent to the workers, so they must pickle.
     keep_tickets : bool, default True
-        Keep the ticket table. ``False`` keeps only aggregates, for very long runs.
+        Keep the ticket table. ``False`` keeps only aggregates, for very long runs: a
+        replication of more than one span of days (about 200,000 tickets each) then runs
+        span by span, each span's tickets dropped once reduced.
     progress : bool, default True
         Show a tqdm progress bar (``TQDM_DISABLE=1`` silences it everywhere). It advances as
         batches complete.
@@ -561,36 +566,27 @@ def _batch_size(
 def _run_batch(hall: CompiledHall, job: tuple, replay: LogReplay | None) -> dict:
     """Draw, simulate and reduce one batch of replications (``job``: the seed, the first
     replication and the one after the last, and the options); each replication draws from
-    its own generators. A long horizon (more than one span of days, :func:`day_spans`) runs
-    span by span, each span's tickets dropped once reduced, unless a back office carries
-    cases from one day to the next."""
+    its own generators. A long horizon (more than one span of days, :func:`day_spans`) whose
+    tickets are not kept runs span by span, each span's tickets dropped once reduced, unless
+    a back office carries cases from one day to the next."""
     seed, first, stop, keep_tickets, engine, rules, stats_only = job
     spans = [(0, hall.n_days)] if replay is not None else day_spans(hall)
     if replay is not None:
         generators = replication_generators(seed, first, stop)
         inputs = TicketInputs.concatenate([replay.inputs(rng) for rng in generators])
         sums = _day_sums(hall, inputs, engine, rules, keep_tickets)
-    elif len(spans) == 1 or hall.defers:
+    elif len(spans) == 1 or keep_tickets or hall.defers:
         inputs = draw_spans(hall, seed, first, stop)
         sums = _day_sums(hall, inputs, engine, rules, keep_tickets)
     else:
-        sums = joined_spans(
-            hall,
-            (
-                (
-                    a,
-                    _day_sums(
-                        part,
-                        draw_seeded(part, seed, first, stop, span=k),
-                        engine,
-                        rules,
-                        keep_tickets,
-                    ),
-                )
-                for k, (a, b) in enumerate(spans)
-                for part in [hall.days(a, b)]
-            ),
-        )
+
+        def span_sums(k: int, first_day: int, stop_day: int) -> dict:
+            days = hall.days(first_day, stop_day)
+            inputs = draw_seeded(days, seed, first, stop, span=k)
+            return _day_sums(days, inputs, engine, rules, keep_tickets=False)
+
+        spanned = ((a, span_sums(k, a, b)) for k, (a, b) in enumerate(spans))
+        sums = joined_spans(hall, spanned)
     tables = finished_tables(hall, sums)
     return {key: tables[key] for key in SUMMARY_ARRAYS} if stats_only else tables
 
