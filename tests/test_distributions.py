@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 from scipy import stats
 
-from hallsim.distributions import Distribution
+from hallsim.distributions import Distribution, joint_sampler
 
 SPECS = [
     {"dist": "exponential", "mean_min": 4.0},
@@ -48,3 +48,32 @@ def test_samples_follow_the_law_not_only_its_moments():
         spec = next(s for s in SPECS if s["dist"] == name)
         x = TypeAdapter(Distribution).validate_python(spec).sample(np.random.default_rng(2), 20_000)
         assert stats.kstest(x, reference.cdf).pvalue > 0.001, name
+
+
+@pytest.mark.parametrize("spec", SPECS[:5], ids=lambda s: s["dist"])
+def test_one_call_draws_several_distributions_of_a_kind_as_calls_in_turn(spec):
+    """joint_sampler draws, value for value, what a sample call of each distribution in
+    turn draws (different parameters, and a distribution with no value to draw)."""
+    adapter = TypeAdapter(Distribution)
+    scaled = []
+    for factor in (1.0, 1.7, 0.4, 2.5):
+        changed = {
+            key: value * factor if key.endswith("_min") else value for key, value in spec.items()
+        }
+        scaled.append(adapter.validate_python(changed))
+    sizes = np.array([30, 0, 7, 12])
+    joint = joint_sampler(scaled)(np.random.default_rng(5), sizes)
+    rng = np.random.default_rng(5)
+    one_by_one = np.concatenate([d.sample(rng, int(n)) for d, n in zip(scaled, sizes, strict=True)])
+    np.testing.assert_array_equal(joint, one_by_one)
+    assert len({type(d) for d in scaled}) == 1 and len(set(scaled)) == 4
+
+
+def test_one_call_draws_one_kind_only():
+    adapter = TypeAdapter(Distribution)
+    mixed = [adapter.validate_python(spec) for spec in (SPECS[0], SPECS[2])]
+    with pytest.raises(ValueError, match="one kind"):
+        joint_sampler(mixed)
+    empirical = [adapter.validate_python(SPECS[5]), adapter.validate_python(SPECS[5])]
+    values = joint_sampler(empirical)(np.random.default_rng(2), np.array([3, 4]))
+    np.testing.assert_array_equal(values, empirical[0].sample(np.random.default_rng(2), 7))

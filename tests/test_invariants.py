@@ -9,6 +9,7 @@ from conftest import category, exponential, make_scenario
 from scipy import stats
 
 import hallsim as hs
+from hallsim import _kernels
 from hallsim.compile import compile_scenario
 from hallsim.engines.inputs import draw_inputs
 
@@ -200,6 +201,31 @@ def test_arrival_counts_follow_the_configured_rates(busy_hall):
     chi2 = ((counts.to_numpy()[keep] - expected[keep]) ** 2 / expected[keep]).sum()
     p_value = stats.chi2.sf(chi2, keep.sum())
     assert p_value > 0.001, f"chi2 {chi2:.1f} on {keep.sum()} cells, p = {p_value:.2g}"
+
+
+@pytest.mark.parametrize("n_categories", [3, 32, 33, 995])
+def test_a_ticket_takes_the_category_its_uniform_falls_in(n_categories):
+    """The kernel that turns a ticket's uniform into its category (by counting for few
+    categories, by a binary search for many) against the definition: the number of the
+    bucket's cumulative probabilities at or below the uniform; categories with no rate in a
+    bucket never come, nor do those after the last one with a rate."""
+    rng = np.random.default_rng(n_categories)
+    rates = rng.random((6, n_categories)) * (rng.random((6, n_categories)) < 0.7)
+    rates[:, 0] = 1.0  # every bucket has arrivals
+    rates[2, 1:] = 0.0  # one category only
+    cum_prob = np.cumsum(rates, axis=1) / rates.sum(axis=1, keepdims=True)
+    last = n_categories - 1 - np.argmax((rates > 0)[:, ::-1], axis=1)
+    cum_prob[np.arange(n_categories)[None, :] >= last[:, None]] = 2.0
+    counts = rng.integers(0, 2000, 6)
+    uniforms = rng.random(counts.sum())
+    edges = cum_prob[0, : min(3, n_categories - 1)]
+    uniforms[: edges.size] = edges  # exactly on a boundary: the next category
+    chosen = np.empty(uniforms.size, dtype=np.int64)
+    _kernels.assign_categories(counts, cum_prob, uniforms, chosen)
+    bucket = np.repeat(np.arange(6), counts)
+    expected = (uniforms[:, None] >= cum_prob[bucket, : n_categories - 1]).sum(axis=1)
+    np.testing.assert_array_equal(chosen, expected)
+    assert np.all(rates[bucket, chosen] > 0)
 
 
 @pytest.mark.parametrize("load", [0.6, 0.8, 0.92])

@@ -8,7 +8,7 @@ with numpy's own samplers (fast, and no scipy import on the simulation path).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
@@ -24,11 +24,14 @@ __all__ = [
     "Gamma",
     "Lognormal",
     "Uniform",
+    "joint_sampler",
 ]
 
 
 # (generator, size) -> size values: a distribution's sampler, its parameters worked out once
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
+# (generator, sizes) -> values of several distributions, sizes[k] of the k-th (joint_sampler)
+JointSampler = Callable[[np.random.Generator, np.ndarray], np.ndarray]
 # What the numba samplers of hallsim._streams draw, by code (the index here)
 STREAM_FORMS = ("deterministic", "exponential", "lognormal", "gamma", "uniform")
 
@@ -57,6 +60,13 @@ class _Dist(BaseModel):
 
     def sampler(self) -> Sampler:
         """:meth:`sample` as a plain function, for drawing many times."""
+        name, parameters = self._numpy()
+        draw = getattr(np.random.Generator, name)
+        return lambda rng, size: draw(rng, *parameters, size)
+
+    def _numpy(self) -> tuple[str, tuple[float, ...]]:
+        """The ``numpy.random.Generator`` method that draws this distribution and its
+        parameters (all but its ``size``)."""
         raise NotImplementedError
 
     def stream_form(self) -> tuple[int, float, float] | None:
@@ -64,6 +74,26 @@ class _Dist(BaseModel):
         the numba samplers of :mod:`hallsim._streams` draw exactly what :meth:`sample`
         draws; None when they cannot (numpy then draws)."""
         return None
+
+
+def joint_sampler(distributions: Sequence[Distribution]) -> JointSampler:
+    """A function ``(rng, sizes)`` that draws ``sizes[k]`` values of each of
+    ``distributions`` in turn in one numpy call: what a ``sample`` call of each in turn
+    draws, value for value, as numpy draws array parameters element by element. For
+    distributions of one kind that draws value by value (``elementwise``)."""
+    first = distributions[0]
+    if all(d == first for d in distributions):
+        sampler = first.sampler()
+        return lambda rng, sizes: sampler(rng, int(np.sum(sizes)))
+    if not first.elementwise or any(type(d) is not type(first) for d in distributions):
+        raise ValueError(f"not one kind that draws value by value: {distributions!r}")
+    if isinstance(first, Deterministic):
+        values = np.array([d.mean_min for d in distributions], dtype=np.float64)
+        return lambda rng, sizes: np.repeat(values, sizes)
+    name = first._numpy()[0]
+    draw = getattr(np.random.Generator, name)
+    parameters = np.array([d._numpy()[1] for d in distributions], dtype=np.float64).T
+    return lambda rng, sizes: draw(rng, *(np.repeat(p, sizes) for p in parameters))
 
 
 class Exponential(_Dist):
@@ -78,9 +108,8 @@ class Exponential(_Dist):
     def second_moment(self) -> float:
         return 2.0 * self.mean_min**2
 
-    def sampler(self) -> Sampler:
-        mean = self.mean_min
-        return lambda rng, size: rng.exponential(mean, size)
+    def _numpy(self) -> tuple[str, tuple[float, ...]]:
+        return "exponential", (self.mean_min,)
 
     def stream_form(self) -> tuple[int, float, float]:
         return STREAM_FORMS.index("exponential"), self.mean_min, 0.0
@@ -127,9 +156,8 @@ class Lognormal(_Dist):
         sigma2 = math.log1p(self.cv**2)
         return math.log(self.mean_min) - sigma2 / 2, math.sqrt(sigma2)
 
-    def sampler(self) -> Sampler:
-        mu, sigma = self._log_params()
-        return lambda rng, size: rng.lognormal(mu, sigma, size)
+    def _numpy(self) -> tuple[str, tuple[float, ...]]:
+        return "lognormal", self._log_params()
 
     def stream_form(self) -> tuple[int, float, float]:
         return STREAM_FORMS.index("lognormal"), *self._log_params()
@@ -153,9 +181,8 @@ class Gamma(_Dist):
         shape = 1.0 / self.cv**2
         return shape, self.mean_min / shape
 
-    def sampler(self) -> Sampler:
-        shape, scale = self._shape_scale()
-        return lambda rng, size: rng.gamma(shape, scale, size)
+    def _numpy(self) -> tuple[str, tuple[float, ...]]:
+        return "gamma", self._shape_scale()
 
     def stream_form(self) -> tuple[int, float, float]:
         return STREAM_FORMS.index("gamma"), *self._shape_scale()
@@ -188,9 +215,8 @@ class Uniform(_Dist):
         a, b = self.low_min, self.high_min
         return (a * a + a * b + b * b) / 3
 
-    def sampler(self) -> Sampler:
-        low, high = self.low_min, self.high_min
-        return lambda rng, size: rng.uniform(low, high, size)
+    def _numpy(self) -> tuple[str, tuple[float, ...]]:
+        return "uniform", (self.low_min, self.high_min)
 
     def stream_form(self) -> tuple[int, float, float]:
         return STREAM_FORMS.index("uniform"), self.low_min, self.high_min - self.low_min

@@ -578,10 +578,9 @@ def _category_stats(hall: CompiledHall, sums: dict) -> np.ndarray:
     target = (np.arange(batch)[:, None] * n_win + hall.post_window[None, :]).ravel()
     window_open = np.bincount(target, post_open.ravel(), minlength=batch * n_win)
     window_busy = np.bincount(target, post_busy.ravel(), minlength=batch * n_win)
-    posts = np.vstack([hall.category_posts, np.ones(hall.n_posts, dtype=bool)])
-    windows = np.vstack([hall.category_windows, hall.category_windows.any(axis=0)])
-    rows = posts.shape[0]  # of a replication
-    windows = np.tile(windows, (batch, 1))
+    rows = n_cat + 1  # of a replication
+    window_sets, window_set_of_row = hall.row_window_sets
+    windows_of_row = window_sets.sum(axis=1)[window_set_of_row]  # windows serving each row
     count = np.concatenate([totals, totals.sum(axis=1, keepdims=True)], axis=1)
     count = count.reshape(-1, len(TOTALS)).astype(float)  # (rows, TOTALS)
     n = count[:, TOTAL_TICKETS]
@@ -598,9 +597,11 @@ def _category_stats(hall: CompiledHall, sums: dict) -> np.ndarray:
     peak = np.argmax(issued, axis=1)
     row = np.arange(n.size)
     with np.errstate(invalid="ignore", divide="ignore"):
-        window_utilisation = np.repeat((window_busy / window_open).reshape(batch, n_win), rows, 0)
-        used = windows & (np.repeat(window_open.reshape(batch, n_win), rows, axis=0) > 0)
-        open_time = _sum_over_members(post_open, posts).ravel()  # (batch x rows)
+        cv, gini = _imbalance(window_busy, window_open, window_sets, window_set_of_row, batch)
+        # per replication and row, over the row's posts (rows of one department share them)
+        post_sets, set_of_row = hall.row_post_sets
+        open_time = _sum_over_members(post_open, post_sets)[:, set_of_row].ravel()
+        busy_time = _sum_over_members(post_busy, post_sets)[:, set_of_row].ravel()
         return np.column_stack(
             [
                 n,
@@ -610,16 +611,36 @@ def _category_stats(hall: CompiledHall, sums: dict) -> np.ndarray:
                 count[:, TOTAL_BALKED] / n,
                 count[:, TOTAL_CAPPED] / n,
                 count[:, TOTAL_NO_SHOW] / n,
-                np.where(
-                    open_time > 0, _sum_over_members(post_busy, posts).ravel() / open_time, np.nan
-                ),
-                coefficient_of_variation_rows(window_utilisation, used),
-                gini_rows(window_utilisation, used),
-                count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.open_days.size,
+                np.where(open_time > 0, busy_time / open_time, np.nan),
+                cv,
+                gini,
+                count[:, TOTAL_SERVED] / np.tile(windows_of_row, batch) / hall.open_days.size,
                 issued[row, peak],
                 waited[row, peak] / served[row, peak],
             ]
         ).reshape(batch, rows, len(METRICS))
+
+
+def _imbalance(
+    window_busy: np.ndarray,
+    window_open: np.ndarray,
+    sets: np.ndarray,
+    set_of_row: np.ndarray,
+    batch: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficient of variation and Gini of the utilisation of each row's windows that were
+    open, per replication and row, (batch x rows): computed once per replication for each
+    distinct set of windows (``sets``, (sets, windows) bool; ``set_of_row``: each row's)."""
+    n_win = sets.shape[1]
+    utilisation = (window_busy / window_open).reshape(batch, 1, n_win)
+    used = sets[None, :, :] & (window_open.reshape(batch, 1, n_win) > 0)  # (batch, sets, X)
+    utilisation = np.broadcast_to(utilisation, used.shape).reshape(-1, n_win)
+    used = used.reshape(-1, n_win)
+    figures = []
+    for rows_of in (coefficient_of_variation_rows, gini_rows):
+        per_set = rows_of(utilisation, used).reshape(batch, len(sets))
+        figures.append(per_set[:, set_of_row].ravel())
+    return figures[0], figures[1]
 
 
 def _wait_mean_and_p90(

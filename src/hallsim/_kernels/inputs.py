@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# From this many categories on, a ticket's category is found by a binary search
+SEARCH_CATEGORIES = 32
+
 
 @njit(cache=True)
 def arrival_times(counts, bucket_start, bucket_len, spacings, out):
@@ -42,16 +45,22 @@ def assign_categories(counts, cum_prob, uniforms, out):
     """Category of each arrival: the number of ``cum_prob[bucket, :]`` entries <= its uniform.
 
     ``cum_prob`` must hold 2.0 from the last category with a positive rate on, so a uniform
-    never lands past it (counting instead of searching avoids unpredictable branches).
+    never lands past it. A row never decreases, so the count is a binary search's position
+    where there are many categories; with few, counting (no unpredictable branches) is
+    faster.
     """
     pos = 0
     n_cat = cum_prob.shape[1]
     for b in range(counts.size):
+        row = cum_prob[b, : n_cat - 1]
         for _ in range(counts[b]):
             x = uniforms[pos]
-            c = 0
-            for k in range(n_cat - 1):
-                c += x >= cum_prob[b, k]
+            if n_cat > SEARCH_CATEGORIES:
+                c = np.searchsorted(row, x, side="right")
+            else:
+                c = 0
+                for k in range(n_cat - 1):
+                    c += x >= row[k]
             out[pos] = c
             pos += 1
 

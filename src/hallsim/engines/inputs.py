@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import _kernels, _streams
 from ..compile import CompiledHall
-from ..distributions import Distribution, Sampler
+from ..distributions import Distribution, JointSampler, joint_sampler
 from ..size import expected_tickets
 
 __all__ = [
@@ -322,8 +322,9 @@ class _DrawPlan:
     numba (:meth:`draw_streams`).
 
     A *run* ``(first, stop, sampler)`` covers categories ``first..stop - 1``, neighbours with
-    one distribution that draws value by value (``Distribution.elementwise``), which one call
-    draws for all of them: numpy gives the same numbers as a call per category.
+    one distribution, or with distributions of one kind that draws value by value
+    (``Distribution.elementwise``), which one call draws for all of them: numpy gives the
+    same numbers as a call per category (a hall of 995 items makes a few calls, not 995).
     """
 
     hall: CompiledHall
@@ -331,8 +332,8 @@ class _DrawPlan:
     bucket_start: np.ndarray  # (days x slots,) absolute minutes
     bucket_len: np.ndarray
     cum_prob: np.ndarray  # (days x pieces, C)
-    service: tuple[tuple[int, int, Sampler], ...]
-    patience: tuple[tuple[int, int, Sampler], ...]
+    service: tuple[tuple[int, int, JointSampler], ...]
+    patience: tuple[tuple[int, int, JointSampler], ...]
     has_patience: np.ndarray  # (C,) bool
     bookings: tuple[np.ndarray, np.ndarray]  # a replication's bookings: slot row, day
     forms: _Forms | None  # for hallsim._streams; None when it cannot draw them all
@@ -393,9 +394,8 @@ class _DrawPlan:
                 hall, self.bookings, issued, category, np.zeros(n, dtype=np.int64), draws, 1
             )
             per_category = np.bincount(category, minlength=hall.n_categories)
-        sizes = per_category.tolist()
-        service = _draw_runs(rng, self.service, sizes)
-        patience = _draw_runs(rng, self.patience, sizes)
+        service = _draw_runs(rng, self.service, per_category)
+        patience = _draw_runs(rng, self.patience, per_category)
         n = issued.size
         return _Drawn(
             counts,
@@ -554,30 +554,35 @@ def _stream_forms(distributions: list[Distribution | None]):
     )
 
 
-def _runs(distributions: list[Distribution | None]) -> tuple[tuple[int, int, Sampler], ...]:
-    """Runs of neighbouring categories that one call may draw for (see :class:`_DrawPlan`);
-    categories without a distribution (``None``) draw nothing."""
+def _runs(distributions: list[Distribution | None]) -> tuple[tuple[int, int, JointSampler], ...]:
+    """Runs of neighbouring categories that one call may draw for (see :class:`_DrawPlan`):
+    of one distribution, or of one kind that draws value by value with their own
+    parameters (:func:`hallsim.distributions.joint_sampler`); categories without a
+    distribution (``None``) draw nothing."""
     runs: list[list] = []
     previous = None
     for c, distribution in enumerate(distributions):
         if distribution is None:
             previous = None
             continue
-        if previous is not None and distribution.elementwise and distribution == previous:
+        joins = previous is not None and (
+            distribution == previous
+            or (distribution.elementwise and type(distribution) is type(previous))
+        )
+        if joins:
             runs[-1][1] = c + 1
         else:
-            runs.append([c, c + 1, distribution.sampler()])
+            runs.append([c, c + 1])
         previous = distribution
-    return tuple((first, stop, sampler) for first, stop, sampler in runs)
+    return tuple((a, b, joint_sampler(distributions[a:b])) for a, b in runs)
 
 
-def _draw_runs(rng: np.random.Generator, runs, sizes: list[int]) -> list[np.ndarray]:
+def _draw_runs(rng: np.random.Generator, runs, sizes: np.ndarray) -> list[np.ndarray]:
     """One replication's draws of ``runs``, ``sizes[c]`` values for category ``c``."""
     drawn = []
     for first, stop, sampler in runs:
-        size = sizes[first] if stop == first + 1 else sum(sizes[first:stop])
-        if size:
-            drawn.append(sampler(rng, size))
+        if sizes[first:stop].any():
+            drawn.append(sampler(rng, sizes[first:stop]))
     return drawn
 
 
