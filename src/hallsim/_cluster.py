@@ -1,9 +1,10 @@
 """Batches of replications on a Dask cluster: ``simulate(..., client=...)``.
 
-Each study (its compiled hall, and the prepared log of a replay) is sent once, as the result
-of a task of its own that the study's batches depend on. Each batch of replications (a job
-of :func:`hallsim.runner._run_batch`: the seed, the first replication and the one after the
-last, and the options) is one task: it draws its replications' inputs from the seed on the
+Each study (its compiled hall, and the prepared log of a replay) travels with its batch when
+it has one, else once, as the result of a task of its own that its batches depend on. Each
+batch of replications (a job of :func:`hallsim.runner._run_batch`: the seed, the first
+replication and the one after the last, and the options) is one task (many small ones, a
+sweep's points, a few to a task): it draws its replications' inputs from the seed on the
 worker, simulates them and reduces them to the result arrays there. The client collects the
 batches as they complete (the progress bar advances then) and hands each study's back in
 replication order. A task whose worker is lost is run again by Dask on another worker: it
@@ -35,6 +36,8 @@ __all__ = ["DaskExecutor", "check_client", "check_picklable", "connected"]
 INSTALL = "pip install hallsim[dask]"
 # How long a run waits for a first worker when the scheduler has none
 WAIT_FOR_WORKERS = 60.0  # seconds
+# With more batches than this many per cluster thread, tasks take several batches each
+TASKS_PER_THREAD = 16
 
 
 def check_client(client: object) -> None:
@@ -103,6 +106,7 @@ class DaskExecutor:
     """Runs batches of replications as the tasks of a Dask cluster (see the module doc)."""
 
     local_workers = 1  # the size check counts one batch (a worker's) and the results here
+    runs_studies_together = True  # every batch of every study is submitted at once
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -131,59 +135,81 @@ class DaskExecutor:
         batches' arrays (in job order) once all have completed."""
         from distributed import as_completed
 
-        payloads = self._payloads([study for study, _ in work])
+        payloads = self._payloads(work)
+        # every batch: its study's position and its own, what it takes, in the order
+        # submitted (the scheduler runs tasks in that order)
+        batches = [
+            (index, position, payload, job)
+            for index, ((_, jobs), payload) in enumerate(zip(work, payloads, strict=True))
+            for position, job in enumerate(jobs)
+        ]
+        # many batches (a sweep's points) travel several to a task, leaving TASKS_PER_THREAD
+        # tasks per thread: a task each would cost the scheduler more than they compute
+        size = max(1, len(batches) // (TASKS_PER_THREAD * self.threads))
         pending: dict[str, Future] = {}
-        where: dict[str, tuple[int, int]] = {}
-        for index, ((_, jobs), payload) in enumerate(zip(work, payloads, strict=True)):
-            # a map per study: the scheduler runs the studies' tasks in the order submitted
-            keys = [f"hallsim-batch-{uuid.uuid4().hex}" for _ in jobs]
-            pending.update(
-                zip(
-                    keys,
-                    self.client.map(_batch, [payload] * len(jobs), jobs, key=keys),
-                    strict=True,
-                )
+        where: dict[str, list[tuple[int, int]]] = {}
+        for first in range(0, len(batches), size):
+            group = batches[first : first + size]
+            key = f"hallsim-batch-{uuid.uuid4().hex}"
+            pending[key] = self.client.submit(
+                _batches, [(payload, job) for _, _, payload, job in group], key=key
             )
-            where.update((key, (index, position)) for position, key in enumerate(keys))
+            where[key] = [(index, position) for index, position, _, _ in group]
         parts: list[list[dict | None]] = [[None] * len(jobs) for _, jobs in work]
         missing = [len(jobs) for _, jobs in work]
         # as_completed runs on the default client's event loop unless told: this client's
         done = as_completed(list(pending.values()), loop=self.client.loop, with_results=True)
         try:
-            for future, part in done:
-                if isinstance(part, BaseException):  # a task cancelled (not failed) on the way
-                    raise part
+            for future, group in done:
+                if isinstance(group, BaseException):  # a task cancelled (not failed) on the way
+                    raise group
                 del pending[future.key]  # the worker may drop it: it is here now
-                index, position = where[future.key]
-                parts[index][position] = part
-                bar.update(part["replications"])
-                missing[index] -= 1
-                if missing[index] == 0:
-                    study_parts, parts[index] = parts[index], []
-                    yield index, study_parts
+                for (index, position), part in zip(where[future.key], group, strict=True):
+                    parts[index][position] = part
+                    bar.update(part["replications"])
+                    missing[index] -= 1
+                    if missing[index] == 0:
+                        study_parts, parts[index] = parts[index], []
+                        yield index, study_parts
         finally:
             if pending:  # an error, or the caller stopped
                 self.client.cancel(list(pending.values()))
 
-    def _payloads(self, studies: list[runner._Study]) -> list[Future]:
-        """Each study's hall and replay as the result of a task of its own (once per
-        study), which the batches depend on. Not scattered: data scattered to workers is
-        lost with them (a batch that needs it is then cancelled), while a task's result is
-        computed again on another worker."""
-        for study in studies:
+    def _payloads(self, work: Sequence[tuple[runner._Study, list[tuple]]]) -> list:
+        """What each study's batches take as its hall and replay: for a study of one batch,
+        the hall and replay themselves, sent with the batch; for more, a task of the
+        study's own (once per study) whose result they share. Not scattered: data scattered
+        to workers is lost with them (a batch that needs it is then cancelled), while a
+        task is run again on another worker."""
+        payloads = []
+        for study, jobs in work:
+            if len(jobs) == 1 and id(study) not in self._payload:
+                payloads.append(_Payload(study.hall, study.replay))
+                continue
             if id(study) not in self._payload:
                 key = f"hallsim-study-{uuid.uuid4().hex}"
-                future = self.client.submit(_study_payload, study.hall, study.replay, key=key)
+                payload = _Payload(study.hall, study.replay)
+                future = self.client.submit(_study_payload, payload, key=key)
                 self._payload[id(study)] = (study, future)
-        return [self._payload[id(study)][1] for study in studies]
+            payloads.append(self._payload[id(study)][1])
+        return payloads
 
 
-def _study_payload(hall, replay) -> tuple:
-    """A study's hall and replay, as a task's result (see ``DaskExecutor._payloads``)."""
-    return hall, replay
+class _Payload:
+    """A study's hall and replay, as its batches take them (a plain object: Dask looks
+    into the tuples and lists of a task's arguments)."""
+
+    def __init__(self, hall, replay) -> None:
+        self.hall = hall
+        self.replay = replay
 
 
-def _batch(payload: tuple, job: tuple) -> dict:
-    """One batch of replications, on a worker (:func:`hallsim.runner._run_batch`)."""
-    hall, replay = payload
-    return runner._run_batch(hall, job, replay)
+def _study_payload(payload: _Payload) -> _Payload:
+    """A study's payload as a task's result (see ``DaskExecutor._payloads``)."""
+    return payload
+
+
+def _batches(batches: list[tuple[_Payload, tuple]]) -> list[dict]:
+    """Batches of replications (each with its study's payload), on a worker, one after the
+    other (:func:`hallsim.runner._run_batch`)."""
+    return [runner._run_batch(payload.hall, job, payload.replay) for payload, job in batches]

@@ -1212,9 +1212,17 @@ def summary_of(
     needs none of the other tables."""
     check_confidence(confidence)
     counts = {key: np.concatenate([p[key] for p in parts]) for key in SUMMARY_ARRAYS[2:]}
-    replications = sum(p["replications"] for p in parts)
     messages = warnings_ + _observed_warnings(counts)
-    return _summary(stats_of(hall, parts), METRICS, confidence, replications, messages, scenario)
+    # the rows of the replication_stats table, as arrays (no table: a sweep summarises each
+    # of hundreds of points, and pandas would take most of its client's time)
+    stats = np.concatenate([p["stats"] for p in parts])  # (replications, rows, metrics)
+    replications, rows = stats.shape[:2]
+    labels = pd.Categorical.from_codes(np.arange(rows), [*hall.category_ids, OVERALL])
+    codes = np.tile(np.arange(rows), replications)
+    values = stats.reshape(-1, len(METRICS))
+    return _summary_of_values(
+        codes, labels, values, METRICS, confidence, replications, messages, scenario, level=3
+    )
 
 
 def _summary(
@@ -1227,15 +1235,35 @@ def _summary(
 ) -> pd.DataFrame:
     """:meth:`Results.summary` of the per-replication ``stats`` (its warnings raised as the
     caller of ``summary`` raises them)."""
+    codes, labels = pd.factorize(stats["category"], sort=False)
+    values = stats[list(metrics)].to_numpy(dtype=float)
+    return _summary_of_values(
+        codes, labels, values, metrics, confidence, replications, messages, scenario, level=4
+    )
+
+
+def _summary_of_values(
+    codes: np.ndarray,
+    labels: pd.Categorical,
+    values: np.ndarray,
+    metrics: Sequence[str],
+    confidence: float,
+    replications: int,
+    messages: list[str],
+    scenario: Scenario,
+    *,
+    level: int,
+) -> pd.DataFrame:
+    """:func:`_summary` of the statistics ``values`` (one row per replication and category,
+    a column per metric) of the categories ``labels[codes]``; its warnings name the frame
+    ``level`` calls up."""
     from scipy.special import stdtrit  # Student t quantile; scipy.stats costs a second
 
     for message in messages:
-        warnings.warn(message, HallWarning, stacklevel=3)
+        warnings.warn(message, HallWarning, stacklevel=level)
     # every category and metric at once, in numpy (a sweep summarises each of its points):
     # per category, in the order categories first appear, the mean, count and standard
     # deviation of each metric over the replications where it is defined (not NaN)
-    codes, labels = pd.factorize(stats["category"], sort=False)
-    values = stats[list(metrics)].to_numpy(dtype=float)
     defined = ~np.isnan(values)
     n_groups, n_metrics = len(labels), len(metrics)
     cell = (codes[:, None] * n_metrics + np.arange(n_metrics)).ravel()
@@ -1257,20 +1285,18 @@ def _summary(
     outside = ((lo < 0) | (hi > top)).any(axis=0)
     clipped = [metric for metric, out in zip(metrics, outside, strict=True) if out]
     lo, hi = np.where(lo < 0, 0.0, lo), np.where(hi > top, top, hi)  # NaN stays NaN
-    columns = {}
-    for k, metric in enumerate(metrics):
-        columns[metric] = mean[:, k]
-        columns[f"{metric}_lo"] = lo[:, k]
-        columns[f"{metric}_hi"] = hi[:, k]
+    # one block of columns metric, metric_lo, metric_hi for each metric in turn
+    columns = [f"{metric}{suffix}" for metric in metrics for suffix in ("", "_lo", "_hi")]
+    block = np.stack([mean, lo, hi], axis=2).reshape(len(labels), len(columns))
     if clipped and replications < FEW_REPLICATIONS:
         warnings.warn(
             f"with {replications} replications the {confidence:.0%} intervals of "
             f"{', '.join(clipped)} reach beyond the metric's range and were clipped to it; "
             f"run {FEW_REPLICATIONS} or more replications for intervals to rely on",
             PrecisionWarning,
-            stacklevel=3,
+            stacklevel=level,
         )
-    table = pd.DataFrame(columns, index=pd.Index(labels, name="category"))
+    table = pd.DataFrame(block, columns=columns, index=pd.Index(labels, name="category"))
     table.attrs["warnings"] = list(messages)
     hall = scenario.hall
     table.attrs.update(

@@ -243,6 +243,7 @@ def simulate_many(
     max_memory: int | float | str | None = None,
     desc: str | None = None,
     summary: float | None = None,
+    validated: bool = False,
 ) -> Iterator[tuple[int, Results | pd.DataFrame]]:
     """Simulate each of ``scenarios`` with its seed, keeping only aggregates (the other
     arguments are those of :func:`simulate`): every scenario is checked before any runs, and
@@ -250,7 +251,8 @@ def simulate_many(
     that the cluster stays busy. With ``summary`` (a confidence level), each scenario gives
     only its ``Results.summary(summary)``, built from the replications' statistics without
     the other tables (:func:`hallsim.results.summary_of`): what a sweep needs, at a fraction
-    of the cost.
+    of the cost. ``validated``: the scenarios were validated just now and not changed since
+    (a sweep's points), so they are not checked again.
 
     Yields
     ------
@@ -271,6 +273,7 @@ def simulate_many(
             client=client,
             keep_tickets=False,
             max_memory=max_memory,
+            validated=validated,
         )
         for scenario, seed in zip(scenarios, seeds, strict=True)
     ]
@@ -281,7 +284,9 @@ def simulate_many(
     total = sum(study.replications for study in studies)
     with _executor(client, workers) as executor:
         # every study's size is checked before any progress bar
-        work = [(study, study.jobs(0, study.replications, executor)) for study in studies]
+        work = [
+            (study, study.jobs(0, study.replications, executor, len(studies))) for study in studies
+        ]
         with (
             _progress(studies[0].scenario, total, progress, desc) as bar,
             (
@@ -323,11 +328,15 @@ class _Study:
     max_memory: int | float | str | None
     stats_only: bool = False  # batches send back only what a summary needs
 
-    def jobs(self, first: int, stop: int, executor: _Executor) -> list[tuple]:
+    def jobs(self, first: int, stop: int, executor: _Executor, studies: int = 1) -> list[tuple]:
         """The batches of replications ``first`` to ``stop - 1`` (the jobs of
-        :func:`_run_batch`), as many as keep the executor's threads busy; the run's size is
-        checked first."""
-        batch = _batch_size(self.hall, stop - first, executor.threads, self.engine, self.replay)
+        :func:`_run_batch`), as many as keep the executor's threads busy (its share of them
+        when the executor runs the batches of ``studies`` studies at once); the run's size
+        is checked first."""
+        threads = executor.threads
+        if executor.runs_studies_together:
+            threads = math.ceil(threads / studies)
+        batch = _batch_size(self.hall, stop - first, threads, self.engine, self.replay)
         check_size(
             self.hall,
             replications=stop,
@@ -351,6 +360,7 @@ class _Executor(Protocol):
 
     threads: int  # batches are sized to keep this many busy
     local_workers: int  # batches in this machine's memory at once (for the size check)
+    runs_studies_together: bool  # the batches of several studies share the threads
 
     def run(
         self, work: Sequence[tuple[_Study, list[tuple]]], bar: tqdm
@@ -363,6 +373,8 @@ class _Executor(Protocol):
 
 class _Processes:
     """Batches in this process, or in a pool of ``workers`` forked processes."""
+
+    runs_studies_together = False  # one study after the other, each on all the processes
 
     def __init__(self, workers: int) -> None:
         self.threads = self.local_workers = workers
@@ -436,8 +448,10 @@ def _study(
     service: str | None = None,
     categories: Mapping[str, str] | None = None,
     windows: Mapping[str, str] | None = None,
+    validated: bool = False,
 ) -> _Study:
-    """The arguments of :func:`simulate` checked, the hall compiled (or the log prepared)."""
+    """The arguments of :func:`simulate` checked, the hall compiled (or the log prepared);
+    the scenario too, unless ``validated`` (just now, by the caller)."""
     if not isinstance(scenario, Scenario):
         hint = ""
         if isinstance(scenario, str | Path):
@@ -445,9 +459,10 @@ def _study(
         raise TypeError(
             f"scenario must be a hallsim.Scenario (got {type(scenario).__name__}){hint}"
         )
-    # a model built any way (``model_copy(update=...)``, ``model_construct``) skips its
-    # checks: check it again, the same way a file is checked (ScenarioError on bad values)
-    scenario = Scenario.model_validate(scenario.model_dump(by_alias=True))
+    if not validated:
+        # a model built any way (``model_copy(update=...)``, ``model_construct``) skips its
+        # checks: check it again, the same way a file is checked (ScenarioError on bad values)
+        scenario = Scenario.model_validate(scenario.model_dump(by_alias=True))
     replications = _positive_int("replications", replications)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES} (got {engine!r})")

@@ -72,7 +72,7 @@ def sweep(
         dict(zip(values, point, strict=True)) for point in itertools.product(*values.values())
     ]
     scenarios = [_at_point(data, setting) for setting in settings]
-    rows: list[pd.DataFrame | None] = [None] * len(settings)
+    summaries: list[pd.DataFrame | None] = [None] * len(settings)
     runs = simulate_many(
         scenarios,
         [seed] * len(scenarios),
@@ -83,16 +83,22 @@ def sweep(
         max_memory=max_memory,
         desc=f"sweep of {len(scenarios)} points",
         summary=confidence,
+        validated=True,  # each point by _at_point
     )
     for index, summary in runs:
-        table = summary.reset_index()
-        table["category"] = table["category"].astype(str)
-        for path, value in reversed(settings[index].items()):
-            table.insert(0, path, [value] * len(table))
-        rows[index] = table
+        summaries[index] = summary
+    # one table of the points' summaries, each point's values repeated over its rows
+    table = pd.concat(summaries).reset_index()
+    table["category"] = table["category"].astype(str)
+    rows = [len(summary) for summary in summaries]
+    for path in reversed(values):
+        repeated = [
+            setting[path] for setting, n in zip(settings, rows, strict=True) for _ in range(n)
+        ]
+        table.insert(0, path, repeated)
     columns = [*values, "category"]
     columns += [f"{m}{suffix}" for m in METRICS for suffix in ("", "_lo", "_hi")]
-    return pd.concat(rows, ignore_index=True)[columns]
+    return table[columns]
 
 
 def _at_point(data: dict[str, Any], setting: dict[str, Any]) -> Scenario:
