@@ -6,6 +6,7 @@ import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,28 @@ def test_workers_do_not_change_the_tables(panjin):
     one = hs.simulate(panjin, replications=5, seed=5, workers=1)
     two = hs.simulate(panjin, replications=5, seed=5, workers=2)
     assert_same_results(one, two)
+
+
+def test_arrays_sent_through_shared_memory_change_nothing(panjin, monkeypatch):
+    """Worker processes leave their results' large arrays as files in /dev/shm (every array,
+    here), read back and removed: the tables of one process, and no file left behind."""
+    shared = Path("/dev/shm")
+    if not shared.is_dir():
+        pytest.skip("no /dev/shm: arrays travel through the pool's pipe")
+    before = set(shared.glob("hallsim-*"))
+    monkeypatch.setattr(runner, "SHARED_ARRAY_BYTES", 0)
+    sent = []
+    received = runner._ArrayFolder.received
+
+    def counting(self, value):
+        sent.append(value)
+        return received(self, value)
+
+    monkeypatch.setattr(runner._ArrayFolder, "received", counting)
+    two = hs.simulate(panjin, replications=6, seed=5, workers=2)
+    assert any(isinstance(v, runner._SharedArray) for part in sent for v in part.values())
+    assert_same_results(hs.simulate(panjin, replications=6, seed=5), two)
+    assert set(shared.glob("hallsim-*")) == before
 
 
 @pytest.mark.parametrize(

@@ -108,3 +108,23 @@ def test_a_points_summary_is_its_results_summary_with_warnings_and_attributes(ba
     assert [str(w.message) for w in point_warnings] == [str(w.message) for w in full_warnings]
     with pytest.raises(ValueError, match="confidence must be between 0 and 1"):
         list(simulate_many([short], [8], progress=False, summary=1.5))
+
+
+def test_a_sweep_on_two_processes_is_the_sweep_on_one_in_one_pool(base, monkeypatch):
+    """Local processes take the batches of every point from one pool (a pool a point cost
+    more than the points), and the table is the one of a single process."""
+    from concurrent import futures
+
+    grid = {"windows[*].count": [2, 3, 4], "windows[*].generalist_factor": [1.0, 1.2]}
+    one = hs.sweep(base, grid, replications=6, seed=4, progress=False)
+    pools = []
+    original = futures.ProcessPoolExecutor
+
+    def counted(*args, **kwargs):
+        pools.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr("hallsim.runner.ProcessPoolExecutor", counted)
+    two = hs.sweep(base, grid, replications=6, seed=4, progress=False, workers=2)
+    assert len(pools) == 1
+    pd.testing.assert_frame_equal(one, two, check_exact=True)

@@ -23,8 +23,11 @@ import math
 import multiprocessing
 import os
 import pickle
+import shutil
 import sys
+import tempfile
 import threading
+import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -372,38 +375,47 @@ class _Executor(Protocol):
 
 
 class _Processes:
-    """Batches in this process, or in a pool of ``workers`` forked processes."""
-
-    runs_studies_together = False  # one study after the other, each on all the processes
+    """Batches in this process, or in a pool of ``workers`` forked processes that takes the
+    batches of every study of the run (a sweep's points, one after the other)."""
 
     def __init__(self, workers: int) -> None:
         self.threads = self.local_workers = workers
+        self.runs_studies_together = workers > 1
 
     def run(
         self, work: Sequence[tuple[_Study, list[tuple]]], bar: tqdm
     ) -> Iterator[tuple[int, list[dict]]]:
-        for index, (study, jobs) in enumerate(work):
-            yield index, self._batches(study, jobs, bar)
-
-    def _batches(self, study: _Study, jobs: list[tuple], bar: tqdm) -> list[dict]:
-        parts: list[dict] = []
-        if self.threads == 1 or len(jobs) == 1:
-            for job in jobs:
-                parts.append(_run_batch(study.hall, job, study.replay))
-                bar.update(parts[-1]["replications"])
-            return parts
-        # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard
+        if self.threads == 1 or sum(len(jobs) for _, jobs in work) == 1:
+            for index, (study, jobs) in enumerate(work):
+                parts = []
+                for job in jobs:
+                    parts.append(_run_batch(study.hall, job, study.replay))
+                    bar.update(parts[-1]["replications"])
+                yield index, parts
+            return
+        tasks = [(index, job) for index, (_, jobs) in enumerate(work) for job in jobs]
+        parts: list[list[dict]] = [[] for _ in work]
+        missing = [len(jobs) for _, jobs in work]
+        # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard, and the
+        # workers inherit the studies' halls
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(self.threads, len(jobs)),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(study.scenario, study.replay),
-        ) as pool:
-            for part in pool.map(_run_in_worker, jobs):
-                parts.append(part)
+        with (
+            _ArrayFolder() as folder,
+            ProcessPoolExecutor(
+                max_workers=min(self.threads, len(tasks)),
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=([(study.hall, study.replay) for study, _ in work], folder.path),
+            ) as pool,
+        ):
+            for (index, _), sent in zip(tasks, pool.map(_run_in_worker, tasks), strict=True):
+                part = folder.received(sent)
+                parts[index].append(part)
                 bar.update(part["replications"])
-        return parts
+                missing[index] -= 1
+                if missing[index] == 0:
+                    done, parts[index] = parts[index], []
+                    yield index, done
 
 
 @contextmanager
@@ -685,19 +697,72 @@ def _first_compile(hall: CompiledHall, engine: str, bar: tqdm, *, here: bool, ke
             warmup.stop(helper)
 
 
-_worker_hall: CompiledHall | None = None
-_worker_replay: LogReplay | None = None
+# Arrays of a worker's results from this size on travel as files in shared memory (Linux's
+# /dev/shm) instead of through the pool's pipe: 1000s of replications send tens of megabytes a
+# batch, and pickling them through a pipe cost a second worker a third of its speed-up
+SHARED_ARRAY_BYTES = 1 << 20
 
 
-def _init_worker(scenario: Scenario, replay: LogReplay | None) -> None:
-    global _worker_hall, _worker_replay
-    _worker_hall = compile_scenario(scenario) if replay is None else replay.hall
-    _worker_replay = replay
+class _ArrayFolder:
+    """A folder in shared memory (``/dev/shm``; ``path`` None where there is none) where
+    worker processes leave the large arrays of their results (:func:`_sent`) and this
+    process takes them back (:meth:`received`); removed, with whatever is left, on exit."""
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+
+    def __enter__(self) -> _ArrayFolder:
+        if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+            self.path = tempfile.mkdtemp(prefix="hallsim-", dir="/dev/shm")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def received(self, value):
+        """``value`` (a worker's result) with the arrays it left as files read back."""
+        if isinstance(value, dict):
+            return {key: self.received(item) for key, item in value.items()}
+        if isinstance(value, _SharedArray):
+            array = np.load(value.path)
+            os.remove(value.path)
+            return array
+        return value
 
 
-def _run_in_worker(job: tuple) -> dict:
-    assert _worker_hall is not None
-    return _run_batch(_worker_hall, job, _worker_replay)
+@dataclass(frozen=True)
+class _SharedArray:
+    """Where a worker left an array (see :class:`_ArrayFolder`)."""
+
+    path: str
+
+
+def _sent(value, folder: str | None):
+    """A worker's result ready to send: its large arrays left in ``folder`` as files."""
+    if isinstance(value, dict):
+        return {key: _sent(item, folder) for key, item in value.items()}
+    if folder is not None and isinstance(value, np.ndarray) and value.nbytes >= SHARED_ARRAY_BYTES:
+        path = os.path.join(folder, f"{os.getpid()}-{uuid.uuid4().hex}.npy")
+        np.save(path, value)
+        return _SharedArray(path)
+    return value
+
+
+_worker_studies: list[tuple[CompiledHall, LogReplay | None]] = []
+_worker_folder: str | None = None
+
+
+def _init_worker(studies: list[tuple[CompiledHall, LogReplay | None]], folder: str | None) -> None:
+    global _worker_studies, _worker_folder
+    _worker_studies, _worker_folder = studies, folder
+
+
+def _run_in_worker(task: tuple[int, tuple]) -> dict:
+    """One batch (``task``: its study's position and its job) in a worker process."""
+    index, job = task
+    hall, replay = _worker_studies[index]
+    return _sent(_run_batch(hall, job, replay), _worker_folder)
 
 
 def capacity_warnings(hall: CompiledHall) -> list[str]:
