@@ -289,7 +289,7 @@ def joined_spans(hall: CompiledHall, spans: Iterable[tuple[int, dict]]) -> dict:
             }
         )
         reserve_counts.append(part["reserve_counts"])
-        del part
+        del part  # before the next span is computed: one span's sums at a time
     joined["waits"], joined["waits_ptr"] = _joined_waits(waits)
     # the activations of a batch, replication after replication, each span after span
     order = replication_order(np.stack(reserve_counts))

@@ -53,11 +53,13 @@ SIMPY_TICKET_WORK = 100
 TICKET_KEPT = 90
 WAIT_KEPT = 8
 # Bytes per (day, slot, ticket class) cell: the kernel's accumulators while a replication
-# runs; what a replication keeps (three counts in at most 4 bytes, three sums of 8 and open
-# windows per group); and the interval table built from all of them when it is read
+# runs, and what a replication keeps (three counts in at most 4 bytes, three sums of 8 and
+# open windows per group). Cells count every slot to midnight, of which a day uses its
+# opening hours and the overtime it runs into: the estimate errs on the large side. The
+# interval table built from the kept cells when ``Results.intervals`` is first read (about
+# 80 bytes a row) is not part of the run.
 CELL_WORK = 24
 CELL_KEPT = 44
-CELL_TABLE = 80
 # Bytes per (day, slot, window group) cell while a replication runs (open windows)
 GROUP_CELL_WORK = 8
 # Each worker process beyond the first: an interpreter with numpy, pandas and the kernels
@@ -110,14 +112,14 @@ def run_size(
         first, stop = max(day_spans(hall), key=lambda span: daily[span[0] : span[1]].sum())
         work_days = slice(first, stop)
     work_tickets = upper(float(np.sum(daily[work_days])))
-    work_cells = len(daily[work_days]) * hall.n_slots
+    work_cells = len(daily[work_days]) * hall.n_slots  # (day, slot) of a span
     working = (
         work_tickets * (TICKET_WORK + POOL_TICKET_WORK * hall.n_pools)
         + (work_tickets * SIMPY_TICKET_WORK if engine == "simpy" else 0.0)
-        + work_cells * (hall.n_categories * CELL_WORK + hall.n_groups * GROUP_CELL_WORK)
-        + cells * CELL_KEPT
+        + work_cells * hall.n_categories * (CELL_WORK + CELL_KEPT)
+        + work_cells * hall.n_groups * GROUP_CELL_WORK
     )
-    kept = cells * (CELL_KEPT + CELL_TABLE) + tickets * (TICKET_KEPT if keep_tickets else WAIT_KEPT)
+    kept = cells * CELL_KEPT + tickets * (TICKET_KEPT if keep_tickets else WAIT_KEPT)
     batch = max(1, min(batch, replications))
     processes = min(workers, math.ceil(replications / batch))
     total = processes * batch * working + (processes - 1) * WORKER + replications * kept
