@@ -348,9 +348,11 @@ def _slots_needed(hall, inputs: TicketInputs, output: EngineOutput, day_open, da
     time after a day's opening (a day's last window closing, a ticket leaving), and one
     more; the overtime slots after it would stay empty (they are not allocated, and the
     kernels' last slot takes anything later, so no time can fall outside)."""
-    ticket_open = np.repeat(day_open, np.diff(inputs.day_ptr))
-    left = ~np.isnan(output.end)
-    latest = max((day_end - day_open).max(), (output.end - ticket_open)[left].max(initial=0.0))
+    latest = (day_end - day_open).max()
+    busy = np.diff(inputs.day_ptr) > 0  # days with tickets: each day's latest end, NaN ignored
+    if busy.any():
+        last_end = np.fmax.reduceat(output.end, inputs.day_ptr[:-1][busy])
+        latest = max(latest, np.fmax.reduce(last_end - day_open[busy], initial=0.0))
     slot = int(np.searchsorted(hall.slot_bounds(), latest, side="right"))
     return min(hall.n_slots, max(slot + 1, hall.n_open_slots + 1))
 
@@ -379,8 +381,11 @@ def _ticket_sums(
         "lost": np.zeros((batch, n_post)),
         "totals": np.zeros((batch, n_cat, len(TOTALS)), dtype=np.int64),
     }
-    group = inputs.replication * n_cat + inputs.category
-    served = np.bincount(group[output.outcome == SERVED], minlength=batch * n_cat)
+    served_at = output.outcome == SERVED
+    group = inputs.category[served_at]  # of the served tickets: (replication, category)
+    if batch > 1:
+        group = group + n_cat * inputs.replication[served_at]
+    served = np.bincount(group, minlength=batch * n_cat)
     sums["waits_ptr"] = np.concatenate([[0], np.cumsum(served)])
     sums["waits"] = np.empty(sums["waits_ptr"][-1])
     _kernels.ticket_aggregates(

@@ -180,14 +180,16 @@ class TicketInputs:
         times move by as many days)."""
         if len(parts) == 1:
             return parts[0]
-        order = replication_order(np.stack([np.diff(p.ticket_ptr) for p in parts]))
+        counts = np.stack([np.diff(p.ticket_ptr) for p in parts])  # (spans, replications)
+        # one replication's spans follow each other already; several are interleaved
+        order = None if counts.shape[1] == 1 else replication_order(counts)
+        shift = np.repeat(1440.0 * np.asarray(first_days), counts.sum(axis=1))
         fields = {}
         for name in TICKET_FIELDS:
-            arrays = [getattr(p, name) for p in parts]
+            joined = np.concatenate([getattr(p, name) for p in parts])
             if name == "issued":
-                arrays = [a + 1440.0 * d for a, d in zip(arrays, first_days, strict=True)]
-            joined = np.concatenate(arrays)
-            fields[name] = joined[order] if joined.size else joined  # empty: not drawn
+                joined += shift  # each span's times from its own first day
+            fields[name] = joined if order is None or not joined.size else joined[order]
         replications = parts[0].replications
         per_day = np.hstack([np.diff(p.day_ptr).reshape(replications, -1) for p in parts])
         day_ptr = np.concatenate([[0], np.cumsum(per_day)]).astype(np.int64)
