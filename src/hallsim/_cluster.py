@@ -183,15 +183,12 @@ class DaskExecutor:
         task is run again on another worker."""
         payloads = []
         for study, jobs in work:
-            if len(jobs) == 1 and id(study) not in self._payload:
-                payloads.append(_Payload(study.hall, study.replay))
-                continue
-            if id(study) not in self._payload:
+            payload = _Payload(study.hall, study.replay)
+            if id(study) not in self._payload and len(jobs) > 1:
                 key = f"hallsim-study-{uuid.uuid4().hex}"
-                payload = _Payload(study.hall, study.replay)
                 future = self.client.submit(_study_payload, payload, key=key)
-                self._payload[id(study)] = (study, future)
-            payloads.append(self._payload[id(study)][1])
+                self._payload[id(study)] = (study, future)  # the study kept: its id stays its
+            payloads.append(self._payload[id(study)][1] if id(study) in self._payload else payload)
         return payloads
 
 

@@ -601,12 +601,11 @@ def _run_batch(hall: CompiledHall, job: tuple, replay: LogReplay | None) -> dict
     tickets are not kept runs span by span, each span's tickets dropped once reduced, unless
     a back office carries cases from one day to the next."""
     seed, first, stop, keep_tickets, engine, rules, stats_only = job
-    spans = [(0, hall.n_days)] if replay is not None else day_spans(hall)
     if replay is not None:
         generators = replication_generators(seed, first, stop)
         inputs = TicketInputs.concatenate([replay.inputs(rng) for rng in generators])
         sums = _day_sums(hall, inputs, engine, rules, keep_tickets)
-    elif len(spans) == 1 or keep_tickets or hall.defers:
+    elif keep_tickets or hall.defers or len(spans := day_spans(hall)) == 1:
         inputs = draw_spans(hall, seed, first, stop)
         sums = _day_sums(hall, inputs, engine, rules, keep_tickets)
     else:
