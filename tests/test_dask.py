@@ -24,7 +24,7 @@ from distributed import Client, LocalCluster, WorkerPlugin
 from tqdm.auto import tqdm
 
 import hallsim as hs
-from hallsim import runner
+from hallsim import _cluster, runner
 from hallsim.cli import main
 from hallsim.compile import compile_scenario
 from hallsim.engines.reference import Rules, window_call_rule
@@ -136,7 +136,9 @@ def test_the_progress_bar_advances_batch_by_batch(threads, panjin, small_batches
 
     monkeypatch.setattr(runner, "_progress", bar)
     hs.simulate(panjin, replications=7, seed=1, client=threads)
-    batch = runner._batch_size(compile_scenario(panjin), 7, 2, "fast", None)
+    batch = runner._batch_size(
+        compile_scenario(panjin), 7, 2, "fast", None, scale=_cluster.CLUSTER_BATCH_SCALE
+    )
     assert batch < 7
     assert sorted(updates) == sorted(min(batch, 7 - first) for first in range(0, 7, batch))
 

@@ -38,6 +38,8 @@ INSTALL = "pip install hallsim[dask]"
 WAIT_FOR_WORKERS = 60.0  # seconds
 # With more batches than this many per cluster thread, tasks take several batches each
 TASKS_PER_THREAD = 16
+# A task's batch holds this many times runner.BATCH_TICKETS tickets (see there)
+CLUSTER_BATCH_SCALE = 2
 
 
 def check_client(client: object) -> None:
@@ -107,6 +109,7 @@ class DaskExecutor:
 
     local_workers = 1  # the size check counts one batch (a worker's) and the results here
     runs_studies_together = True  # every batch of every study is submitted at once
+    batch_scale = CLUSTER_BATCH_SCALE
 
     def __init__(self, client: Client) -> None:
         self.client = client

@@ -82,6 +82,10 @@ ENGINES = ("fast", "simpy")
 # 1000 of a 20,000-ticket day on a two-worker Dask cluster: 1.05-1.07x the process pool in
 # batches of 1 M tickets, 1.34-1.38x in batches of 250,000) ...
 BATCH_TICKETS = 1_000_000
+# ... times this on a Dask cluster, whose tasks cost more than a local process's batches
+# (the same 1000 replications: 0.95-1.09x the process pool in batches of 2 M tickets,
+# 1.16-1.25x in batches of 1 M; the pool itself is faster with 1 M: 10,000 Panjin days on
+# two processes 1.43x one with 1 M, 1.25x with 2 M) ...
 # ... and at most this many interval cells (days x reporting slots of the opening hours and
 # the first overtime ones x ticket classes of all its replications: the per-interval arrays it
 # allocates, about 80 bytes each; a hall of 995 categories runs 20 replications of a week in
@@ -339,7 +343,9 @@ class _Study:
         threads = executor.threads
         if executor.runs_studies_together:
             threads = math.ceil(threads / studies)
-        batch = _batch_size(self.hall, stop - first, threads, self.engine, self.replay)
+        batch = _batch_size(
+            self.hall, stop - first, threads, self.engine, self.replay, executor.batch_scale
+        )
         check_size(
             self.hall,
             replications=stop,
@@ -364,6 +370,7 @@ class _Executor(Protocol):
     threads: int  # batches are sized to keep this many busy
     local_workers: int  # batches in this machine's memory at once (for the size check)
     runs_studies_together: bool  # the batches of several studies share the threads
+    batch_scale: int  # batches of this many times BATCH_TICKETS tickets
 
     def run(
         self, work: Sequence[tuple[_Study, list[tuple]]], bar: tqdm
@@ -377,6 +384,8 @@ class _Executor(Protocol):
 class _Processes:
     """Batches in this process, or in a pool of ``workers`` forked processes that takes the
     batches of every study of the run (a sweep's points, one after the other)."""
+
+    batch_scale = 1
 
     def __init__(self, workers: int) -> None:
         self.threads = self.local_workers = workers
@@ -579,9 +588,14 @@ def _replay(scenario, arrivals, service, categories, windows) -> LogReplay | Non
 
 
 def _batch_size(
-    hall: CompiledHall, replications: int, workers: int, engine: str, replay: LogReplay | None
+    hall: CompiledHall,
+    replications: int,
+    workers: int,
+    engine: str,
+    replay: LogReplay | None,
+    scale: int = 1,
 ) -> int:
-    """Replications per batch: enough for :data:`BATCH_TICKETS` tickets, at most
+    """Replications per batch: enough for ``scale`` x :data:`BATCH_TICKETS` tickets, at most
     :data:`BATCH_CELLS` interval cells, and as many batches for each worker. The simpy
     engine runs replication by replication."""
     if engine == "simpy":
@@ -589,7 +603,9 @@ def _batch_size(
     tickets = expected_tickets(hall) if replay is None else replay.n_tickets
     slots = min(hall.n_open_slots + BATCH_OVERTIME_SLOTS, hall.n_slots)
     cells = hall.n_days * slots * hall.n_categories
-    largest = max(1, min(math.ceil(BATCH_TICKETS / max(tickets, 1.0)), BATCH_CELLS // cells))
+    largest = max(
+        1, min(math.ceil(scale * BATCH_TICKETS / max(tickets, 1.0)), BATCH_CELLS // cells)
+    )
     batches = workers * math.ceil(replications / (workers * largest))
     return math.ceil(replications / batches)
 
