@@ -244,6 +244,9 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
     requested = np.empty(n_pools)
     reason = np.zeros(n_pools, dtype=np.int8)
     timer = np.empty(n_pools)  # when the first in line will have waited open_wait
+    # whether a reserve window of the pool may be open (else standing down changes nothing:
+    # a reserve window opens only by an activation, and closes only as its pool stands down)
+    standing = np.zeros(n_pools, dtype=np.bool_)
     n_acts = 0
 
     max_day = 0
@@ -299,6 +302,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
         pool_active[:] = False
         pending[:] = np.inf
         timer[:] = np.inf
+        standing[:] = False
         waiting[:] = False
         n_waiting = 0
         free_len[:] = 0
@@ -723,6 +727,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                 elif operations is not None and kind == RESERVE_END:
                     pool_active[g] = False
                     pending[g] = np.inf
+                    standing[g] = False
                     n_periods = _close_pool(
                         g,
                         t,
@@ -761,6 +766,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                     if w >= 0:
                         g = window_group[w]
                         mode[g] = _OPEN
+                        standing[p] = True
                         _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from)
                         _free(
                             w,
@@ -1007,26 +1013,28 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                             n_wait == 0 or t - first <= pool_close_wait[p]
                         ):
                             pending[p] = np.inf
-                            n_periods = _close_pool(
-                                p,
-                                t,
-                                n_periods,
-                                pool_first_post,
-                                pool_n_windows,
-                                pool_n_members,
-                                window_group,
-                                mode,
-                                busy,
-                                free_len,
-                                period_from,
-                                period_post,
-                                period_start,
-                                period_end,
-                                post_window,
-                                post_staff,
-                                desk_holder,
-                                staff_holder,
-                            )
+                            if standing[p]:
+                                standing[p] = False
+                                n_periods = _close_pool(
+                                    p,
+                                    t,
+                                    n_periods,
+                                    pool_first_post,
+                                    pool_n_windows,
+                                    pool_n_members,
+                                    window_group,
+                                    mode,
+                                    busy,
+                                    free_len,
+                                    period_from,
+                                    period_post,
+                                    period_start,
+                                    period_end,
+                                    post_window,
+                                    post_staff,
+                                    desk_holder,
+                                    staff_holder,
+                                )
                         elif (
                             pool_active[p]
                             and pending[p] == np.inf
