@@ -145,8 +145,10 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
 
     An instant with a single event (a service ending, a ticket arriving: nearly all of them)
     takes a short path; instants where events coincide apply the steps of the rules in
-    full. Both give the same result; ``batch_only=True`` forces the full steps (for tests;
-    reserve pools force them too). Returns the number of open periods and of reserve
+    full. Both give the same result; ``batch_only=True`` forces the full steps (for tests).
+    With reserve pools a short path is followed by step 7 (the pools look at their queues),
+    and an instant while a post waits for its desk or staff member takes the full steps.
+    Returns the number of open periods and of reserve
     activations written; ``day_written[d]`` gets both counts as day ``d`` ends (a day's
     periods and activations are written while it runs).
 
@@ -238,7 +240,6 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
     n_pools = 0
     if operations is not None:
         n_pools = pool_first_post.size
-        batch_only = batch_only or n_pools > 0  # reserves check the queues after every round
     pool_active = np.zeros(n_pools, dtype=np.bool_)  # within the pool's hours
     pending = np.empty(n_pools)  # when an activation opens a reserve window (inf: none)
     requested = np.empty(n_pools)
@@ -344,7 +345,9 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
             last_t = t
 
             # ---- short paths: one service ending, or one ticket arriving, alone at its instant
-            if batch_only:
+            # (with reserve pools, then step 7; not while a post waits, which step 7 may open)
+            short = False
+            if batch_only or (n_pools > 0 and n_waiting > 0):
                 pass
             elif t_done < t_arr and t_done < t_other:
                 w = done_w[0]
@@ -449,38 +452,41 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                                 recall_post,
                             )
                         _heap_replace_top(done_t, done_w, n_done, finish, w)
+                    else:
+                        n_done = _heap_pop(done_t, done_w, n_done)
+                        busy[w] = False
+                        if mode[g] == _OPEN:
+                            _free(
+                                w,
+                                g,
+                                t,
+                                round_,
+                                free,
+                                free_head,
+                                free_len,
+                                group_first,
+                                group_count,
+                                idle_since,
+                                idle_round,
+                            )
+                        else:  # closed, or free after closing time: the window closes
+                            n_periods = _close(
+                                w,
+                                t,
+                                n_periods,
+                                period_from,
+                                period_post,
+                                period_start,
+                                period_end,
+                                post_window,
+                                post_staff,
+                                desk_holder,
+                                staff_holder,
+                            )
+                    # the single event done: the reserve pools look at their queues (step 7)
+                    if n_pools == 0:
                         continue
-                    n_done = _heap_pop(done_t, done_w, n_done)
-                    busy[w] = False
-                    if mode[g] == _OPEN:
-                        _free(
-                            w,
-                            g,
-                            t,
-                            round_,
-                            free,
-                            free_head,
-                            free_len,
-                            group_first,
-                            group_count,
-                            idle_since,
-                            idle_round,
-                        )
-                    else:  # closed, or free after closing time: the window closes
-                        n_periods = _close(
-                            w,
-                            t,
-                            n_periods,
-                            period_from,
-                            period_post,
-                            period_start,
-                            period_end,
-                            post_window,
-                            post_staff,
-                            desk_holder,
-                            staff_holder,
-                        )
-                    continue
+                    short = True
             elif (
                 t_arr < t_done
                 and t_arr < t_other
@@ -511,87 +517,93 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                         class_idx,
                     )
                 ):
-                    continue
-                best = -1
-                best_w = -1
-                for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
-                    g = cat_group_idx[k]
-                    if free_len[g] == 0:
-                        continue
-                    w = free[group_first[g] + free_head[g]]
-                    # fewer categories served, then idle longer, then the lower number (written
-                    # out: as a helper returning a bool this costs 15 % of the loop)
-                    if (
-                        best < 0
-                        or group_ncat[g] < group_ncat[best]
-                        or (
-                            group_ncat[g] == group_ncat[best]
-                            and _idle_longer(idle_since, idle_round, post_window, w, best_w)
-                        )
-                    ):
-                        best = g
-                        best_w = w
-                if best >= 0:
-                    free_head[best] = _wrap(free_head[best] + 1, group_count[best])
-                    free_len[best] -= 1
-                    # the call moves the round robin on
-                    if operations is not None and call_rule[best] == CALL_WEIGHTED:
-                        size = call_ptr[best + 1] - call_ptr[best]
-                        k = call_position[best_w]
-                        while call_idx[call_ptr[best] + k] != c:
-                            k = (k + 1) % size
-                        call_position[best_w] = (k + 1) % size
-                    finish = -1.0
-                    if operations is not None and no_shows:
-                        finish = _absent(
-                            i,
-                            best_w,
-                            t,
-                            category,
-                            absent_draw,
-                            no_show_prob,
-                            no_show_lost,
-                            called,
-                            outcome,
-                            recall_post,
-                            recalling,
-                        )
-                    if finish < 0:
-                        finish = _serve(
-                            i,
-                            best_w,
-                            best,
-                            t,
-                            service,
-                            category,
-                            factor,
-                            called,
-                            start,
-                            end,
-                            window,
-                            outcome,
-                            recall_post,
-                        )
-                    busy[best_w] = True
-                    n_done = _heap_push(done_t, done_w, n_done, finish, best_w)
-                    # a holder who is absent and requeued may wait again
-                    if operations is not None and no_show_requeue[c] and patience[i] < np.inf:
-                        n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[i], i)
+                    pass  # refused: nothing joins the queues
                 else:
-                    queue[q_tail[c]] = i
-                    q_tail[c] += 1
-                    q_len[c] += 1
+                    best = -1
+                    best_w = -1
                     for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
-                        waiting_for[cat_group_idx[k]] += 1
-                    if patience[i] < np.inf:
-                        n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[i], i)
-                continue
+                        g = cat_group_idx[k]
+                        if free_len[g] == 0:
+                            continue
+                        w = free[group_first[g] + free_head[g]]
+                        # fewer categories served, then idle longer, then the lower number (written
+                        # out: as a helper returning a bool this costs 15 % of the loop)
+                        if (
+                            best < 0
+                            or group_ncat[g] < group_ncat[best]
+                            or (
+                                group_ncat[g] == group_ncat[best]
+                                and _idle_longer(idle_since, idle_round, post_window, w, best_w)
+                            )
+                        ):
+                            best = g
+                            best_w = w
+                    if best >= 0:
+                        free_head[best] = _wrap(free_head[best] + 1, group_count[best])
+                        free_len[best] -= 1
+                        # the call moves the round robin on
+                        if operations is not None and call_rule[best] == CALL_WEIGHTED:
+                            size = call_ptr[best + 1] - call_ptr[best]
+                            k = call_position[best_w]
+                            while call_idx[call_ptr[best] + k] != c:
+                                k = (k + 1) % size
+                            call_position[best_w] = (k + 1) % size
+                        finish = -1.0
+                        if operations is not None and no_shows:
+                            finish = _absent(
+                                i,
+                                best_w,
+                                t,
+                                category,
+                                absent_draw,
+                                no_show_prob,
+                                no_show_lost,
+                                called,
+                                outcome,
+                                recall_post,
+                                recalling,
+                            )
+                        if finish < 0:
+                            finish = _serve(
+                                i,
+                                best_w,
+                                best,
+                                t,
+                                service,
+                                category,
+                                factor,
+                                called,
+                                start,
+                                end,
+                                window,
+                                outcome,
+                                recall_post,
+                            )
+                        busy[best_w] = True
+                        n_done = _heap_push(done_t, done_w, n_done, finish, best_w)
+                        # a holder who is absent and requeued may wait again
+                        if operations is not None and no_show_requeue[c] and patience[i] < np.inf:
+                            n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[i], i)
+                    else:
+                        queue[q_tail[c]] = i
+                        q_tail[c] += 1
+                        q_len[c] += 1
+                        for k in range(cat_group_ptr[c], cat_group_ptr[c + 1]):
+                            waiting_for[cat_group_idx[k]] += 1
+                        if patience[i] < np.inf:
+                            n_quit = _heap_push(quit_t, quit_i, n_quit, t + patience[i], i)
+                # the single event done: the reserve pools look at their queues (step 7)
+                if n_pools == 0:
+                    continue
+                short = True
 
             # ---- the full steps, for coinciding events
             dirty = False
 
-            # 1. services ending now free their windows
-            while n_done > 0 and done_t[0] == t:
+            # 1. services ending now free their windows (after a short path, one it started
+            # that ends now ends in the next round; steps 2, 4, 5 and 6 then find nothing to
+            # do at this instant, and step 7 runs)
+            while not short and n_done > 0 and done_t[0] == t:
                 w = done_w[0]
                 n_done = _heap_pop(done_t, done_w, n_done)
                 busy[w] = False
@@ -812,8 +824,9 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                 n_waiting -= opened
                 dirty |= opened > 0
 
-            # 3. patience runs out
-            while n_quit > 0 and quit_t[0] == t:
+            # 3. patience runs out (after a short path, a patience it set that runs out now
+            # runs out in the next round)
+            while not short and n_quit > 0 and quit_t[0] == t:
                 i = quit_i[0]
                 n_quit = _heap_pop(quit_t, quit_i, n_quit)
                 if outcome[i] == IN_SYSTEM:
