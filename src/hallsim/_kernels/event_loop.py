@@ -517,7 +517,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                         class_idx,
                     )
                 ):
-                    pass  # refused: nothing joins the queues
+                    pass  # refused (an `if` of its own: a plain hall's loop prunes it)
                 else:
                     best = -1
                     best_w = -1
