@@ -37,6 +37,8 @@ TESTS = [
     "tests/test_reserve.py",
     "tests/test_back_office.py",
     "tests/test_ticketing.py",
+    "tests/test_spans.py",
+    "tests/test_distributions.py",
 ]
 
 
@@ -82,14 +84,14 @@ MUTANTS = [
     Mutant(
         "utilisation over every post, not the category's",
         "results.py",
-        "_sum_over_members(post_busy, posts).ravel() / open_time",
+        "busy_time / open_time",
         "np.repeat(post_busy.sum(axis=1), open_time.size // len(post_busy)) / open_time",
     ),
     Mutant(
         "tickets per window-day counts issued, not served",
         "results.py",
-        "count[:, TOTAL_SERVED] / windows.sum(axis=1) / hall.open_days.size",
-        "count[:, TOTAL_TICKETS] / windows.sum(axis=1) / hall.open_days.size",
+        "count[:, TOTAL_SERVED] / np.tile(windows_of_row, batch) / hall.open_days.size",
+        "count[:, TOTAL_TICKETS] / np.tile(windows_of_row, batch) / hall.open_days.size",
     ),
     Mutant(
         "interval table: open windows from the busy area",
@@ -188,6 +190,42 @@ MUTANTS = [
         "_kernels/calls.py",
         "> call_after[g]:",
         "> call_after[g] + 1.0:",
+    ),
+    Mutant(
+        "a long horizon's waits joined over one another",
+        "results.py",
+        "        placed += sizes\n",
+        "",
+    ),
+    Mutant(
+        "a span's reserve activations not moved to its days",
+        "results.py",
+        "reserve[key] + shift if key in _RESERVE_TIMES",
+        "reserve[key] if key in _RESERVE_TIMES",
+    ),
+    Mutant(
+        "a uniform on a boundary takes the category before it",
+        "_kernels/inputs.py",
+        'side="right"',
+        'side="left"',
+    ),
+    Mutant(
+        "one draw for a kind of distributions, with the first one's parameters",
+        "distributions.py",
+        "*(np.repeat(p, sizes) for p in parameters)",
+        "*(np.full(int(np.sum(sizes)), p[0]) for p in parameters)",
+    ),
+    Mutant(
+        "a reserve pool never standing, so never standing down",
+        "_kernels/event_loop.py",
+        "                        standing[p] = True\n",
+        "",
+    ),
+    Mutant(
+        "a zero patience set by a short path runs out in the same round",
+        "_kernels/event_loop.py",
+        "while not short and n_quit > 0 and quit_t[0] == t:",
+        "while n_quit > 0 and quit_t[0] == t:",
     ),
 ]
 
