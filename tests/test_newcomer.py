@@ -44,6 +44,22 @@ def test_a_window_serving_nobody_set_by_model_copy_is_a_scenario_error(panjin):
         hs.simulate(bad, replications=1, seed=1, progress=False)
 
 
+def test_a_scenario_changed_in_place_after_a_run_is_checked_again(monkeypatch):
+    """simulate() keeps the check and compilation of a scenario it ran, for the same object
+    with the same data: a list of the frozen model changed in place is checked afresh, and a
+    run of the unchanged scenario compiles nothing."""
+    from hallsim import runner
+
+    scenario = hs.load_scenario(PANJIN)
+    first = hs.simulate(scenario, replications=2, seed=3, progress=False)
+    monkeypatch.setattr(runner, "compile_scenario", lambda _: pytest.fail("compiled again"))
+    again = hs.simulate(scenario, replications=2, seed=3, progress=False)
+    pd.testing.assert_frame_equal(again.replication_stats, first.replication_stats)
+    scenario.windows[0] = scenario.windows[0].model_copy(update={"count": -5})
+    with pytest.raises(hs.ScenarioError, match=r"windows\[0\].*count.*got -5"):
+        hs.simulate(scenario, replications=1, seed=1, progress=False)
+
+
 def test_a_path_is_not_a_scenario():
     with pytest.raises(TypeError, match="load_scenario"):
         hs.simulate(str(PANJIN))

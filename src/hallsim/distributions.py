@@ -43,6 +43,9 @@ class _Dist(BaseModel):
     # Whether ``sample(rng, a + b)`` gives what ``sample(rng, a)`` then ``sample(rng, b)`` give
     # (each value drawn on its own, in turn): then several groups of tickets may share a call
     elementwise: ClassVar[bool] = True
+    # The numpy method whose values times the only parameter of ``_numpy`` are, bit for bit,
+    # what ``_numpy``'s method draws (numpy computes ``scale * standard``), or None
+    scaled_standard: ClassVar[str | None] = None
 
     @property
     def mean(self) -> float:
@@ -93,6 +96,11 @@ def joint_sampler(distributions: Sequence[Distribution]) -> JointSampler:
     name = first._numpy()[0]
     draw = getattr(np.random.Generator, name)
     parameters = np.array([d._numpy()[1] for d in distributions], dtype=np.float64).T
+    if first.scaled_standard is not None:  # twice as fast as numpy's array parameters
+        standard = getattr(np.random.Generator, first.scaled_standard)
+        return lambda rng, sizes: (
+            standard(rng, int(np.sum(sizes))) * np.repeat(parameters[0], sizes)
+        )
     return lambda rng, sizes: draw(rng, *(np.repeat(p, sizes) for p in parameters))
 
 
@@ -103,6 +111,8 @@ class Exponential(_Dist):
     """The tag "exponential"."""
     mean_min: PositiveMinutes
     """Mean in minutes, more than 0 and at most 100,000."""
+
+    scaled_standard: ClassVar[str] = "standard_exponential"
 
     @property
     def second_moment(self) -> float:

@@ -167,9 +167,7 @@ def day_sums(
     # the interval arrays end with the last slot that has time in it on some day (the
     # overtime slots after it are empty): less to send between processes and to keep
     serving = hall.serves.any(axis=1)  # groups that serve a ticket class
-    time_in = open_group[:, :, serving].sum(axis=2) + (areas[AREA_QUEUE] + areas[AREA_SERVICE]).sum(
-        axis=2
-    )
+    time_in = open_group[:, :, serving].sum(axis=2) + areas.sum(axis=3).sum(axis=0)
     shown = _shown_slots(hall, time_in)
 
     def per_replication(values: np.ndarray, dtype=None) -> np.ndarray:
@@ -177,7 +175,7 @@ def day_sums(
         values = values[:, :shown].reshape(batch, n_days, shown, *values.shape[2:])
         return values if dtype is None else values.astype(dtype)
 
-    count_type = _count_type(counts)
+    count_type = _count_type(counts[COUNT_ARRIVALS])  # served or abandoned: some arrivals
     tables = {
         "replications": batch,
         # the counts in the smallest integers that hold them (a fraction of a long horizon's
@@ -201,16 +199,21 @@ def day_sums(
         "reserve_counts": np.diff(output.reserve_ptr),
     }
     if keep_tickets:
-        served_at = output.post >= 0
+        days = np.tile(np.arange(n_days, dtype=np.int32), batch)
+
+        def at_post(of_post: np.ndarray) -> np.ndarray:
+            """Each ticket's ``of_post[post]``, -1 for a ticket no post served (post -1)."""
+            return np.append(of_post, -1).astype(np.int32)[output.post]
+
         tables["tickets"] = {
             "category": inputs.category.astype(np.int16),
-            "day": inputs.day.astype(np.int32),
+            "day": np.repeat(days, np.diff(inputs.day_ptr)),
             "issued": inputs.issued,
             "called": output.called,
             "start": output.start,
             "end": output.end,
-            "window": np.where(served_at, hall.post_window[output.post], -1).astype(np.int32),
-            "staff": np.where(served_at, hall.post_staff[output.post], -1).astype(np.int32),
+            "window": at_post(hall.post_window),
+            "staff": at_post(hall.post_staff),
             "outcome": output.outcome,
         }
         if hall.defers:
@@ -373,7 +376,7 @@ def _ticket_sums(
     batch, n_cat, n_post = inputs.replications, hall.n_categories, hall.n_posts
     shape = (day_open.size, bounds.size - 1, n_cat)
     sums = {
-        "counts": np.zeros((3, *shape), dtype=np.int64),
+        "counts": np.zeros((3, *shape), dtype=np.int32),  # a day's slot has fewer tickets
         "wait_sum": np.zeros(shape),
         "areas": np.zeros((2, *shape)),
         "busy": np.zeros((batch, n_post)),
@@ -381,14 +384,7 @@ def _ticket_sums(
         "lost": np.zeros((batch, n_post)),
         "totals": np.zeros((batch, n_cat, len(TOTALS)), dtype=np.int64),
     }
-    served_at = output.outcome == SERVED
-    group = inputs.category[served_at]  # of the served tickets: (replication, category)
-    if batch > 1:
-        group = group + n_cat * inputs.replication[served_at]
-    served = np.bincount(group, minlength=batch * n_cat)
-    sums["waits_ptr"] = np.concatenate([[0], np.cumsum(served)])
-    sums["waits"] = np.empty(sums["waits_ptr"][-1])
-    _kernels.ticket_aggregates(
+    sums["waits"], sums["waits_ptr"] = _kernels.ticket_aggregates(
         inputs.issued,
         inputs.category,
         output.called,
@@ -413,8 +409,6 @@ def _ticket_sums(
         sums["served"],
         sums["lost"],
         sums["totals"],
-        sums["waits"],
-        sums["waits_ptr"],
     )
     return sums
 

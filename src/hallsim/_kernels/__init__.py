@@ -24,7 +24,7 @@ from .backoffice import stage_fcfs
 from .calls import balk_probability
 from .event_loop import HallArrays, Output, Pools, Tickets, simulate_days
 from .fcfs import simulate_fcfs_days
-from .inputs import arrival_times, assign_categories, order_by_category, walk_ins
+from .inputs import arrival_times, assign_categories, in_issue_order, walk_ins
 
 __all__ = [
     "HallArrays",
@@ -34,7 +34,7 @@ __all__ = [
     "arrival_times",
     "assign_categories",
     "balk_probability",
-    "order_by_category",
+    "in_issue_order",
     "segment_ranks",
     "segment_sums",
     "simulate_days",

@@ -1,5 +1,6 @@
 """The input kernels: walk-in issue times and categories from pre-drawn uniforms and
-exponential spacings, and tickets grouped by category. They draw nothing themselves."""
+exponential spacings, and durations drawn category by category put in issue order. They
+draw nothing themselves."""
 
 from __future__ import annotations
 
@@ -66,21 +67,26 @@ def assign_categories(counts, cum_prob, uniforms, out):
 
 
 @njit(cache=True)
-def order_by_category(category, n_cat):
-    """Ticket numbers grouped by category, each group in issue order (a counting sort), and
-    the group boundaries: category c's tickets are ``order[ptr[c]:ptr[c + 1]]``."""
-    ptr = np.zeros(n_cat + 1, dtype=np.int64)
-    for i in range(category.size):
-        ptr[category[i] + 1] += 1
-    for c in range(n_cat):
-        ptr[c + 1] += ptr[c]
-    fill = ptr[:-1].copy()
-    order = np.empty(category.size, dtype=np.int64)
-    for i in range(category.size):
-        c = category[i]
-        order[fill[c]] = i
-        fill[c] += 1
-    return order, ptr
+def in_issue_order(key, drawn, has_draws, missing):
+    """Values drawn group by group put in the tickets' order: ``drawn`` holds, for each
+    group ``k`` (in order) with ``has_draws[k]``, one value per ticket of the group in
+    issue order (``key[i]``: ticket ``i``'s group); ticket ``i`` gets the next value of its
+    group, or ``missing`` when its group has none."""
+    fill = np.zeros(has_draws.size, dtype=np.int64)  # where each group's next value is
+    for i in range(key.size):
+        fill[key[i]] += has_draws[key[i]]
+    total = 0
+    for k in range(fill.size):
+        total, fill[k] = total + fill[k], total
+    out = np.empty(key.size)
+    for i in range(key.size):
+        k = key[i]
+        if has_draws[k]:
+            out[i] = drawn[fill[k]]
+            fill[k] += 1
+        else:
+            out[i] = missing
+    return out
 
 
 @njit(cache=True)

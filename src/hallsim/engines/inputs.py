@@ -420,17 +420,19 @@ class _DrawPlan:
         category = _joined([p.category for p in parts])
         n = issued.size
         day_ptr = self.day_ptr(np.stack([p.counts for p in parts]))
-        # each replication's tickets by category, each category in issue order
+        # durations were drawn per replication and category, each category in issue order
         key = category
         if len(parts) > 1:
             key = np.repeat(np.arange(len(parts)) * n_cat, [p.issued.size for p in parts]) + key
-        order, _ = _kernels.order_by_category(key, len(parts) * n_cat)
-        service = np.empty(n)
-        service[order] = _joined([a for p in parts for a in p.service])
+        every = np.ones(len(parts) * n_cat, dtype=np.bool_)
+        service = _kernels.in_issue_order(
+            key, _joined([a for p in parts for a in p.service]), every, np.nan
+        )
         patience = np.full(n, np.inf)
         if self.patience:
-            waiting = order[self.has_patience[category[order]]]
-            patience[waiting] = _joined([a for p in parts for a in p.patience])
+            has_patience = np.tile(self.has_patience, len(parts))
+            drawn = _joined([a for p in parts for a in p.patience])
+            patience = _kernels.in_issue_order(key, drawn, has_patience, np.inf)
         deferred = {}
         if hall.defers:
             deferred = {
