@@ -206,7 +206,7 @@ def test_arrival_counts_follow_the_configured_rates(busy_hall):
 @pytest.mark.parametrize("n_categories", [3, 32, 33, 995])
 def test_a_ticket_takes_the_category_its_uniform_falls_in(n_categories):
     """The kernel that turns a ticket's uniform into its category (by counting for few
-    categories, by a binary search for many) against the definition: the number of the
+    categories, from a guide table for many) against the definition: the number of the
     bucket's cumulative probabilities at or below the uniform; categories with no rate in a
     bucket never come, nor do those after the last one with a rate."""
     rng = np.random.default_rng(n_categories)
@@ -220,8 +220,17 @@ def test_a_ticket_takes_the_category_its_uniform_falls_in(n_categories):
     uniforms = rng.random(counts.sum())
     edges = cum_prob[0, : min(3, n_categories - 1)]
     uniforms[: edges.size] = edges  # exactly on a boundary: the next category
+    # bucket 3: every category alike, its boundaries exactly on the guide table's steps j / m,
+    # and uniforms on them and just below them (where x * m may round up to the step)
+    steps = np.arange(1, n_categories) / n_categories
+    rates[3] = 1.0
+    cum_prob[3] = np.append(steps, 2.0)
+    first = counts[:3].sum()
+    at_steps = np.concatenate([steps, np.nextafter(steps, 0.0)])[: counts[3]]
+    uniforms[first : first + at_steps.size] = at_steps
     chosen = np.empty(uniforms.size, dtype=np.int64)
-    _kernels.assign_categories(counts, cum_prob, uniforms, chosen)
+    guide = _kernels.category_guide(cum_prob)
+    _kernels.assign_categories(counts, cum_prob, guide, uniforms, chosen)
     bucket = np.repeat(np.arange(6), counts)
     expected = (uniforms[:, None] >= cum_prob[bucket, : n_categories - 1]).sum(axis=1)
     np.testing.assert_array_equal(chosen, expected)

@@ -105,8 +105,10 @@ def test_poisson_counts_are_numpy_s_small_and_large():
     expected = np.array([0.0, 1e-9, 0.3, 2.5, 9.999, 10.0, 15.5, 40.0, 1e3, 1e6] * 30)
     for seed in range(20):
         batch = cursors(seed, 0, 1)
+        bucket_start, bucket_len = np.zeros(expected.size), np.ones(expected.size)
+        one_category, no_guide = np.full((300, 1), 2.0), np.empty((0, 0), dtype=np.int32)
         _, _, counts, _ = _streams.walk_ins(
-            batch, expected, np.zeros(expected.size), np.ones(expected.size), np.full((300, 1), 2.0)
+            batch, expected, bucket_start, bucket_len, one_category, no_guide
         )
         rng = replication_generators(seed, 0, 1)[0]
         np.testing.assert_array_equal(counts[0], rng.poisson(expected))

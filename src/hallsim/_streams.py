@@ -368,7 +368,7 @@ def _sample(cursor, form, a, b):
 
 
 @njit(cache=True)
-def walk_ins(cursors, expected, bucket_start, bucket_len, cum_prob):
+def walk_ins(cursors, expected, bucket_start, bucket_len, cum_prob, guide):
     """Steps 1-3 of the draw order for each replication (cursor): Poisson counts of the
     (day, slot) buckets, exponential spacings, a uniform per ticket for its category.
     Returns the batch's issue times, categories, the counts (a row per replication), and
@@ -398,7 +398,7 @@ def walk_ins(cursors, expected, bucket_start, bucket_len, cum_prob):
         for j in range(uniforms.size):
             uniforms[j] = _double(cursor)
         arrival_times(counts[r], bucket_start, bucket_len, spacings, issued[lo:hi])
-        assign_categories(counts[r], cum_prob, uniforms, category[lo:hi])
+        assign_categories(counts[r], cum_prob, guide, uniforms, category[lo:hi])
     return issued, category, counts, ticket_ptr
 
 

@@ -167,8 +167,9 @@ def day_sums(
     # the interval arrays end with the last slot that has time in it on some day (the
     # overtime slots after it are empty): less to send between processes and to keep
     serving = hall.serves.any(axis=1)  # groups that serve a ticket class
-    time_in = open_group[:, :, serving].sum(axis=2) + areas.sum(axis=3).sum(axis=0)
-    shown = _shown_slots(hall, time_in)
+    open_slots = np.flatnonzero(open_group[:, :, serving].any(axis=(0, 2)))
+    last = max(sums["last_slot"], open_slots[-1] if open_slots.size else -1)
+    shown = max(hall.n_open_slots, last + 1)
 
     def per_replication(values: np.ndarray, dtype=None) -> np.ndarray:
         """(days of the batch, slots, ...) -> (batch, n_days, shown, ...)."""
@@ -318,13 +319,6 @@ def _joined_waits(spans: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
     return waits, ptr
 
 
-def _shown_slots(hall: CompiledHall, time_in: np.ndarray) -> int:
-    """Slots of the interval table: those of the opening hours, then overtime slots up to
-    the last one with time in it (``time_in``: per day and slot)."""
-    used = np.flatnonzero((time_in > 0).any(axis=0))
-    return max(hall.n_open_slots, int(used[-1]) + 1 if used.size else 0)
-
-
 def _periods(hall: CompiledHall, output: EngineOutput, day_open: np.ndarray):
     """From the posts' open periods of a batch (days opening at ``day_open``): each period's
     replication and day of the batch, each replication's open minutes per post, and when
@@ -384,7 +378,7 @@ def _ticket_sums(
         "lost": np.zeros((batch, n_post)),
         "totals": np.zeros((batch, n_cat, len(TOTALS)), dtype=np.int64),
     }
-    sums["waits"], sums["waits_ptr"] = _kernels.ticket_aggregates(
+    sums["waits"], sums["waits_ptr"], sums["last_slot"] = _kernels.ticket_aggregates(
         inputs.issued,
         inputs.category,
         output.called,

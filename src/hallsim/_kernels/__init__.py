@@ -24,7 +24,13 @@ from .backoffice import stage_fcfs
 from .calls import balk_probability
 from .event_loop import HallArrays, Output, Pools, Tickets, simulate_days
 from .fcfs import simulate_fcfs_days
-from .inputs import arrival_times, assign_categories, in_issue_order, walk_ins
+from .inputs import (
+    arrival_times,
+    assign_categories,
+    category_guide,
+    in_issue_order,
+    walk_ins,
+)
 
 __all__ = [
     "HallArrays",
@@ -34,6 +40,7 @@ __all__ = [
     "arrival_times",
     "assign_categories",
     "balk_probability",
+    "category_guide",
     "in_issue_order",
     "segment_ranks",
     "segment_sums",

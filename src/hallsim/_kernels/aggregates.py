@@ -226,8 +226,8 @@ def ticket_aggregates(
     second time, from the end of its recalls.
 
     Returns the waits of served tickets grouped by replication and category, each group in
-    issue order, and where each group starts (group ``r * categories + c`` is
-    ``waits[ptr[g]:ptr[g + 1]]``).
+    issue order, where each group starts (group ``r * categories + c`` is
+    ``waits[ptr[g]:ptr[g + 1]]``), and the last slot with time in ``areas`` (-1: none).
     """
     n_cat = category_totals.shape[1]
     served_ptr = np.zeros(category_totals.shape[0] * n_cat + 1, dtype=np.int64)
@@ -240,6 +240,7 @@ def ticket_aggregates(
         served_ptr[g + 1] += served_ptr[g]
     served_waits = np.empty(served_ptr[-1])
     fills = served_ptr[:-1].copy()
+    last_slot = -1  # the last slot with time in a queue or service on some day
     last = bounds.size - 2
     for d in range(day_open.size):
         r = d // days
@@ -300,6 +301,7 @@ def ticket_aggregates(
                     x = bounds[k + 1]
                     k += 1
                 areas[AREA_QUEUE, d, k, c] += y - x
+                last_slot = max(last_slot, k)
             if rejoined >= 0:
                 x = rejoined
                 y = left - t0
@@ -311,6 +313,8 @@ def ticket_aggregates(
                         x = bounds[k + 1]
                         k += 1
                     areas[AREA_QUEUE, d, k, c] += y - x
+                    last_slot = max(last_slot, k)
+                last_slot = max(last_slot, k)
             if o == SERVED:
                 x = start[i] - t0
                 y = end[i] - t0
@@ -322,4 +326,5 @@ def ticket_aggregates(
                         x = bounds[k + 1]
                         k += 1
                     areas[AREA_SERVICE, d, k, c] += y - x
-    return served_waits, served_ptr
+                    last_slot = max(last_slot, k)
+    return served_waits, served_ptr, last_slot

@@ -42,13 +42,31 @@ def arrival_times(counts, bucket_start, bucket_len, spacings, out):
 
 
 @njit(cache=True)
-def assign_categories(counts, cum_prob, uniforms, out):
-    """Category of each arrival: the number of ``cum_prob[bucket, :]`` entries <= its uniform.
+def category_guide(cum_prob):
+    """Where :func:`assign_categories` starts looking for a uniform's category among many:
+    ``guide[b, j]`` is the number of ``cum_prob[b, :-1]`` entries at or below ``j / m``,
+    ``m`` the number of categories (a guide table: Chen and Asau 1974; Devroye 1986,
+    ch. III.2.4). A uniform then needs about two comparisons, whatever ``m``."""
+    rows, n_cat = cum_prob.shape
+    guide = np.empty((rows, n_cat), dtype=np.int32)
+    for b in range(rows):
+        c = 0
+        for j in range(n_cat):
+            while c < n_cat - 1 and cum_prob[b, c] <= j / n_cat:
+                c += 1
+            guide[b, j] = c
+    return guide
+
+
+@njit(cache=True)
+def assign_categories(counts, cum_prob, guide, uniforms, out):
+    """Category of each arrival: the number of ``cum_prob[bucket, :-1]`` entries <= its
+    uniform.
 
     ``cum_prob`` must hold 2.0 from the last category with a positive rate on, so a uniform
-    never lands past it. A row never decreases, so the count is a binary search's position
-    where there are many categories; with few, counting (no unpredictable branches) is
-    faster.
+    never lands past it. Few categories are counted (no unpredictable branches); with more
+    than ``SEARCH_CATEGORIES``, ``guide`` (:func:`category_guide`; empty otherwise) says
+    where to start, and a row never decreasing, the count is found by stepping from there.
     """
     pos = 0
     n_cat = cum_prob.shape[1]
@@ -57,7 +75,11 @@ def assign_categories(counts, cum_prob, uniforms, out):
         for _ in range(counts[b]):
             x = uniforms[pos]
             if n_cat > SEARCH_CATEGORIES:
-                c = np.searchsorted(row, x, side="right")
+                c = guide[b, min(int(x * n_cat), n_cat - 1)]
+                while c < n_cat - 1 and row[c] <= x:
+                    c += 1
+                while c > 0 and row[c - 1] > x:  # x * n_cat rounded up to the next step
+                    c -= 1
             else:
                 c = 0
                 for k in range(n_cat - 1):
@@ -90,14 +112,14 @@ def in_issue_order(key, drawn, has_draws, missing):
 
 
 @njit(cache=True)
-def walk_ins(counts, bucket_start, bucket_len, spacings, cum_prob, uniforms):
+def walk_ins(counts, bucket_start, bucket_len, spacings, cum_prob, guide, uniforms):
     """One replication's walk-in tickets: issue times (:func:`arrival_times`), categories
     (:func:`assign_categories`) and how many tickets each category got."""
     n = uniforms.size
     issued = np.empty(n)
     category = np.empty(n, dtype=np.int64)
     arrival_times(counts, bucket_start, bucket_len, spacings, issued)
-    assign_categories(counts, cum_prob, uniforms, category)
+    assign_categories(counts, cum_prob, guide, uniforms, category)
     per_category = np.zeros(cum_prob.shape[1], dtype=np.int64)
     for i in range(n):
         per_category[category[i]] += 1

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _kernels, _streams
+from .._kernels.inputs import SEARCH_CATEGORIES
 from ..compile import CompiledHall
 from ..distributions import Distribution, JointSampler, joint_sampler
 from ..size import expected_tickets
@@ -334,6 +335,7 @@ class _DrawPlan:
     bucket_start: np.ndarray  # (days x slots,) absolute minutes
     bucket_len: np.ndarray
     cum_prob: np.ndarray  # (days x pieces, C)
+    guide: np.ndarray  # where to look for a category in cum_prob (empty for a few)
     service: tuple[tuple[int, int, JointSampler], ...]
     patience: tuple[tuple[int, int, JointSampler], ...]
     has_patience: np.ndarray  # (C,) bool
@@ -373,6 +375,11 @@ class _DrawPlan:
             bucket_start=(days[:, None] * 1440.0 + (hall.open_minute + start)).ravel(),
             bucket_len=length.ravel(),
             cum_prob=np.ascontiguousarray(cum_prob),
+            guide=(
+                _kernels.category_guide(cum_prob)
+                if hall.n_categories > SEARCH_CATEGORIES
+                else np.empty((0, 0), dtype=np.int32)
+            ),
             service=_runs(hall.service),
             patience=_runs(hall.patience),
             has_patience=np.array([p is not None for p in hall.patience], dtype=bool),
@@ -387,7 +394,13 @@ class _DrawPlan:
         n = int(counts.sum())
         spacings = rng.standard_exponential(n + int(np.count_nonzero(counts)))
         issued, category, per_category = _kernels.walk_ins(
-            counts, self.bucket_start, self.bucket_len, spacings, self.cum_prob, rng.random(n)
+            counts,
+            self.bucket_start,
+            self.bucket_len,
+            spacings,
+            self.cum_prob,
+            self.guide,
+            rng.random(n),
         )
         booked_absent = None
         if hall.books:
@@ -471,7 +484,7 @@ class _DrawPlan:
         hall, forms = self.hall, self.forms
         batch = cursors.shape[0]
         issued, category, counts, ticket_ptr = _streams.walk_ins(
-            cursors, self.expected, self.bucket_start, self.bucket_len, self.cum_prob
+            cursors, self.expected, self.bucket_start, self.bucket_len, self.cum_prob, self.guide
         )
         replication = np.repeat(np.arange(batch), np.diff(ticket_ptr))
         booked_absent = np.empty(0, dtype=np.bool_)
