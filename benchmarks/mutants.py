@@ -206,8 +206,38 @@ MUTANTS = [
     Mutant(
         "a uniform on a boundary takes the category before it",
         "_kernels/inputs.py",
-        'side="right"',
-        'side="left"',
+        "while c < n_cat - 1 and row[c] <= x:",
+        "while c < n_cat - 1 and row[c] < x:",
+    ),
+    Mutant(
+        "a uniform just below a guide table's step takes the category after it",
+        "_kernels/inputs.py",
+        "while c > 0 and row[c - 1] > x:",
+        "while False:",
+    ),
+    Mutant(
+        "durations of categories without patience take patience draws' places",
+        "_kernels/inputs.py",
+        "fill[key[i]] += has_draws[key[i]]",
+        "fill[key[i]] += 1",
+    ),
+    Mutant(
+        "exponential durations of a joint draw with the means in reverse",
+        "distributions.py",
+        "* np.repeat(parameters[0], sizes)",
+        "* np.repeat(parameters[0][::-1], sizes)",
+    ),
+    Mutant(
+        "the P90's selection drops the pivot's last swap",
+        "_kernels/aggregates.py",
+        "            values[j], values[right] = values[right], values[j]\n",
+        "",
+    ),
+    Mutant(
+        "the interval arrays end a slot before the last with time in it",
+        "results.py",
+        "shown = max(hall.n_open_slots, last + 1)",
+        "shown = max(hall.n_open_slots, last)",
     ),
     Mutant(
         "one draw for a kind of distributions, with the first one's parameters",
