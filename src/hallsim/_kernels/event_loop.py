@@ -306,6 +306,9 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
         standing[:] = False
         waiting[:] = False
         n_waiting = 0
+        # the periods closed when waiting posts were last looked at: only a period closing
+        # releases a desk or a staff member, so until another closes none of them can open
+        periods_seen = -1
         free_len[:] = 0
         mode[:] = _CLOSED
         waiting_for[:] = 0
@@ -658,7 +661,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                     dirty = True
 
             # posts waiting for a desk or staff member released now
-            if operations is not None and n_waiting > 0:
+            if operations is not None and n_waiting > 0 and n_periods != periods_seen:
                 opened = _open_waiting(
                     t,
                     round_,
@@ -678,6 +681,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                     idle_round,
                 )
                 n_waiting -= opened
+                periods_seen = n_periods
                 dirty |= opened > 0
 
             # 2. schedule: spans close, spans open, the hall closes (overtime)
@@ -802,7 +806,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                         n_acts += 1
 
             # posts waiting for a desk or staff member released now
-            if operations is not None and n_waiting > 0:
+            if operations is not None and n_waiting > 0 and n_periods != periods_seen:
                 opened = _open_waiting(
                     t,
                     round_,
@@ -822,6 +826,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                     idle_round,
                 )
                 n_waiting -= opened
+                periods_seen = n_periods
                 dirty |= opened > 0
 
             # 3. patience runs out (after a short path, a patience it set that runs out now
@@ -995,7 +1000,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                                 staff_holder,
                             )
                         free_len[g] = 0
-                    if operations is not None and n_waiting > 0:
+                    if operations is not None and n_waiting > 0 and n_periods != periods_seen:
                         opened = _open_waiting(
                             t,
                             round_,
@@ -1015,6 +1020,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                             idle_round,
                         )
                         n_waiting -= opened
+                        periods_seen = n_periods
                 # 7. reserve pools look at their queues: stand down, or call a reserve
                 if operations is not None:
                     for p in range(n_pools):
@@ -1070,7 +1076,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                                 REASON_QUEUE if n_wait >= pool_open_queue[p] else REASON_WAIT
                             )
                         timer[p] = due if n_wait > 0 and t < due else np.inf
-                    if n_pools > 0 and n_waiting > 0:
+                    if n_pools > 0 and n_waiting > 0 and n_periods != periods_seen:
                         more = _open_waiting(
                             t,
                             round_,
@@ -1090,6 +1096,7 @@ def simulate_days(tickets, hall, pools, out, batch_only, operations):
                             idle_round,
                         )
                         n_waiting -= more
+                        periods_seen = n_periods
                         opened += more
                 if opened == 0:
                     break
