@@ -17,11 +17,17 @@ from ..compile import (
 )
 from .heaps import _wrap
 
+# The helpers here are compiled without numba's reference counting (``_nrt=False``, as numba
+# compiles its own string helpers): they allocate nothing and only read and write arrays the
+# event loop keeps alive, and LLVM inlines them into the loop. Inlined by numba instead
+# (``inline="always"``), each call counted a reference to every array it takes, atomically,
+# in and out: half of the loop's time (perf, 2026-12-02), and each such helper made it slower.
+
 # Modes of a window group.
 _CLOSED, _OPEN, _OVERTIME = 0, 1, 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _idle_longer(idle_since, idle_round, post_window, w, v):
     """Whether free post ``w`` has been idle longer than ``v``: freed at an earlier instant,
     or in an earlier round of the same instant, or at the lower window number."""
@@ -50,7 +56,7 @@ def balk_probability(queue, points, probabilities):
     return probabilities[k] + (probabilities[k + 1] - probabilities[k]) * share
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _refused(
     i,
     c,
@@ -95,7 +101,7 @@ def _refused(
     return False
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _serve(
     i,
     w,
@@ -124,7 +130,7 @@ def _serve(
     return finish
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _absent(
     i,
     w,
@@ -150,7 +156,7 @@ def _absent(
     return t + no_show_lost[c]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _end_recall(
     w,
     t,
@@ -186,7 +192,7 @@ def _end_recall(
     return next_rank + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _close(
     w,
     t,
@@ -212,7 +218,7 @@ def _close(
     return n_periods + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from):
     """Open post ``w`` at ``t`` if its desk and its staff member are free (no other post of
     theirs still finishing a ticket) and hold them; returns whether it opened."""
@@ -226,7 +232,7 @@ def _hold(w, t, post_window, post_staff, desk_holder, staff_holder, period_from)
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _open_waiting(
     t,
     round_,
@@ -271,7 +277,7 @@ def _open_waiting(
     return opened
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _free(
     w, g, t, round_, free, free_head, free_len, group_first, group_count, idle_since, idle_round
 ):
@@ -285,7 +291,7 @@ def _free(
     idle_round[w] = round_
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _free_in_order(
     w,
     g,
@@ -317,7 +323,7 @@ def _free_in_order(
     idle_round[w] = round_
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _head(c, queue, q_head, outcome):
     """The longest-waiting ticket of category ``c`` (dropping tickets that left)."""
     while outcome[queue[q_head[c]]] != IN_SYSTEM:
@@ -325,7 +331,7 @@ def _head(c, queue, q_head, outcome):
     return queue[q_head[c]]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _first_in_line(g, priority, group_cat_ptr, group_cat_idx, queue, q_head, q_len, outcome, rank):
     """The category whose ticket group ``g`` calls by default: the highest priority, then the
     ticket that joined the queue first (its ``rank``: the ticket number, or later for a
@@ -350,7 +356,7 @@ def _first_in_line(g, priority, group_cat_ptr, group_cat_idx, queue, q_head, q_l
     return pick_c
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _by_rule(
     g,
     w,
@@ -389,7 +395,7 @@ def _by_rule(
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _dequeue(c, cat_group_ptr, cat_group_idx, queue, q_head, q_len, waiting_for, outcome):
     """Remove and return the first ticket in category ``c``'s queue."""
     i = _head(c, queue, q_head, outcome)

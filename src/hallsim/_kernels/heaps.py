@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from numba import njit
 
+# Compiled without reference counting, as the call helpers are (see hallsim._kernels.calls)
 
-@njit(cache=True, inline="always")
+
+@njit(cache=True, _nrt=False)
 def _before(t1, i1, t2, i2):
     return t1 < t2 or (t1 == t2 and i1 < i2)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _heap_push(keys, ids, n, t, i):
     j = n
     while j > 0:
@@ -26,7 +28,7 @@ def _heap_push(keys, ids, n, t, i):
     return n + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _heap_pop(keys, ids, n):
     """Remove the root (read it before calling); returns the new size.
 
@@ -56,13 +58,13 @@ def _heap_pop(keys, ids, n):
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _wrap(position, size):
     """``position % size`` for 0 <= position < 2 * size, without a division."""
     return position - size if position >= size else position
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _heap_replace_top(keys, ids, n, t, i):
     """Replace the root by (t, i) and restore the heap (a pop and a push in one sift)."""
     j = 0

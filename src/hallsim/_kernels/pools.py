@@ -8,8 +8,10 @@ from numba import njit
 
 from .calls import _CLOSED, _close, _head
 
+# Compiled without reference counting, as the call helpers are (see hallsim._kernels.calls)
 
-@njit(cache=True)
+
+@njit(cache=True, _nrt=False)
 def _pool_queue(p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, outcome):
     """Tickets waiting in reserve pool ``p``'s categories, and the earliest issue time among
     those first in line (inf when none wait)."""
@@ -23,7 +25,7 @@ def _pool_queue(p, issued, pool_cat_ptr, pool_cat_idx, queue, q_head, q_len, out
     return waiting, first
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pool_post(
     p,
     pool_first_post,
@@ -48,7 +50,7 @@ def _pool_post(
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _close_pool(
     p,
     t,
