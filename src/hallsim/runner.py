@@ -766,7 +766,9 @@ class _ArrayFolder:
         if isinstance(value, dict):
             return {key: self.received(item) for key, item in value.items()}
         if isinstance(value, _SharedArray):
-            array = np.load(value.path)
+            # mapped, not read: its pages are the file's (copied only where written to), and
+            # stay this array's once the file is removed
+            array = np.asarray(np.load(value.path, mmap_mode="c"))
             os.remove(value.path)
             return array
         return value
@@ -785,7 +787,9 @@ def _sent(value, folder: str | None):
         return {key: _sent(item, folder) for key, item in value.items()}
     if folder is not None and isinstance(value, np.ndarray) and value.nbytes >= SHARED_ARRAY_BYTES:
         path = os.path.join(folder, f"{os.getpid()}-{uuid.uuid4().hex}.npy")
-        np.save(path, value)
+        # an interval array is a view of the slots shown: numpy writes a strided array value
+        # by value, 5x slower than copying it first and writing the copy
+        np.save(path, np.ascontiguousarray(value))
         return _SharedArray(path)
     return value
 
