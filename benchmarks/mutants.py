@@ -4,8 +4,9 @@ Each mutant is a one-line change a tired programmer could make (an off-by-a-few-
 a swapped column, a wrong quantile, a strict comparison). The committed source (``git archive
 HEAD``, so work in progress does not interfere) is copied to a scratch folder once; for each
 mutant the one file is changed there and the tests that should catch it run against the copy
-(``PYTHONPATH`` first, numba's cache kept in the scratch folder so only mutated kernels
-recompile). A mutant is *caught* when a test fails, *survives* when all pass. A survivor is a
+(``PYTHONPATH`` first, numba's cache kept in the scratch folder for the mutants of other
+files; a mutant of a kernel module starts from an empty one, as numba's cache does not
+follow a kernel's helpers across files). A mutant is *caught* when a test fails, *survives* when all pass. A survivor is a
 hole in the tests: give it a test, and keep it in this list.
 
 Usage: ``python benchmarks/mutants.py [--only NAME ...] [--list]``. Exit 1 if a mutant survives.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -267,10 +269,17 @@ def run(mutant: Mutant, scratch: Path) -> tuple[bool, float, str]:
     stamp = path.stat()
     if original.count(mutant.original) != 1:
         raise SystemExit(f"{mutant.name}: the original text is not found exactly once")
+    # numba's cache keys a kernel by its own file, not by the helpers it calls from others
+    # (a mutant of _kernels/calls.py would run with a cached, unmutated event loop): a
+    # kernel module's mutant starts from an empty cache and leaves none behind
+    cache = scratch / "numba-cache"
+    kernels = mutant.file.startswith("_kernels/") or mutant.file == "_streams.py"
+    if kernels:
+        shutil.rmtree(cache, ignore_errors=True)
     path.write_text(original.replace(mutant.original, mutant.mutated))
     env = os.environ | {
         "PYTHONPATH": str(scratch / "src"),
-        "NUMBA_CACHE_DIR": str(scratch / "numba-cache"),
+        "NUMBA_CACHE_DIR": str(cache),
         "TQDM_DISABLE": "1",
     }
     started = time.perf_counter()
@@ -285,6 +294,8 @@ def run(mutant: Mutant, scratch: Path) -> tuple[bool, float, str]:
     finally:
         path.write_text(original)
         os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        if kernels:
+            shutil.rmtree(cache, ignore_errors=True)
     failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
     return done.returncode != 0, time.perf_counter() - started, failed[0] if failed else ""
 
