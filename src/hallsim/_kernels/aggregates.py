@@ -172,6 +172,25 @@ def _add_segment(area, day, key, a, b, bounds, n_open):
         area[day, k, key] += b - a
 
 
+@njit(cache=True, _nrt=False)
+def _add_span(areas, kind, day, c, k, x, y, bounds):
+    """Add the length of [x, y) (minutes after the day's opening) falling in each slot to
+    ``areas[kind, day, slot, c]``, walking from slot ``k`` (at or before ``x``'s); returns
+    the slot of ``y`` (of ``x`` when the span is empty). Time past the last boundary counts
+    in the last slot. Compiled without reference counting, as the event loop's helpers are
+    (see :mod:`hallsim._kernels.calls`): a call costs nothing for the 4-d array."""
+    last = bounds.size - 2
+    while k < last and bounds[k + 1] <= x:
+        k += 1
+    if y > x:
+        while k < last and bounds[k + 1] < y:
+            areas[kind, day, k, c] += bounds[k + 1] - x
+            x = bounds[k + 1]
+            k += 1
+        areas[kind, day, k, c] += y - x
+    return k
+
+
 @njit(cache=True)
 def slot_areas(area, day, key, t0, t1, day_open, bounds, n_open):
     """Add each segment [t0, t1) to ``area[day, slot, key]`` slot by slot."""
@@ -241,7 +260,6 @@ def ticket_aggregates(
     served_waits = np.empty(served_ptr[-1])
     fills = served_ptr[:-1].copy()
     last_slot = -1  # the last slot with time in a queue or service on some day
-    last = bounds.size - 2
     for d in range(day_open.size):
         r = d // days
         window_busy = busy_minutes[r]
@@ -291,40 +309,17 @@ def ticket_aggregates(
                 if o != NO_SHOW:
                     rejoined = called[i] + no_show_lost[c] - t0
             # waiting (once, or twice when requeued) and service, split by slot, each span
-            # from the slot where the last one ended (written out here: a call to a helper
-            # taking the 4-d array costs several times the work)
-            x = a
+            # walked from the slot where the one before ended
             y = (left if rejoined < 0 and not o == NO_SHOW else called[i]) - t0
-            if y > x:
-                while k < last and bounds[k + 1] < y:
-                    areas[AREA_QUEUE, d, k, c] += bounds[k + 1] - x
-                    x = bounds[k + 1]
-                    k += 1
-                areas[AREA_QUEUE, d, k, c] += y - x
+            k = _add_span(areas, AREA_QUEUE, d, c, k, a, y, bounds)
+            if y > a:
                 last_slot = max(last_slot, k)
             if rejoined >= 0:
-                x = rejoined
-                y = left - t0
-                while k < last and bounds[k + 1] <= x:
-                    k += 1
-                if y > x:
-                    while k < last and bounds[k + 1] < y:
-                        areas[AREA_QUEUE, d, k, c] += bounds[k + 1] - x
-                        x = bounds[k + 1]
-                        k += 1
-                    areas[AREA_QUEUE, d, k, c] += y - x
+                k = _add_span(areas, AREA_QUEUE, d, c, k, rejoined, left - t0, bounds)
+                if left - t0 > rejoined:
                     last_slot = max(last_slot, k)
-                last_slot = max(last_slot, k)
             if o == SERVED:
-                x = start[i] - t0
-                y = end[i] - t0
-                while k < last and bounds[k + 1] <= x:
-                    k += 1
-                if y > x:
-                    while k < last and bounds[k + 1] < y:
-                        areas[AREA_SERVICE, d, k, c] += bounds[k + 1] - x
-                        x = bounds[k + 1]
-                        k += 1
-                    areas[AREA_SERVICE, d, k, c] += y - x
+                k = _add_span(areas, AREA_SERVICE, d, c, k, start[i] - t0, end[i] - t0, bounds)
+                if end[i] > start[i]:
                     last_slot = max(last_slot, k)
     return served_waits, served_ptr, last_slot
