@@ -548,7 +548,7 @@ def _checked(scenario: Scenario) -> tuple[Scenario, CompiledHall]:
     checked = Scenario.model_validate(data)
     hall = compile_scenario(checked)
     if len(_CHECKED) >= _CHECKED_KEPT:
-        _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED.pop(next(iter(_CHECKED)), None)
     _CHECKED[id(scenario)] = (weakref.ref(scenario), data, checked, hall)
     return checked, hall
 
