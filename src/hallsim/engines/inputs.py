@@ -54,10 +54,12 @@ __all__ = [
     "replication_order",
 ]
 
-# A batch of this many replications or more is drawn by numba (hallsim._streams): the first
-# such run compiles its kernels (about 10 s, then cached), which draw 1000 replications of a
-# Panjin day in 27 ms where numpy's calls take 91 ms; fewer are not worth the compilation
-STREAM_BATCH = 64
+# A batch of this many replications or more is drawn by numba (hallsim._streams). Its draws
+# are faster whatever the batch (20 Panjin weeks in 0.8 ms against numpy's 2.2, the same of
+# a hall of 995 lognormal items in 14 ms against 23), but a new process loads its kernels
+# from the cache in 0.2 s (and the first run ever compiles them, about 4 s): not worth it
+# for a few replications, such as the 10 of `hallsim run`
+STREAM_BATCH = 16
 # A replication of many days draws them in spans of consecutive days, each from a generator of
 # its own, expecting about this many tickets (:func:`day_spans`): without its tickets kept, a
 # long horizon then runs and is reduced span by span, in memory that does not grow with it
