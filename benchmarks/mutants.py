@@ -254,6 +254,16 @@ MUTANTS = [
         "",
     ),
     Mutant(
+        "posts waiting for a desk are looked at again only once two periods have closed",
+        "_kernels/event_loop.py",
+        "                    dirty = True\n\n            # posts waiting for a desk or staff member "
+        "released now\n            if operations is not None and n_waiting > 0 and n_periods "
+        "!= periods_seen:",
+        "                    dirty = True\n\n            # posts waiting for a desk or staff member "
+        "released now\n            if operations is not None and n_waiting > 0 and n_periods "
+        "> periods_seen + 1:",
+    ),
+    Mutant(
         "a zero patience set by a short path runs out in the same round",
         "_kernels/event_loop.py",
         "while not short and n_quit > 0 and quit_t[0] == t:",
