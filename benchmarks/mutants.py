@@ -6,8 +6,8 @@ HEAD``, so work in progress does not interfere) is copied to a scratch folder on
 mutant the one file is changed there and the tests that should catch it run against the copy
 (``PYTHONPATH`` first, numba's cache kept in the scratch folder for the mutants of other
 files; a mutant of a kernel module starts from an empty one, as numba's cache does not
-follow a kernel's helpers across files). A mutant is *caught* when a test fails, *survives* when all pass. A survivor is a
-hole in the tests: give it a test, and keep it in this list.
+follow a kernel's helpers across files). A mutant is *caught* when a test fails, *survives*
+when all pass. A survivor is a hole in the tests: give it a test, and keep it in this list.
 
 Usage: ``python benchmarks/mutants.py [--only NAME ...] [--list]``. Exit 1 if a mutant survives.
 Takes 15-25 minutes on two cores (each mutant of a ``_kernels`` module recompiles its kernels).
@@ -256,12 +256,11 @@ MUTANTS = [
     Mutant(
         "posts waiting for a desk are looked at again only once two periods have closed",
         "_kernels/event_loop.py",
-        "                    dirty = True\n\n            # posts waiting for a desk or staff member "
-        "released now\n            if operations is not None and n_waiting > 0 and n_periods "
-        "!= periods_seen:",
-        "                    dirty = True\n\n            # posts waiting for a desk or staff member "
-        "released now\n            if operations is not None and n_waiting > 0 and n_periods "
-        "> periods_seen + 1:",
+        "dirty = True\n\n            # posts waiting for a desk or staff member released now"
+        "\n            if operations is not None and n_waiting > 0 and n_periods != periods_seen:",
+        "dirty = True\n\n            # posts waiting for a desk or staff member released now"
+        "\n            if operations is not None and n_waiting > 0 and n_periods > "
+        "periods_seen + 1:",
     ),
     Mutant(
         "a zero patience set by a short path runs out in the same round",
