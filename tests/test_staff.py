@@ -104,6 +104,28 @@ def test_a_relief_covers_a_break_and_starts_once_the_window_is_released(run):
     assert names == ["W", "W", "W"]
 
 
+def test_a_relief_released_as_its_block_ends_opens_and_closes_at_that_instant(run):
+    """Li's ticket in hand ends at 12:05, the instant the relief's block ends: the window's
+    release opens the relief's waiting post (step 1) before its block closes it (step 2), a
+    period of no length; nobody serves until Li is back."""
+    scenario = staffed_hall(
+        [{"id": "W", "serves": ["*"]}],
+        [
+            {"id": "Li", "windows": ["W"], "breaks": [["12:00", "13:00"]]},
+            {"id": "Relief", "shift": ["12:00", "12:05"]},
+        ],
+        rotation=[{"staff": "Relief", "window": "W", "from": "12:00", "to": "12:05"}],
+    )
+    out, _, staff, _ = run(scenario, [("11:50", "A", 15, INF), ("12:02", "B", 2, INF)])
+    np.testing.assert_array_equal(out.start, [clock("11:50"), clock("13:00")])
+    assert staff == ["Li", "Li"]
+    assert periods(out, compile_scenario(scenario), "W") == [
+        (clock("08:00"), clock("12:05")),
+        (clock("12:05"), clock("12:05")),
+        (clock("13:00"), clock("17:00")),
+    ]
+
+
 def test_a_rotation_swap_waits_for_the_ticket_in_hand(run):
     scenario = staffed_hall(
         [{"id": "W1", "serves": ["*"]}, {"id": "W2", "serves": ["*"]}],
