@@ -158,20 +158,6 @@ def _slot_of(a, bounds, n_open):
     return n_open + int(after)
 
 
-@njit(cache=True, inline="always")
-def _add_segment(area, day, key, a, b, bounds, n_open):
-    """Add the length of [a, b) (minutes after the day's opening) falling in each slot to
-    ``area[day, slot, key]``; time past the last boundary counts in the last slot."""
-    if b > a:
-        last = bounds.size - 2
-        k = _slot_of(a, bounds, n_open)
-        while k < last and bounds[k + 1] < b:
-            area[day, k, key] += bounds[k + 1] - a
-            a = bounds[k + 1]
-            k += 1
-        area[day, k, key] += b - a
-
-
 @njit(cache=True, _nrt=False)
 def _add_span(areas, kind, day, c, k, x, y, bounds):
     """Add the length of [x, y) (minutes after the day's opening) falling in each slot to
@@ -193,10 +179,13 @@ def _add_span(areas, kind, day, c, k, x, y, bounds):
 
 @njit(cache=True)
 def slot_areas(area, day, key, t0, t1, day_open, bounds, n_open):
-    """Add each segment [t0, t1) to ``area[day, slot, key]`` slot by slot."""
+    """Add each segment [t0, t1) to ``area[day, slot, key]`` slot by slot (``area``
+    contiguous)."""
+    planes = area.reshape(1, area.shape[0], area.shape[1], area.shape[2])
     for j in range(t0.size):
         t = day_open[day[j]]
-        _add_segment(area, day[j], key[j], t0[j] - t, t1[j] - t, bounds, n_open)
+        a = t0[j] - t
+        _add_span(planes, 0, day[j], key[j], _slot_of(a, bounds, n_open), a, t1[j] - t, bounds)
 
 
 # numpy's error model: no check for a zero divisor (every divisor here is a slot's length,
