@@ -408,3 +408,17 @@ def test_summary_intervals_cover_the_exact_means_of_an_erlang_c_hall():
     print(f"intervals holding the exact mean, of {runs}: {held}; accepted {low:.0f}-{high:.0f}")
     for metric, count in held.items():
         assert low <= count <= high, f"{metric}: {count} of {runs} intervals hold {exact[metric]}"
+
+
+def test_segment_sums_are_numpys_sums_to_the_bit():
+    """The mean waits are numpy's: each segment summed pairwise as numpy.sum sums it, at
+    every length around numpy's blocks of 8 and 128 (and overlapping segments)."""
+    from hallsim._kernels import segment_sums
+
+    rng = np.random.default_rng(5)
+    values = rng.lognormal(2.0, 1.5, 20_000)
+    lengths = np.r_[0:300, 1000, 1023, 1024, 1025, 4097, 19_999]
+    starts = rng.integers(0, values.size - lengths)
+    sums = segment_sums(values, starts, starts + lengths)
+    expected = [values[a : a + n].sum() for a, n in zip(starts, lengths, strict=True)]
+    assert sums.tolist() == expected

@@ -1,5 +1,6 @@
 """The aggregates the result tables are built from: sums and order statistics of segments,
-time-weighted areas per slot, and one pass over a batch's tickets."""
+time-weighted areas per slot, one pass over a batch's tickets, and the ticket table's
+columns."""
 
 from __future__ import annotations
 
@@ -41,16 +42,24 @@ def _pairwise_sum(values, lo, n):
         for i in range(lo, lo + n):
             total += values[i]
         return total
-    if n <= 128:
-        r = values[lo : lo + 8].copy()
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
-                r[j] += values[lo + i + j]
+    if n <= 128:  # eight running sums, kept in registers
+        r0, r1, r2, r3 = values[lo], values[lo + 1], values[lo + 2], values[lo + 3]
+        r4, r5, r6, r7 = values[lo + 4], values[lo + 5], values[lo + 6], values[lo + 7]
+        i = lo + 8
+        stop = lo + n - n % 8
+        while i < stop:
+            r0 += values[i]
+            r1 += values[i + 1]
+            r2 += values[i + 2]
+            r3 += values[i + 3]
+            r4 += values[i + 4]
+            r5 += values[i + 5]
+            r6 += values[i + 6]
+            r7 += values[i + 7]
             i += 8
-        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            total += values[lo + i]
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < lo + n:
+            total += values[i]
             i += 1
         return total
     half = n // 2
@@ -312,3 +321,42 @@ def ticket_aggregates(
                 if end[i] > start[i]:
                     last_slot = max(last_slot, k)
     return served_waits, served_ptr, last_slot
+
+
+@njit(cache=True)
+def ticket_columns(category, post, day_ptr, days, post_window, post_staff):
+    """The integer columns of a batch's ticket table in one pass: each ticket's category
+    (int16), day of its replication (``days`` days each; int32), and the window and staff
+    of its post (int32; -1 for a ticket no post served, post -1)."""
+    n = category.size
+    category16 = np.empty(n, dtype=np.int16)
+    day = np.empty(n, dtype=np.int32)
+    window = np.empty(n, dtype=np.int32)
+    staff = np.empty(n, dtype=np.int32)
+    for d in range(day_ptr.size - 1):
+        of_replication = d % days
+        for i in range(day_ptr[d], day_ptr[d + 1]):
+            category16[i] = category[i]
+            day[i] = of_replication
+            p = post[i]
+            window[i] = post_window[p] if p >= 0 else -1
+            staff[i] = post_staff[p] if p >= 0 else -1
+    return category16, day, window, staff
+
+
+@njit(cache=True)
+def ticket_numbers(counts):
+    """Each ticket's replication (int32) and number in it (int64), for replications of
+    ``counts`` tickets laid end to end."""
+    n = 0
+    for r in range(counts.size):
+        n += counts[r]
+    replication = np.empty(n, dtype=np.int32)
+    ticket = np.empty(n, dtype=np.int64)
+    i = 0
+    for r in range(counts.size):
+        for j in range(counts[r]):
+            replication[i] = r
+            ticket[i] = j
+            i += 1
+    return replication, ticket
