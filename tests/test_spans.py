@@ -107,6 +107,20 @@ def test_spans_cover_the_days_and_draw_from_their_own_generators(short_spans):
     np.testing.assert_array_equal(drawn.issued[lo : lo + first.n_tickets], first.issued)
 
 
+def test_a_batch_drawn_by_numba_joins_its_spans_as_numpy_places_them(short_spans):
+    """Numba's draws of a large batch are joined span by span after they are drawn, numpy's
+    of a few replications placed as each span is drawn: the same batch either way."""
+    hall = compile_scenario(calendar_hall())
+    few = inputs.draw_spans(hall, 5, 14, 17)
+    many = inputs.draw_spans(hall, 5, 0, inputs.STREAM_BATCH + 1)
+    days = hall.n_days
+    lo, hi = many.day_ptr[14 * days], many.day_ptr[17 * days]
+    np.testing.assert_array_equal(many.day_ptr[14 * days : 17 * days + 1] - lo, few.day_ptr)
+    for name in inputs.TICKET_FIELDS:
+        array = getattr(many, name)
+        np.testing.assert_array_equal(array[lo:hi] if array.size else array, getattr(few, name))
+
+
 def in_one_piece(scenario: hs.Scenario, seed: int, replications: int) -> Results:
     """The run's inputs (drawn span by span) simulated and reduced as one batch."""
     hall = compile_scenario(scenario)

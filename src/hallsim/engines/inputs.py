@@ -245,13 +245,45 @@ def draw_seeded(
 
 def draw_spans(hall: CompiledHall, seed: int, first: int, stop: int) -> TicketInputs:
     """Every day of replications ``first`` to ``stop - 1`` of ``hall`` with ``seed``, drawn span
-    by span (:func:`draw_seeded`) and joined into one batch."""
+    by span as :func:`draw_seeded` draws them, in one batch: numba's draws of a batch of
+    spans joined, numpy's put in place span by span as they are drawn."""
     spans = day_spans(hall)
     if len(spans) == 1:
         return draw_seeded(hall, seed, first, stop)
-    return TicketInputs.join_days(
-        [draw_seeded(hall.days(a, b), seed, first, stop, span=k) for k, (a, b) in enumerate(spans)],
-        [a for a, _ in spans],
+    halls = [hall.days(a, b) for a, b in spans]
+    plans = [_DrawPlan.planned(days) for days in halls]
+    if plans[0].forms is not None and stop - first >= STREAM_BATCH:
+        return TicketInputs.join_days(
+            [draw_seeded(days, seed, first, stop, span=k) for k, days in enumerate(halls)],
+            [a for a, _ in spans],
+        )
+    # numpy's: each span of each replication put in its place in the batch as it is drawn
+    # (its draws still in cache), the batch's size known from the walk-ins, drawn first
+    keys = [(r, k) for r in range(first, stop) for k in range(len(spans))]
+    generators = {(r, k): replication_generators(seed, r, r + 1, span=k)[0] for r, k in keys}
+    counts = {(r, k): generators[r, k].poisson(plans[k].expected) for r, k in keys}
+    booked = [plan.bookings[0].size for plan in plans]
+    sizes = [int(counts[r, k].sum()) + booked[k] for r, k in keys]
+    ends = np.cumsum(sizes)
+    fields: dict[str, np.ndarray] = {}
+    day_tickets = []
+    for (r, k), end, size in zip(keys, ends.tolist(), sizes, strict=True):
+        plan = plans[k]
+        part = plan.assemble([plan.draw(generators.pop((r, k)), counts[r, k])])
+        part.issued[:] += 1440.0 * spans[k][0]  # a span's times are drawn from its own first day
+        for name in TICKET_FIELDS:
+            array = getattr(part, name)
+            if array.size:  # drawn (and of tickets)
+                if name not in fields:
+                    fields[name] = np.empty(int(ends[-1]), dtype=array.dtype)
+                fields[name][end - size : end] = array
+        day_tickets.append(np.diff(part.day_ptr))
+    for name in TICKET_FIELDS:  # not drawn, or no tickets
+        fields.setdefault(name, getattr(part, name))
+    return TicketInputs(
+        day_ptr=np.concatenate([[0], np.cumsum(np.concatenate(day_tickets))]),
+        replications=stop - first,
+        **fields,
     )
 
 
@@ -389,10 +421,12 @@ class _DrawPlan:
             forms=_Forms.of(hall),
         )
 
-    def draw(self, rng: np.random.Generator) -> _Drawn:
-        """Every draw of one replication from ``rng``, in the order of the module doc."""
+    def draw(self, rng: np.random.Generator, counts: np.ndarray | None = None) -> _Drawn:
+        """Every draw of one replication from ``rng``, in the order of the module doc
+        (``counts``: its first, the walk-ins of each bucket, when drawn already)."""
         hall = self.hall
-        counts = rng.poisson(self.expected)
+        if counts is None:
+            counts = rng.poisson(self.expected)
         n = int(counts.sum())
         spacings = rng.standard_exponential(n + int(np.count_nonzero(counts)))
         issued, category, per_category = _kernels.walk_ins(
