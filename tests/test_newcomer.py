@@ -191,7 +191,15 @@ from hallsim import _kernels
 from hallsim.compile import compile_scenario
 from hallsim.engines import warmup
 
-TABLE_KERNELS = ("slot_areas", "segment_sums", "segment_ranks", "ticket_aggregates", "stage_fcfs")
+TABLE_KERNELS = (
+    "slot_areas",
+    "segment_sums",
+    "segment_ranks",
+    "ticket_aggregates",
+    "ticket_columns",
+    "ticket_numbers",
+    "stage_fcfs",
+)
 for path in sys.argv[1:]:
     scenario = hs.load_scenario(path)
     hall = compile_scenario(scenario)

@@ -200,21 +200,18 @@ def day_sums(
         "reserve_counts": np.diff(output.reserve_ptr),
     }
     if keep_tickets:
-        days = np.tile(np.arange(n_days, dtype=np.int32), batch)
-
-        def at_post(of_post: np.ndarray) -> np.ndarray:
-            """Each ticket's ``of_post[post]``, -1 for a ticket no post served (post -1)."""
-            return np.append(of_post, -1).astype(np.int32)[output.post]
-
+        category, day, window, staff = _kernels.ticket_columns(
+            inputs.category, output.post, inputs.day_ptr, n_days, hall.post_window, hall.post_staff
+        )
         tables["tickets"] = {
-            "category": inputs.category.astype(np.int16),
-            "day": np.repeat(days, np.diff(inputs.day_ptr)),
+            "category": category,
+            "day": day,
             "issued": inputs.issued,
             "called": output.called,
             "start": output.start,
             "end": output.end,
-            "window": at_post(hall.post_window),
-            "staff": at_post(hall.post_staff),
+            "window": window,
+            "staff": staff,
             "outcome": output.outcome,
         }
         if hall.defers:
@@ -1026,27 +1023,25 @@ def _joined(parts: list[dict]) -> dict:
 
 def _ticket_table(hall: CompiledHall, data: dict, categories) -> pd.DataFrame:
     columns = data["tickets"]
-    counts = data["n_tickets"]
-    starts = np.cumsum(counts) - counts
+    replication, ticket = _kernels.ticket_numbers(data["n_tickets"])
+
+    def coded(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
+        # the codes are the kernels' own (checked by the tests), not a user's
+        return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
     return pd.DataFrame(
         {
-            "replication": np.repeat(np.arange(counts.size, dtype=np.int32), counts),
-            "ticket": np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts),
-            "category": pd.Categorical.from_codes(columns["category"], dtype=categories),
+            "replication": replication,
+            "ticket": ticket,
+            "category": coded(columns["category"], categories),
             "day": columns["day"],
             "issued": columns["issued"],
             "called": columns["called"],
             "start": columns["start"],
             "end": columns["end"],
-            "window": pd.Categorical.from_codes(
-                columns["window"], dtype=pd.CategoricalDtype(hall.window_names)
-            ),
-            "staff": pd.Categorical.from_codes(
-                columns["staff"], dtype=pd.CategoricalDtype(hall.staff_names)
-            ),
-            "outcome": pd.Categorical.from_codes(
-                columns["outcome"], dtype=pd.CategoricalDtype(OUTCOMES)
-            ),
+            "window": coded(columns["window"], pd.CategoricalDtype(hall.window_names)),
+            "staff": coded(columns["staff"], pd.CategoricalDtype(hall.staff_names)),
+            "outcome": coded(columns["outcome"], pd.CategoricalDtype(OUTCOMES)),
             **{key: columns[key] for key in STAGE_COLUMNS if hall.defers},
         },
         copy=False,

@@ -19,7 +19,14 @@ One module per stage:
 - :mod:`.aggregates`: what the result tables are built from.
 """
 
-from .aggregates import segment_ranks, segment_sums, slot_areas, ticket_aggregates
+from .aggregates import (
+    segment_ranks,
+    segment_sums,
+    slot_areas,
+    ticket_aggregates,
+    ticket_columns,
+    ticket_numbers,
+)
 from .backoffice import stage_fcfs
 from .calls import balk_probability
 from .event_loop import HallArrays, Output, Pools, Tickets, simulate_days
@@ -49,5 +56,7 @@ __all__ = [
     "slot_areas",
     "stage_fcfs",
     "ticket_aggregates",
+    "ticket_columns",
+    "ticket_numbers",
     "walk_ins",
 ]

@@ -16,6 +16,8 @@ import pickle
 import subprocess
 import sys
 
+import numpy as np
+
 from ..compile import CompiledHall
 from ..size import available_cpus
 
@@ -55,6 +57,7 @@ def stop(process: subprocess.Popen | None) -> None:
 def compile_tables(hall: CompiledHall, keep_tickets: bool) -> None:
     """Build the tables of batches of one and of two replications of ``hall`` in which
     nothing happened (the arrays of a batch of several are strided views: other types)."""
+    from .. import _kernels
     from ..results import replication_tables
     from . import fast
     from .inputs import draw_seeded
@@ -63,6 +66,8 @@ def compile_tables(hall: CompiledHall, keep_tickets: bool) -> None:
         inputs = draw_seeded(hall, 0, 0, replications)
         output = fast.idle_output(hall, inputs)
         replication_tables(hall, inputs, output, keep_tickets=keep_tickets)
+    if keep_tickets:  # the ticket table's numbering, from the tickets of each replication
+        _kernels.ticket_numbers(np.diff(inputs.ticket_ptr))
 
 
 if __name__ == "__main__":
