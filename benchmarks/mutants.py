@@ -163,10 +163,47 @@ MUTANTS = [
         "                left = end[i]\n",
     ),
     Mutant(
+        "a pairwise sum's running sums added in another order",
+        "_kernels/aggregates.py",
+        "total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))",
+        "total = (((r0 + r1) + r2) + r3) + ((r4 + r5) + (r6 + r7))",
+    ),
+    Mutant(
+        "ticket table: the day of the batch instead of the replication's",
+        "_kernels/aggregates.py",
+        "        of_replication = d % days\n",
+        "        of_replication = d\n",
+    ),
+    Mutant(
+        "ticket table: a ticket's staff member is its window",
+        "_kernels/aggregates.py",
+        "staff[i] = post_staff[p] if p >= 0 else -1",
+        "staff[i] = post_window[p] if p >= 0 else -1",
+    ),
+    Mutant(
+        "ticket table: tickets numbered across the batch",
+        "_kernels/aggregates.py",
+        "            ticket[i] = j\n",
+        "            ticket[i] = i\n",
+    ),
+    Mutant(
         "minutes lost recalling not counted",
         "_kernels/aggregates.py",
         "window_lost[recall_post[i]] += no_show_lost[c]",
         "window_lost[recall_post[i]] += 0.0 * no_show_lost[c]",
+    ),
+    # --- the inputs ---
+    Mutant(
+        "a span of numpy's draws placed a span late",
+        "engines/inputs.py",
+        "part.issued[:] += 1440.0 * spans[k][0]",
+        "part.issued[:] += 1440.0 * spans[k][1]",
+    ),
+    Mutant(
+        "numba's spans joined with their times from the wrong day",
+        "engines/inputs.py",
+        "                joined += shift  # each span's times from its own first day",
+        "                joined -= shift  # each span's times from its own first day",
     ),
     # --- the event loop (the simpy engine is its oracle) ---
     Mutant(
