@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,26 +52,89 @@ def test_workers_do_not_change_the_tables(panjin):
     assert_same_results(one, two)
 
 
+def kept_pool() -> tuple:
+    """The kept pool of worker processes and its processes (None and () when none)."""
+    kept = runner._KeptPool.kept
+    return (None, ()) if kept is None else (kept[1], tuple(kept[1]._processes.values()))
+
+
+def test_workers_are_kept_for_the_next_run_then_leave(panjin, monkeypatch):
+    """The next run with as many workers takes the same processes (the same tables); a
+    run with other worker settings forks new ones; unused, they exit."""
+    monkeypatch.setattr(runner, "KEEP_WORKERS_FOR", 1.0)
+    runner._KeptPool.close()
+    first = hs.simulate(panjin, replications=6, seed=5, workers=2)
+    pool, processes = kept_pool()
+    assert pool is not None and len(processes) == 2
+    assert_same_results(first, hs.simulate(panjin, replications=6, seed=5, workers=2))
+    assert kept_pool() == (pool, processes)
+    monkeypatch.setattr(runner, "SHARED_ARRAY_BYTES", 0)  # forked with another setting
+    assert_same_results(first, hs.simulate(panjin, replications=6, seed=5, workers=2))
+    other, others = kept_pool()
+    assert other is not pool and not any(p.is_alive() for p in processes)
+    deadline = time.monotonic() + 30
+    while runner._KeptPool.kept is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert runner._KeptPool.kept is None
+    for process in others:
+        process.join(timeout=10)
+        assert not process.is_alive()
+
+
+def test_a_worker_lost_between_runs_is_replaced(panjin):
+    """A kept pool whose worker died (killed, out of memory) is not used again."""
+    runner._KeptPool.close()
+    first = hs.simulate(panjin, replications=6, seed=5, workers=2)
+    pool, processes = kept_pool()
+    os.kill(processes[0].pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not getattr(pool, "_broken", True) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert_same_results(first, hs.simulate(panjin, replications=6, seed=5, workers=2))
+    assert kept_pool()[0] is not pool
+    runner._KeptPool.close()
+
+
+def test_a_forked_process_keeps_no_pool(panjin):
+    """A process forked from one that keeps a pool (a worker, a user's own) starts its own:
+    the pool, its lock and its timer are the parent's."""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork")
+    hs.simulate(panjin, replications=6, seed=5, workers=2)
+    assert runner._KeptPool.kept is not None
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's exit status is the assertion
+        os._exit(0 if runner._KeptPool.kept is None and runner._KeptPool.timer is None else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    runner._KeptPool.close()
+
+
 def test_arrays_sent_through_shared_memory_change_nothing(panjin, monkeypatch):
     """Worker processes leave their results' large arrays as files in /dev/shm (every array,
     here), read back and removed: the tables of one process, and no file left behind."""
     shared = Path("/dev/shm")
     if not shared.is_dir():
         pytest.skip("no /dev/shm: arrays travel through the pool's pipe")
-    before = set(shared.glob("hallsim-*"))
     monkeypatch.setattr(runner, "SHARED_ARRAY_BYTES", 0)
-    sent = []
-    received = runner._ArrayFolder.received
+    sent, folders = [], []
+    received, enter = runner._ArrayFolder.received, runner._ArrayFolder.__enter__
 
     def counting(self, value):
         sent.append(value)
         return received(self, value)
 
+    def entered(self):
+        folders.append(enter(self).path)
+        return self
+
     monkeypatch.setattr(runner._ArrayFolder, "received", counting)
+    monkeypatch.setattr(runner._ArrayFolder, "__enter__", entered)
     two = hs.simulate(panjin, replications=6, seed=5, workers=2)
     assert any(isinstance(v, runner._SharedArray) for part in sent for v in part.values())
     assert_same_results(hs.simulate(panjin, replications=6, seed=5), two)
-    assert set(shared.glob("hallsim-*")) == before
+    (folder,) = folders
+    assert folder.startswith(str(shared)) and not Path(folder).exists()
 
 
 @pytest.mark.parametrize(

@@ -112,8 +112,11 @@ def test_a_points_summary_is_its_results_summary_with_warnings_and_attributes(ba
 
 def test_a_sweep_on_two_processes_is_the_sweep_on_one_in_one_pool(base, monkeypatch):
     """Local processes take the batches of every point from one pool (a pool a point cost
-    more than the points), and the table is the one of a single process."""
+    more than the points), kept for the next run, and the table is the one of a single
+    process."""
     from concurrent import futures
+
+    from hallsim import runner
 
     grid = {"windows[*].count": [2, 3, 4], "windows[*].generalist_factor": [1.0, 1.2]}
     one = hs.sweep(base, grid, replications=6, seed=4, progress=False)
@@ -125,6 +128,10 @@ def test_a_sweep_on_two_processes_is_the_sweep_on_one_in_one_pool(base, monkeypa
         return original(*args, **kwargs)
 
     monkeypatch.setattr("hallsim.runner.ProcessPoolExecutor", counted)
+    runner._KeptPool.close()  # one kept from an earlier run
     two = hs.sweep(base, grid, replications=6, seed=4, progress=False, workers=2)
     assert len(pools) == 1
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+    again = hs.sweep(base, grid, replications=6, seed=4, progress=False, workers=2)
+    assert len(pools) == 1
+    pd.testing.assert_frame_equal(one, again, check_exact=True)
