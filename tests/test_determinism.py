@@ -95,6 +95,27 @@ def test_a_worker_lost_between_runs_is_replaced(panjin):
     runner._KeptPool.close()
 
 
+def test_a_run_beside_one_on_the_kept_pool_gets_the_kept_or_its_own():
+    """While a run uses the kept pool, another run with as many workers shares it, one
+    with other workers gets a pool of its own (the kept one is not shut down under a run);
+    a run that failed on the kept pool drops it."""
+    runner._KeptPool.close()
+    with runner._kept_pool(2) as kept:
+        with runner._kept_pool(3) as own:
+            assert own is not kept
+        with runner._kept_pool(2) as same:
+            assert same is kept
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        own.submit(abs, 1)
+    assert runner._KeptPool.kept == ((2, runner._worker_settings()), kept)
+    with pytest.raises(KeyboardInterrupt), runner._kept_pool(2) as pool:
+        assert pool is kept
+        raise KeyboardInterrupt
+    assert runner._KeptPool.kept is None
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        kept.submit(abs, 1)
+
+
 def test_a_forked_process_keeps_no_pool(panjin):
     """A process forked from one that keeps a pool (a worker, a user's own) starts its own:
     the pool, its lock and its timer are the parent's."""

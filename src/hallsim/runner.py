@@ -436,18 +436,21 @@ KEEP_WORKERS_FOR = 60.0  # seconds
 
 class _KeptPool:
     """The pool of worker processes kept between runs (at most one), with what it was
-    started for (how many workers, the settings they were forked with), and the timer that
-    shuts it down when unused. A forked process (a worker, or a user's) keeps none."""
+    started for (how many workers, the settings they were forked with; None once a run on
+    it failed), the runs using it, and the timer that shuts it down when unused. A forked
+    process (a worker, or a user's) keeps none."""
 
     lock = threading.Lock()
-    kept: tuple[tuple, ProcessPoolExecutor] | None = None
+    kept: tuple[tuple | None, ProcessPoolExecutor] | None = None
+    users = 0
     timer: threading.Timer | None = None
 
     @classmethod
     def close(cls) -> None:
-        """Shut the kept pool down (its workers exit)."""
+        """Shut the kept pool down (its workers exit), unless a run is using it."""
         with cls.lock:
-            cls._drop()
+            if cls.users == 0:
+                cls._drop()
 
     @classmethod
     def _drop(cls) -> None:
@@ -464,6 +467,7 @@ class _KeptPool:
         """In a forked child: the pool, its lock and timer are the parent's."""
         cls.lock = threading.Lock()
         cls.kept = cls.timer = None
+        cls.users = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -476,35 +480,55 @@ def _worker_settings() -> tuple:
     return (engine_inputs.STREAM_BATCH, engine_inputs.SPAN_TICKETS, SHARED_ARRAY_BYTES)
 
 
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
 @contextmanager
 def _kept_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """A pool of ``workers`` forked processes: the kept one when it has as many and was
-    forked by this process with the same settings, else a new one (the old one shut down).
-    Kept for :data:`KEEP_WORKERS_FOR` seconds after the block; dropped if the block fails
-    (a worker lost, an interruption)."""
+    """A pool of ``workers`` forked processes: the kept one when it has as many, was forked
+    with the same settings and no worker of it died, else a new one that replaces it (a run
+    in another thread using the kept one: a pool of this run's own). Kept for
+    :data:`KEEP_WORKERS_FOR` seconds after the last run using it; dropped after a run on it
+    failed (a worker lost, an interruption)."""
+    key = (workers, _worker_settings())
     with _KeptPool.lock:
-        key = (workers, _worker_settings())
         kept = _KeptPool.kept
         # a pool whose worker died (killed, out of memory) is broken for good
-        if kept is None or kept[0] != key or getattr(kept[1], "_broken", False):
-            _KeptPool._drop()
-            # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard
-            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-            _KeptPool.kept = (key, ProcessPoolExecutor(max_workers=workers, mp_context=context))
-        elif _KeptPool.timer is not None:
-            _KeptPool.timer.cancel()
-            _KeptPool.timer = None
-        pool = _KeptPool.kept[1]
+        usable = kept is not None and kept[0] == key and not getattr(kept[1], "_broken", False)
+        if usable or _KeptPool.users == 0:
+            if not usable:
+                _KeptPool._drop()
+                _KeptPool.kept = (key, _new_pool(workers))
+            elif _KeptPool.timer is not None:
+                _KeptPool.timer.cancel()
+                _KeptPool.timer = None
+            _KeptPool.users += 1
+            pool = _KeptPool.kept[1]
+        else:
+            pool = None
+    if pool is None:
+        with _new_pool(workers) as own:
+            yield own
+        return
+    failed = True
     try:
         yield pool
-    except BaseException:
-        _KeptPool.close()
-        raise
-    with _KeptPool.lock:
-        if _KeptPool.kept is not None and _KeptPool.kept[1] is pool:
-            _KeptPool.timer = threading.Timer(KEEP_WORKERS_FOR, _KeptPool.close)
-            _KeptPool.timer.daemon = True
-            _KeptPool.timer.start()
+        failed = False
+    finally:
+        with _KeptPool.lock:
+            _KeptPool.users -= 1
+            if failed:
+                _KeptPool.kept = (None, pool)  # no run takes it again
+            if _KeptPool.users == 0:
+                if failed or getattr(pool, "_broken", False):
+                    _KeptPool._drop()
+                else:
+                    _KeptPool.timer = threading.Timer(KEEP_WORKERS_FOR, _KeptPool.close)
+                    _KeptPool.timer.daemon = True
+                    _KeptPool.timer.start()
 
 
 @contextmanager
