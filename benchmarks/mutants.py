@@ -60,6 +60,12 @@ MUTANTS = [
         "stdtrit(np.maximum(count - 1, 1), 0.9)",
     ),
     Mutant(
+        "interval counts in int16 whatever the busiest day",
+        "results.py",
+        "dtype=_count_type(np.diff(inputs.day_ptr), np.int16)",
+        "dtype=np.int16",
+    ),
+    Mutant(
         "P90 wait at the 0.8 quantile",
         "results.py",
         "    q = 0.9\n",

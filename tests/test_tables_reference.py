@@ -422,3 +422,18 @@ def test_segment_sums_are_numpys_sums_to_the_bit():
     sums = segment_sums(values, starts, starts + lengths)
     expected = [values[a : a + n].sum() for a, n in zip(starts, lengths, strict=True)]
     assert sums.tolist() == expected
+
+
+def test_a_slot_of_more_tickets_than_int16_holds_is_counted_right():
+    """The interval counts are kept in int16 unless some day has more tickets than it
+    holds: a half-hour of 50,000 tickets of one category counts every one."""
+    scenario = make_scenario(
+        [category("A", 100_000.0, exponential(5.0))],
+        [{"id": "W", "count": 1, "serves": ["A"]}],
+        close="00:30",
+        interval_min=30,
+    )
+    results = hs.simulate(scenario, replications=1, seed=2, progress=False)
+    arrivals = results.intervals["arrivals"]
+    assert arrivals.max() > np.iinfo(np.int16).max
+    assert arrivals.sum() == len(results.tickets)

@@ -221,12 +221,12 @@ def day_sums(
     return tables
 
 
-def _count_type(counts: np.ndarray) -> type:
-    """The smallest signed integer type that holds every one of ``counts``."""
+def _count_type(counts: np.ndarray, smallest: type = np.int8) -> type:
+    """The smallest signed integer type, from ``smallest`` on, that holds every one of
+    ``counts``."""
     largest = int(counts.max(initial=0))
-    return next(
-        kind for kind in (np.int8, np.int16, np.int32, np.int64) if largest <= np.iinfo(kind).max
-    )
+    kinds = (np.int8, np.int16, np.int32, np.int64)
+    return next(kind for kind in kinds[kinds.index(smallest) :] if largest <= np.iinfo(kind).max)
 
 
 # What day_sums keeps that the finished tables replace: sums per post, totals and waits
@@ -367,7 +367,10 @@ def _ticket_sums(
     batch, n_cat, n_post = inputs.replications, hall.n_categories, hall.n_posts
     shape = (day_open.size, bounds.size - 1, n_cat)
     sums = {
-        "counts": np.zeros((3, *shape), dtype=np.int32),  # a day's slot has fewer tickets
+        # a cell has at most its day's tickets: counted in int16 when it holds the busiest
+        # day's (half the memory to fault in for hundreds of categories), else int32; not
+        # int8, so that the warm-up's idle batches compile the kernel for real ones
+        "counts": np.zeros((3, *shape), dtype=_count_type(np.diff(inputs.day_ptr), np.int16)),
         "wait_sum": np.zeros(shape),
         "areas": np.zeros((2, *shape)),
         "busy": np.zeros((batch, n_post)),
