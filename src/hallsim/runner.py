@@ -19,6 +19,7 @@ depend on the batches.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import multiprocessing
 import os
@@ -485,7 +486,22 @@ def _worker_settings() -> tuple:
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     # fork: scripts and notebooks need no ``if __name__ == "__main__"`` guard
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_keep_freed_memory
+    )
+
+
+def _keep_freed_memory() -> None:
+    """In a worker (a process of hallsim's own): glibc keeps the memory the worker frees,
+    and allocates arrays under 32 MB from it, so a batch writes into pages that earlier
+    batches used (a page written for the first time costs a page fault). Nothing where
+    the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GB freed at the top
+        libc.mallopt(-3, 1 << 25)  # M_MMAP_THRESHOLD: its largest value
+    except (OSError, AttributeError):
+        pass
 
 
 @contextmanager
