@@ -417,7 +417,7 @@ class _Processes:
             for index, (study, jobs) in enumerate(work):
                 sent = pickle.dumps((study.hall, study.replay), protocol=pickle.HIGHEST_PROTOCOL)
                 tasks += [(run, index, sent, job, folder.path) for job in jobs]
-            with _kept_pool(self.threads) as pool:
+            with _kept_pool(min(self.threads, len(tasks))) as pool:
                 for (_, index, *_), result in zip(
                     tasks, pool.map(_run_in_worker, tasks), strict=True
                 ):
